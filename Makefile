@@ -1,0 +1,47 @@
+# devupdate. `make demo` runs the pipeline end to end on the embedded default
+# (local store, dev keys); `make test` installs what the tests need and runs
+# them all. See README.md.
+
+GO       ?= go
+BIN      := $(CURDIR)/bin
+FUZZTIME ?= 10s
+DEMO_DIR ?= $(CURDIR)/_demo
+BENCH_DIR ?= $(CURDIR)/_bench
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+export DEVUPDATE := $(BIN)/devupdate
+
+.PHONY: all build deps test test-go fuzz demo bench lint clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+deps:
+	@hack/install-deps.sh
+
+test: deps lint
+	DEVUPDATE_REQUIRE_TOOLS=1 $(GO) test -count=1 ./...
+	FUZZTIME=$(FUZZTIME) hack/fuzz.sh
+
+fuzz:
+	FUZZTIME=$(FUZZTIME) hack/fuzz.sh
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+demo: build
+	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
+	@DEMO_DIR=$(DEMO_DIR) hack/run-parts.sh hack/demo.d
+
+bench: deps build
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+	@mkdir -p $(BENCH_DIR)
+	@BENCH_DIR=$(BENCH_DIR) hack/run-parts.sh hack/bench.d
+
+clean:
+	rm -rf $(BIN) $(DEMO_DIR) $(BENCH_DIR)

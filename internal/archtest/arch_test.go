@@ -1,0 +1,88 @@
+// Package archtest holds the test that keeps devupdate's dependency direction
+// one-way: domain packages stay free of the CLI, cloud SDKs and cgo HSM code,
+// and only cmd/ knows about cobra.
+package archtest
+
+import (
+	"encoding/json"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/devupdate/devupdate"
+
+type pkg struct {
+	ImportPath string
+	Deps       []string
+}
+
+// listDeps returns every package of the module with its transitive imports.
+func listDeps(t *testing.T, env ...string) []pkg {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-json", module+"/...")
+	cmd.Env = append(cmd.Environ(), env...)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	var pkgs []pkg
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for {
+		var p pkg
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	return pkgs
+}
+
+var (
+	cli    = []string{"github.com/spf13/cobra", "github.com/spf13/pflag"}
+	cloud  = []string{"github.com/Azure/azure-sdk-for-go"}
+	hsmCgo = []string{"github.com/sassoftware/relic/v8/token", "github.com/miekg/pkcs11"}
+)
+
+// rules: packages under a prefix must not depend on packages under any of the
+// forbidden prefixes.
+var rules = []struct {
+	under     string
+	forbidden [][]string
+}{
+	{"smbios", [][]string{cli, cloud, hsmCgo}},
+	{"manifest", [][]string{cli, cloud, hsmCgo}},
+	{"flight", [][]string{cli, cloud, hsmCgo}},
+	{"packager", [][]string{cli, cloud, hsmCgo}},
+	{"signer", [][]string{cli, cloud}},
+	{"cdn", [][]string{cli, hsmCgo}},
+	{"internal", [][]string{cli}},
+}
+
+func TestDependencyDirection(t *testing.T) {
+	checked := 0
+	for _, p := range listDeps(t) {
+		rel := strings.TrimPrefix(p.ImportPath, module+"/")
+		for _, r := range rules {
+			if rel != r.under && !strings.HasPrefix(rel, r.under+"/") {
+				continue
+			}
+			checked++
+			for _, group := range r.forbidden {
+				for _, bad := range group {
+					for _, d := range p.Deps {
+						if d == bad || strings.HasPrefix(d, bad+"/") {
+							t.Errorf("%s depends on %s; %s must stay free of it", p.ImportPath, d, r.under)
+						}
+					}
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no package matched any rule: the module path or layout changed")
+	}
+}

@@ -1,0 +1,103 @@
+// Package problem reports what is wrong with an input file in the one shape
+// every devupdate parser uses: FILE:LINE:COL: FIELD: RULE. It owns the
+// error types and the YAML position lookup shared by the product and update
+// manifest parsers; it does not know any of their rules.
+package problem
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// ErrInvalid is the sentinel every validation failure wraps, so callers can
+// tell "the input is wrong" (exit status 1) from I/O trouble.
+var ErrInvalid = errors.New("invalid input")
+
+// Problem is one violated rule at one place in one file. Line and Col are
+// 1-based; zero means the place is the whole file (for example a rule that
+// spans several files, or a field that is missing).
+type Problem struct {
+	File  string `json:"file"`
+	Line  int    `json:"line,omitempty"`
+	Col   int    `json:"col,omitempty"`
+	Field string `json:"field,omitempty"`
+	Rule  string `json:"rule"`
+}
+
+// String formats the problem as FILE:LINE:COL: FIELD: RULE, leaving out the
+// parts that are unknown.
+func (p Problem) String() string {
+	var b strings.Builder
+	b.WriteString(p.File)
+	if p.Line > 0 {
+		fmt.Fprintf(&b, ":%d", p.Line)
+		if p.Col > 0 {
+			fmt.Fprintf(&b, ":%d", p.Col)
+		}
+	}
+	b.WriteString(": ")
+	if p.Field != "" {
+		b.WriteString(p.Field)
+		b.WriteString(": ")
+	}
+	b.WriteString(p.Rule)
+	return b.String()
+}
+
+// List is every problem found in one run. It is an error when not empty.
+type List []Problem
+
+// Error joins the problems one per line.
+func (l List) Error() string {
+	lines := make([]string, len(l))
+	for i, p := range l {
+		lines[i] = p.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Unwrap makes errors.Is(l, ErrInvalid) true.
+func (l List) Unwrap() error { return ErrInvalid }
+
+// Sort orders problems by file, line, column, field and rule, so reports are
+// stable whatever order the checks ran in.
+func (l List) Sort() {
+	slices.SortStableFunc(l, func(a, b Problem) int {
+		return cmp.Or(
+			cmp.Compare(a.File, b.File),
+			cmp.Compare(a.Line, b.Line),
+			cmp.Compare(a.Col, b.Col),
+			cmp.Compare(a.Field, b.Field),
+			cmp.Compare(a.Rule, b.Rule),
+		)
+	})
+}
+
+// Err returns nil for an empty list and the sorted list otherwise.
+func (l List) Err() error {
+	if len(l) == 0 {
+		return nil
+	}
+	l.Sort()
+	return l
+}
+
+// Add appends a problem.
+func (l *List) Add(p Problem) { *l = append(*l, p) }
+
+// Addf appends a problem whose rule is formatted.
+func (l *List) Addf(file string, line, col int, field, format string, args ...any) {
+	l.Add(Problem{File: file, Line: line, Col: col, Field: field, Rule: fmt.Sprintf(format, args...)})
+}
+
+// As returns the problems in err, or nil when err holds none.
+func As(err error) List {
+	var l List
+	if errors.As(err, &l) {
+		return l
+	}
+	return nil
+}

@@ -1,0 +1,95 @@
+package problem
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestProblemString(t *testing.T) {
+	tests := []struct {
+		p    Problem
+		want string
+	}{
+		{Problem{File: "a.yaml", Line: 3, Col: 5, Field: "smbios.sku", Rule: "required"}, "a.yaml:3:5: smbios.sku: required"},
+		{Problem{File: "a.yaml", Line: 3, Field: "x", Rule: "r"}, "a.yaml:3: x: r"},
+		{Problem{File: "a.yaml", Rule: "file is empty"}, "a.yaml: file is empty"},
+	}
+	for _, tt := range tests {
+		if got := tt.p.String(); got != tt.want {
+			t.Errorf("String() = %q, want %q", got, tt.want)
+		}
+	}
+}
+
+func TestListIsInvalidAndSorted(t *testing.T) {
+	var l List
+	l.Addf("b.yaml", 1, 1, "f", "rule %d", 1)
+	l.Addf("a.yaml", 9, 1, "f", "late")
+	l.Addf("a.yaml", 2, 7, "f", "early")
+	err := l.Err()
+	if !errors.Is(err, ErrInvalid) {
+		t.Fatalf("errors.Is(err, ErrInvalid) = false")
+	}
+	want := "a.yaml:2:7: f: early\na.yaml:9:1: f: late\nb.yaml:1:1: f: rule 1"
+	if got := err.Error(); got != want {
+		t.Errorf("Error() =\n%s\nwant\n%s", got, want)
+	}
+	if (List{}).Err() != nil {
+		t.Errorf("empty list is an error")
+	}
+}
+
+func TestDecodeYAMLPositions(t *testing.T) {
+	src := "name: x\nsmbios:\n  sku: ABC\nlist:\n  - one\n  - two\n"
+	var v struct {
+		Name   string            `yaml:"name"`
+		SMBIOS map[string]string `yaml:"smbios"`
+		List   []string          `yaml:"list"`
+	}
+	doc, err := DecodeYAML("p.yaml", []byte(src), &v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		path []string
+		want Pos
+		ok   bool
+	}{
+		{[]string{"smbios", "sku"}, Pos{3, 8}, true},
+		{[]string{"list", "1"}, Pos{6, 5}, true},
+		{[]string{"smbios", "missing"}, Pos{3, 3}, false},
+	} {
+		got, ok := Find(doc, tt.path...)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("Find(%v) = %v, %v; want %v, %v", tt.path, got, ok, tt.want, tt.ok)
+		}
+	}
+	if got, _ := KeyPos(doc, "smbios", "sku"); got != (Pos{3, 3}) {
+		t.Errorf("KeyPos = %v", got)
+	}
+}
+
+func TestDecodeYAMLErrors(t *testing.T) {
+	var v struct {
+		Name string `yaml:"name"`
+	}
+	tests := []struct {
+		name string
+		src  string
+		want List
+	}{
+		{"unknown key", "name: x\nnope: 1\n", List{{File: "f.yaml", Line: 2, Rule: "yaml: field nope not found in type struct { Name string \"yaml:\\\"name\\\"\" }"}}},
+		{"syntax", "name: [\n", List{{File: "f.yaml", Line: 1, Rule: "yaml: did not find expected node content"}}},
+		{"empty", "", List{{File: "f.yaml", Rule: "file is empty"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := DecodeYAML("f.yaml", []byte(tt.src), &v)
+			if diff := cmp.Diff(tt.want, As(err)); diff != "" {
+				t.Errorf("problems (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
