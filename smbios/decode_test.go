@@ -281,7 +281,7 @@ func TestFieldsFile(t *testing.T) {
 			"sku: LENOVO_MT_20AR_BU_Think_FM_ThinkPad T440s\nbios_vendor: LENOVO\n" +
 			"bios_version: \"GJET75WW (2.25 )\"\nbios_major_release: 2\nbios_minor_release: 25\n" +
 			"enclosure_type: 10\nbaseboard_manufacturer: LENOVO\nbaseboard_product: 20ARS19C0C\n",
-		"f.json": `{"manufacturer": "LENOVO", "bios_major_release": 2, "enclosure_type": 10}`,
+		"f.json":   `{"manufacturer": "LENOVO", "bios_major_release": 2, "enclosure_type": 10}`,
 		"bad.yaml": "manufacturer: x\nbios_major_release: 300\ncolour: red\n",
 	})
 	info, err := ReadFieldsFile(context.Background(), yamlPath)
