@@ -3,6 +3,7 @@ package smbios
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -421,5 +422,70 @@ func TestEntryPoint32(t *testing.T) {
 	// The 2.x entry point states the exact table length: a cut dump is an error.
 	if _, err := DecodeDump(data[:len(data)-10]); !errors.Is(err, ErrTruncated) {
 		t.Errorf("cut 2.x dump: %v", err)
+	}
+}
+
+// chidPy is an independent CHID implementation (Python's hashlib and uuid)
+// used to cross-check ours: each input line is a JSON list of field values,
+// each output line the CHID.
+const chidPy = `
+import hashlib, json, sys, uuid
+ns = uuid.UUID("70ffd812-4c7f-4c7d-0000-000000000000").bytes
+for line in sys.stdin:
+    values = json.loads(line)
+    digest = hashlib.sha1(ns + "&".join(values).encode("utf-16-le")).digest()
+    print(uuid.UUID(bytes=digest[:16], version=5))
+`
+
+// TestRealDumpCHIDsMatchPython computes all 15 CHIDs of every shared dump
+// twice: ours from our decoder, Python's from the fields dmidecode decodes
+// (formatted here: strings trimmed, releases "%02x", enclosure "%x").
+func TestRealDumpCHIDsMatchPython(t *testing.T) {
+	dmidecode := testtool.Need(t, "dmidecode")
+	python := testtool.Need(t, "python3")
+	for _, d := range realDumps {
+		t.Run(d.file, func(t *testing.T) {
+			path := dumpPath(t, d.file)
+			theirs, _, locked := dmidecodeFields(t, dmidecode, path)
+			enclosure := *theirs.EnclosureType
+			if locked {
+				enclosure |= 0x80
+			}
+			value := map[string]string{
+				FieldManufacturer: strings.TrimSpace(theirs.Manufacturer), FieldFamily: strings.TrimSpace(theirs.Family),
+				FieldProductName: strings.TrimSpace(theirs.ProductName), FieldSKU: strings.TrimSpace(theirs.SKU),
+				FieldBIOSVendor: strings.TrimSpace(theirs.BIOSVendor), FieldBIOSVersion: strings.TrimSpace(theirs.BIOSVersion),
+				FieldBIOSMajorRelease: fmt.Sprintf("%02x", *theirs.BIOSMajorRelease), FieldBIOSMinorRelease: fmt.Sprintf("%02x", *theirs.BIOSMinorRelease),
+				FieldEnclosureType:         fmt.Sprintf("%x", enclosure),
+				FieldBaseboardManufacturer: strings.TrimSpace(theirs.BaseboardManufacturer), FieldBaseboardProduct: strings.TrimSpace(theirs.BaseboardProduct),
+			}
+			var in strings.Builder
+			for id := range NumHardwareIDs {
+				var vals []string
+				for _, n := range HardwareIDFields(id) {
+					vals = append(vals, value[n])
+				}
+				b, _ := json.Marshal(vals)
+				in.Write(append(b, '\n'))
+			}
+			cmd := exec.Command(python, "-c", chidPy)
+			cmd.Stdin = strings.NewReader(in.String())
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("python: %v", err)
+			}
+			want := strings.Fields(string(out))
+			info, err := ReadDump(context.Background(), path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, h := range info.HardwareIDs() {
+				got = append(got, h.GUID.String())
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("CHIDs (-python over dmidecode +ours):\n%s", diff)
+			}
+		})
 	}
 }
