@@ -489,3 +489,24 @@ func TestRealDumpCHIDsMatchPython(t *testing.T) {
 		})
 	}
 }
+
+// The chassis-lock bit (bit 7 of the type-3 byte at 05h) stays in the value
+// hashed for HardwareID-12, as fwupd hashes the raw byte.
+func TestEnclosureLockBitKept(t *testing.T) {
+	t1 := structure(1, 1, []byte{1, 0, 0, 0}, "Contoso")
+	t3 := structure(3, 2, []byte{0, 0x89, 0, 0, 0}) // Laptop, lock present
+	info, err := DecodeDump(dump(Version{3, 2, 0}, append(append(t1, t3...), structure(127, 3, nil)...)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Fields.EnclosureType == nil || *info.Fields.EnclosureType != 0x89 {
+		t.Fatalf("enclosure type %v", info.Fields.EnclosureType)
+	}
+	h, ok := info.Fields.HardwareID(12)
+	if !ok || h.GUID != NewCHID("Contoso", "89") {
+		t.Errorf("HardwareID-12 = %v, want CHID of Contoso&89", h.GUID)
+	}
+	if got := ChassisTypeName(0x89); got != "Laptop" {
+		t.Errorf("ChassisTypeName(0x89) = %q", got)
+	}
+}

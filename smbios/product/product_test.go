@@ -353,3 +353,45 @@ func readFileF(p string) string {
 	b, _ := os.ReadFile(p)
 	return string(b)
 }
+
+// The Device Update Center required SMBIOS 2.4 or later (Family and SKU
+// appeared in 2.4): an older golden device is refused even when it matches.
+func TestGoldenDumpTooOld(t *testing.T) {
+	dir := t.TempDir()
+	str := func(typ uint8, handle uint16, formatted []byte, strs ...string) []byte {
+		b := append([]byte{typ, byte(4 + len(formatted)), byte(handle), 0}, formatted...)
+		for _, s := range strs {
+			b = append(append(b, s...), 0)
+		}
+		return append(b, 0)
+	}
+	sys := make([]byte, 0x1B-4)
+	sys[0], sys[1], sys[0x19-4], sys[0x1A-4] = 1, 2, 3, 4
+	table := append(str(1, 1, sys, "Contoso", "Toaster 3000", "TST-3000-EU", "Kitchen Appliances"),
+		str(2, 2, []byte{1, 2}, "Contoso", "TB-01")...)
+	table = append(table, 127, 4, 3, 0, 0, 0)
+	// A 2.3 _SM_ entry point, table at 0x20, as dmidecode --dump-bin writes it.
+	ep := make([]byte, 0x20)
+	copy(ep, "_SM_")
+	ep[5], ep[6], ep[7] = 0x1F, 2, 3
+	copy(ep[0x10:], "_DMI_")
+	ep[0x16], ep[0x17] = byte(len(table)), byte(len(table)>>8)
+	ep[0x18] = 0x20
+	ep[0x1E] = 0x23
+	var s byte
+	for _, c := range ep[0x10:0x1F] {
+		s += c
+	}
+	ep[0x15] = -s
+	s = 0
+	for _, c := range ep[:0x1F] {
+		s += c
+	}
+	ep[4] = -s
+	golden := write(t, dir, "old.bin", string(append(ep, table...)))
+	_, err := ValidateFiles([]string{example}, WithGoldenDump(golden))
+	ps := problem.As(err)
+	if len(ps) != 1 || ps[0].File != golden || ps[0].Line != 0 {
+		t.Errorf("problems %v, want one naming %s", err, golden)
+	}
+}
