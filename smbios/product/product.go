@@ -235,9 +235,8 @@ func invisible(r rune) bool {
 	if r == ' ' {
 		return false
 	}
-	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp, unicode.Zs) ||
-		r == utf8.RuneError || unicode.Is(unicode.Co, r) || unicode.Is(unicode.Cs, r) ||
-		!unicode.IsPrint(r) && !unicode.IsSpace(r)
+	return r == utf8.RuneError || !unicode.IsPrint(r) ||
+		unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs, unicode.Zl, unicode.Zp, unicode.Zs)
 }
 
 // Placeholders are the factory default strings firmware ships with when the
