@@ -510,3 +510,24 @@ func TestEnclosureLockBitKept(t *testing.T) {
 		t.Errorf("ChassisTypeName(0x89) = %q", got)
 	}
 }
+
+func TestLegacyDMIEntryPoint(t *testing.T) {
+	table := append(structure(1, 1, []byte{1, 0, 0, 0}, "Contoso"), structure(127, 2, nil)...)
+	ep := make([]byte, 0x10)
+	copy(ep, "_DMI_")
+	binary.LittleEndian.PutUint16(ep[6:], uint16(len(table)))
+	binary.LittleEndian.PutUint32(ep[8:], 0x10)
+	binary.LittleEndian.PutUint16(ep[0x0C:], 2)
+	ep[0x0E] = 0x21 // BCD 2.1
+	ep[5] = -sum(ep[:0x0F])
+	info, err := DecodeDump(append(ep, table...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Version.String() != "2.1" || info.Fields.Manufacturer != "Contoso" {
+		t.Errorf("got %v %+v", info.Version, info.Fields)
+	}
+	if _, err := DecodeTable(ep, make([]byte, MaxInputSize)); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("oversized sysfs table: %v", err)
+	}
+}
