@@ -97,7 +97,7 @@ func Load(path string) (*Product, error) {
 	return Parse(path, data)
 }
 
-// Parse validates the contents of a product file named file.
+// Parse validates data, the contents of the product file called name.
 func Parse(name string, data []byte) (*Product, error) {
 	var f file
 	doc, err := problem.DecodeYAML(name, data, &f)
