@@ -6,7 +6,7 @@ import (
 )
 
 func BenchmarkDecodeDump(b *testing.B) {
-	data, err := os.ReadFile("../examples/golden-device/thinkpad-t490.bin")
+	data, err := os.ReadFile("../examples/contoso-toaster/golden-device.bin")
 	if err != nil {
 		b.Fatal(err)
 	}

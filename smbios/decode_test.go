@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/devupdate/devupdate/internal/testtool"
+	"github.com/devupdate/devupdate/smbios/smbiostest"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -304,32 +305,11 @@ func TestFieldsFile(t *testing.T) {
 
 // --- synthetic tables ---
 
-// structure builds one SMBIOS structure: header, formatted bytes after the
-// header, string set.
-func structure(typ uint8, handle uint16, formatted []byte, strs ...string) []byte {
-	b := []byte{typ, byte(4 + len(formatted)), 0, 0}
-	binary.LittleEndian.PutUint16(b[2:], handle)
-	b = append(b, formatted...)
-	for _, s := range strs {
-		b = append(append(b, s...), 0)
-	}
-	if len(strs) == 0 {
-		b = append(b, 0)
-	}
-	return append(b, 0)
-}
+// structure and dump are the smbiostest builders in this package's terms.
+var structure = smbiostest.Structure
 
-// dump wraps a table in a valid _SM3_ entry point as dmidecode writes it.
-func dump(version Version, table []byte) []byte {
-	ep := make([]byte, 0x20)
-	copy(ep, "_SM3_")
-	ep[6] = 0x18
-	ep[7], ep[8], ep[9] = version.Major, version.Minor, version.Docrev
-	ep[0x0A] = 1
-	binary.LittleEndian.PutUint32(ep[0x0C:], uint32(len(table)))
-	binary.LittleEndian.PutUint64(ep[0x10:], 0x20)
-	ep[5] = -sum(ep[:0x18])
-	return append(ep, table...)
+func dump(v Version, table []byte) []byte {
+	return smbiostest.Dump(v.Major, v.Minor, v.Docrev, table)
 }
 
 func TestDecodeErrors(t *testing.T) {

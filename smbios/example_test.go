@@ -39,10 +39,11 @@ func ExampleParseCHID() {
 	// Output: 3faec92a-3ae3-5744-be88-495e90a7d541 <nil>
 }
 
-// Decoding a `dmidecode --dump-bin` file and printing it the way
-// ComputerHardwareIds.exe does (first lines only).
+// Decoding a `dmidecode --dump-bin` file: the example golden device. Its
+// HardwareID-3 was checked with Python's hashlib (SHA-1 over the namespace and
+// the UTF-16LE text), independently of this package.
 func ExampleDecodeDump() {
-	data, err := os.ReadFile("../examples/golden-device/thinkpad-t490.bin")
+	data, err := os.ReadFile("../examples/contoso-toaster/golden-device.bin")
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -57,7 +58,7 @@ func ExampleDecodeDump() {
 	h, _ := info.Fields.HardwareID(3)
 	fmt.Println(h.Name, h.GUID)
 	// Output:
-	// SMBIOS 3.1
-	// LENOVO ThinkPad T490 20N2CTO1WW
-	// HardwareID-3 5becfdbd-9745-55a7-a62d-435a7b85aeca
+	// SMBIOS 3.2
+	// Contoso Kitchen Appliances Toaster 3000
+	// HardwareID-3 4162eff5-3114-538e-86e0-e7617be93c9a
 }

@@ -15,7 +15,7 @@ import (
 // synthetic tables.
 func FuzzDecode(f *testing.F) {
 	paths, _ := filepath.Glob(filepath.Join("..", "..", "shared", "testdata", "dmi", "*.bin"))
-	paths = append(paths, filepath.Join("..", "examples", "golden-device", "thinkpad-t490.bin"))
+	paths = append(paths, filepath.Join("..", "examples", "contoso-toaster", "golden-device.bin"))
 	for _, p := range paths {
 		if data, err := os.ReadFile(p); err == nil {
 			f.Add(data)

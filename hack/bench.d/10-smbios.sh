@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Bench step 10: decoding a real DMI dump, devupdate against Debian's
+# Bench step 10: decoding a DMI dump (the example golden device), devupdate against Debian's
 # dmidecode, process start included for both (that is how each is used).
 # Prints the wall time of N runs of each and the ratio.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 : "${DEVUPDATE:?run through make bench}" "${BENCH_DIR:?run through make bench}"
-dump=examples/golden-device/thinkpad-t490.bin
+dump=examples/contoso-toaster/golden-device.bin
 n=${SMBIOS_BENCH_RUNS:-200}
 command -v dmidecode >/dev/null || PATH=$PATH:/usr/sbin
 command -v dmidecode >/dev/null || { echo "dmidecode missing: run make deps" >&2; exit 1; }
