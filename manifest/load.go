@@ -193,7 +193,7 @@ func load(ctx context.Context, file string, o *options) (*Update, error) {
 func (l *loader) header(src *source, u *Update) {
 	switch {
 	case src.Name == "":
-		l.add("name", []string{"name"}, "is required")
+		l.add("name", []string{"name"}, "required")
 	case CheckName(src.Name) != nil:
 		l.add("name", []string{"name"}, "%q: %v", src.Name, ErrName)
 	default:
@@ -203,13 +203,13 @@ func (l *loader) header(src *source, u *Update) {
 	u.Kind = Kind(src.Kind)
 	switch {
 	case src.Kind == "":
-		l.add("kind", []string{"kind"}, "is required (one of os, driver, app, ocp)")
+		l.add("kind", []string{"kind"}, "required (one of os, driver, app, ocp)")
 	case !u.Kind.valid():
 		l.add("kind", []string{"kind"}, "%q is not a kind: one of os, driver, app, ocp", src.Kind)
 	}
 
 	if src.Version == "" {
-		l.add("version", []string{"version"}, "is required (a.b.c.d, each 0-65535)")
+		l.add("version", []string{"version"}, "required (a.b.c.d, each 0-65535)")
 	} else if v, err := ParseVersion(src.Version); err != nil {
 		l.add("version", []string{"version"}, "%v", err)
 	} else if v.IsZero() {
@@ -327,7 +327,7 @@ func (l *loader) requires(src *source, u *Update) {
 		ok := true
 		switch {
 		case r.Name == "":
-			l.add(nameField, nameAt, "is required")
+			l.add(nameField, nameAt, "required")
 			ok = false
 		case CheckName(r.Name) != nil:
 			l.add(nameField, nameAt, "%q: %v", r.Name, ErrName)
@@ -341,7 +341,7 @@ func (l *loader) requires(src *source, u *Update) {
 		}
 		seen[strings.ToUpper(r.Name)] = true
 		if r.MinVersion == "" {
-			l.add(verField, verAt, "is required (a.b.c.d)")
+			l.add(verField, verAt, "required (a.b.c.d)")
 			ok = false
 		} else if v, err := ParseVersion(r.MinVersion); err != nil {
 			l.add(verField, verAt, "%v", err)
@@ -376,7 +376,7 @@ func (l *loader) files(src *source, u *Update) map[string]string {
 		destField, destAt := idx("files", i, "dest")
 		g, err := parseGlob(fe.Source)
 		if fe.Source == "" {
-			l.add(srcField, srcAt, "is required")
+			l.add(srcField, srcAt, "required")
 			continue
 		} else if err != nil {
 			l.add(srcField, srcAt, "%q: %v", fe.Source, err)

@@ -182,7 +182,7 @@ func ParseUpdateJSON(name string, data []byte) (*Update, error) {
 	var schema int
 	if !get("schema", &schema) {
 		if _, ok := fields["schema"]; !ok {
-			add("schema", "is required")
+			add("schema", "required")
 		}
 	} else if schema != Schema {
 		add("schema", "%d is not supported (this version reads schema %d)", schema, Schema)
@@ -278,7 +278,7 @@ func ParseUpdateJSON(name string, data []byte) (*Update, error) {
 			ok = false
 		}
 		if f.Size == nil || *f.Size < 0 {
-			add(field+".size", "is required and must not be negative")
+			add(field+".size", "required, and must not be negative")
 			ok = false
 		}
 		if !isSHA256(f.SHA256) {
