@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"strings"
 )
@@ -237,7 +236,3 @@ func (g *glob) destFor(dest, src string) string {
 	}
 	return dest + rel
 }
-
-// openRoot opens dir as an os.Root, through which every payload file is
-// read, so no symbolic link can lead outside the manifest's directory.
-func openRoot(dir string) (*os.Root, error) { return os.OpenRoot(dir) }
