@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -173,6 +174,8 @@ func ParseUpdateJSON(name string, data []byte) (*Update, error) {
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(v); err != nil {
+			// Forget what was decoded before the error.
+			reflect.ValueOf(v).Elem().SetZero()
 			add(key, "%v", err)
 			return false
 		}
