@@ -174,7 +174,7 @@ func TestParseUpdateJSONProblems(t *testing.T) {
 				p("name", `"AB": `+ErrName.Error()),
 				p("kind", `"firmware" is not a kind: one of os, driver, app, ocp`),
 				p("version", `"1.0": `+ErrVersion.Error()),
-				p("targets[0]", `"x": not a CHID: want xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`),
+				p("targets[0]", parseCHIDError("x")),
 				p("targets[2]", "4162eff5-3114-538e-86e0-e7617be93c9a is listed twice"),
 				p("requires[0].name", `"X": `+ErrName.Error()),
 				p("requires[1].min_version", `"1": `+ErrVersion.Error()),

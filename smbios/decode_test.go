@@ -3,6 +3,7 @@ package smbios
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -421,5 +422,112 @@ func TestEntryPoint32(t *testing.T) {
 	// The 2.x entry point states the exact table length: a cut dump is an error.
 	if _, err := DecodeDump(data[:len(data)-10]); !errors.Is(err, ErrTruncated) {
 		t.Errorf("cut 2.x dump: %v", err)
+	}
+}
+
+// chidPy is an independent CHID implementation (Python's hashlib and uuid)
+// used to cross-check ours: each input line is a JSON list of field values,
+// each output line the CHID.
+const chidPy = `
+import hashlib, json, sys, uuid
+ns = uuid.UUID("70ffd812-4c7f-4c7d-0000-000000000000").bytes
+for line in sys.stdin:
+    values = json.loads(line)
+    digest = hashlib.sha1(ns + "&".join(values).encode("utf-16-le")).digest()
+    print(uuid.UUID(bytes=digest[:16], version=5))
+`
+
+// TestRealDumpCHIDsMatchPython computes all 15 CHIDs of every shared dump
+// twice: ours from our decoder, Python's from the fields dmidecode decodes
+// (formatted here: strings trimmed, releases "%02x", enclosure "%x").
+func TestRealDumpCHIDsMatchPython(t *testing.T) {
+	dmidecode := testtool.Need(t, "dmidecode")
+	python := testtool.Need(t, "python3")
+	for _, d := range realDumps {
+		t.Run(d.file, func(t *testing.T) {
+			path := dumpPath(t, d.file)
+			theirs, _, locked := dmidecodeFields(t, dmidecode, path)
+			enclosure := *theirs.EnclosureType
+			if locked {
+				enclosure |= 0x80
+			}
+			value := map[string]string{
+				FieldManufacturer: strings.TrimSpace(theirs.Manufacturer), FieldFamily: strings.TrimSpace(theirs.Family),
+				FieldProductName: strings.TrimSpace(theirs.ProductName), FieldSKU: strings.TrimSpace(theirs.SKU),
+				FieldBIOSVendor: strings.TrimSpace(theirs.BIOSVendor), FieldBIOSVersion: strings.TrimSpace(theirs.BIOSVersion),
+				FieldBIOSMajorRelease: fmt.Sprintf("%02x", *theirs.BIOSMajorRelease), FieldBIOSMinorRelease: fmt.Sprintf("%02x", *theirs.BIOSMinorRelease),
+				FieldEnclosureType:         fmt.Sprintf("%x", enclosure),
+				FieldBaseboardManufacturer: strings.TrimSpace(theirs.BaseboardManufacturer), FieldBaseboardProduct: strings.TrimSpace(theirs.BaseboardProduct),
+			}
+			var in strings.Builder
+			for id := range NumHardwareIDs {
+				var vals []string
+				for _, n := range HardwareIDFields(id) {
+					vals = append(vals, value[n])
+				}
+				b, _ := json.Marshal(vals)
+				in.Write(append(b, '\n'))
+			}
+			cmd := exec.Command(python, "-c", chidPy)
+			cmd.Stdin = strings.NewReader(in.String())
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("python: %v", err)
+			}
+			want := strings.Fields(string(out))
+			info, err := ReadDump(context.Background(), path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, h := range info.HardwareIDs() {
+				got = append(got, h.GUID.String())
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("CHIDs (-python over dmidecode +ours):\n%s", diff)
+			}
+		})
+	}
+}
+
+// The chassis-lock bit (bit 7 of the type-3 byte at 05h) stays in the value
+// hashed for HardwareID-12, as fwupd hashes the raw byte.
+func TestEnclosureLockBitKept(t *testing.T) {
+	t1 := structure(1, 1, []byte{1, 0, 0, 0}, "Contoso")
+	t3 := structure(3, 2, []byte{0, 0x89, 0, 0, 0}) // Laptop, lock present
+	info, err := DecodeDump(dump(Version{3, 2, 0}, append(append(t1, t3...), structure(127, 3, nil)...)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Fields.EnclosureType == nil || *info.Fields.EnclosureType != 0x89 {
+		t.Fatalf("enclosure type %v", info.Fields.EnclosureType)
+	}
+	h, ok := info.Fields.HardwareID(12)
+	if !ok || h.GUID != NewCHID("Contoso", "89") {
+		t.Errorf("HardwareID-12 = %v, want CHID of Contoso&89", h.GUID)
+	}
+	if got := ChassisTypeName(0x89); got != "Laptop" {
+		t.Errorf("ChassisTypeName(0x89) = %q", got)
+	}
+}
+
+func TestLegacyDMIEntryPoint(t *testing.T) {
+	table := append(structure(1, 1, []byte{1, 0, 0, 0}, "Contoso"), structure(127, 2, nil)...)
+	ep := make([]byte, 0x10)
+	copy(ep, "_DMI_")
+	binary.LittleEndian.PutUint16(ep[6:], uint16(len(table)))
+	binary.LittleEndian.PutUint32(ep[8:], 0x10)
+	binary.LittleEndian.PutUint16(ep[0x0C:], 2)
+	ep[0x0E] = 0x21 // BCD 2.1
+	ep[5] = -sum(ep[:0x0F])
+	info, err := DecodeDump(append(ep, table...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Version.String() != "2.1" || info.Fields.Manufacturer != "Contoso" {
+		t.Errorf("got %v %+v", info.Version, info.Fields)
+	}
+	if _, err := DecodeTable(ep, make([]byte, MaxInputSize)); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("oversized sysfs table: %v", err)
 	}
 }

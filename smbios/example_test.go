@@ -42,7 +42,7 @@ func ExampleParseCHID() {
 // Decoding a `dmidecode --dump-bin` file and printing it the way
 // ComputerHardwareIds.exe does (first lines only).
 func ExampleDecodeDump() {
-	data, err := os.ReadFile("../../shared/testdata/dmi/Lenovo-ThinkPad-T490.bin")
+	data, err := os.ReadFile("../examples/golden-device/thinkpad-t490.bin")
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -1,6 +1,7 @@
 package smbios
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -107,14 +108,7 @@ func (f Fields) Value(name string) (string, bool) {
 		if b == nil {
 			return "", false
 		}
-		if format == "%02x" {
-			s := strconv.FormatUint(uint64(*b), 16)
-			if len(s) < 2 {
-				s = "0" + s
-			}
-			return s, true
-		}
-		return strconv.FormatUint(uint64(*b), 16), true
+		return fmt.Sprintf(format, *b), true
 	}
 	switch name {
 	case FieldManufacturer:

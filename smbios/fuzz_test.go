@@ -1,6 +1,9 @@
 package smbios
 
 import (
+	"errors"
+
+	"github.com/devupdate/devupdate/internal/problem"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,6 +15,7 @@ import (
 // synthetic tables.
 func FuzzDecode(f *testing.F) {
 	paths, _ := filepath.Glob(filepath.Join("..", "..", "shared", "testdata", "dmi", "*.bin"))
+	paths = append(paths, filepath.Join("..", "examples", "golden-device", "thinkpad-t490.bin"))
 	for _, p := range paths {
 		if data, err := os.ReadFile(p); err == nil {
 			f.Add(data)
@@ -34,5 +38,25 @@ func FuzzDecode(f *testing.F) {
 				_ = f.HardwareIDs()
 			}
 		}
+	})
+}
+
+// FuzzFields parses arbitrary fields files: no panic, failures are problem
+// lists, and whatever parses yields hardware IDs.
+func FuzzFields(f *testing.F) {
+	if data, err := os.ReadFile(filepath.Join("..", "examples", "contoso-toaster", "fields.yaml")); err == nil {
+		f.Add(data)
+	}
+	f.Add([]byte(`{"manufacturer": "LENOVO", "bios_major_release": 2, "enclosure_type": 10}`))
+	f.Add([]byte("manufacturer: x\nbios_major_release: 300\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fields, err := ParseFields("fuzz.yaml", data)
+		if err != nil {
+			if !errors.Is(err, problem.ErrInvalid) {
+				t.Fatalf("not a problem list: %v", err)
+			}
+			return
+		}
+		_ = fields.HardwareIDs()
 	})
 }

@@ -212,9 +212,18 @@ func ReadFieldsFile(ctx context.Context, path string) (*Info, error) {
 	if err != nil {
 		return nil, err
 	}
-	var f Fields
-	if _, err := problem.DecodeYAML(path, data, &f); err != nil {
+	f, err := ParseFields(path, data)
+	if err != nil {
 		return nil, err
 	}
 	return &Info{Source: path, Fields: f}, nil
+}
+
+// ParseFields decodes the contents of a fields file named name.
+func ParseFields(name string, data []byte) (Fields, error) {
+	var f Fields
+	if _, err := problem.DecodeYAML(name, data, &f); err != nil {
+		return Fields{}, err
+	}
+	return f, nil
 }

@@ -28,13 +28,10 @@ manifests are given.`,
 				return usageErrorf("-o needs a directory")
 			}
 			results, err := build.Manifests(cmd.Context(), args, outDir)
-			out := cmd.OutOrStdout()
-			if ps := problem.As(err); ps != nil {
-				if err := printProblems(out, g, ps); err != nil {
-					return err
-				}
-				return &reportedError{err}
+			if problem.As(err) != nil {
+				return printProblems(cmd, g, err)
 			}
+			out := cmd.OutOrStdout()
 			if g.json() {
 				var v any = results
 				if len(args) == 1 && len(results) == 1 {
@@ -60,22 +57,4 @@ manifests are given.`,
 	}
 	cmd.Flags().StringVarP(&outDir, "out-dir", "o", ".", "directory to write the cabinets to (created if missing)")
 	return cmd
-}
-
-// printProblems reports validation problems: one FILE:LINE:COL: FIELD: RULE
-// line each and a count, or {"valid": false, "problems": [...]} as JSON.
-func printProblems(w interface{ Write([]byte) (int, error) }, g *globalOptions, ps problem.List) error {
-	if g.json() {
-		return writeJSON(w, struct {
-			Valid    bool         `json:"valid"`
-			Problems problem.List `json:"problems"`
-		}{false, ps})
-	}
-	for _, p := range ps {
-		if _, err := fmt.Fprintln(w, p.String()); err != nil {
-			return err
-		}
-	}
-	_, err := fmt.Fprintf(w, "%d problem(s)\n", len(ps))
-	return err
 }

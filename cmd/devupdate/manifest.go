@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/devupdate/devupdate/internal/problem"
 	"github.com/devupdate/devupdate/manifest"
 )
 
@@ -27,15 +26,10 @@ print every problem as FILE:LINE:COL: FIELD: RULE (exit status 1). With
 		Args: usageArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			updates, err := manifest.LoadAll(cmd.Context(), args)
-			out := cmd.OutOrStdout()
-			if ps := problem.As(err); ps != nil {
-				if err := printProblems(out, g, ps); err != nil {
-					return err
-				}
-				return &reportedError{err}
-			} else if err != nil {
-				return err
+			if err != nil {
+				return printProblems(cmd, g, err)
 			}
+			out := cmd.OutOrStdout()
 			if g.json() {
 				docs := make([]json.RawMessage, len(updates))
 				for i, u := range updates {

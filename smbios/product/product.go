@@ -97,7 +97,7 @@ func Load(path string) (*Product, error) {
 	return Parse(path, data)
 }
 
-// Parse validates the contents of a product file named file.
+// Parse validates data, the contents of the product file called name.
 func Parse(name string, data []byte) (*Product, error) {
 	var f file
 	doc, err := problem.DecodeYAML(name, data, &f)
@@ -235,9 +235,8 @@ func invisible(r rune) bool {
 	if r == ' ' {
 		return false
 	}
-	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp, unicode.Zs) ||
-		r == utf8.RuneError || unicode.Is(unicode.Co, r) || unicode.Is(unicode.Cs, r) ||
-		!unicode.IsPrint(r) && !unicode.IsSpace(r)
+	return r == utf8.RuneError || !unicode.IsPrint(r) ||
+		unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs, unicode.Zl, unicode.Zp, unicode.Zs)
 }
 
 // Placeholders are the factory default strings firmware ships with when the
@@ -417,11 +416,7 @@ func ValidateFiles(paths []string, opts ...Option) ([]*Product, error) {
 }
 
 func checkCollisions(l *problem.List, products []*Product) {
-	type owner struct {
-		p     *Product
-		index int // 0: the targeting CHID; i>0: chids[i-1]
-	}
-	byCHID := map[smbios.CHID]owner{}
+	byCHID := map[smbios.CHID]*Product{}
 	byName := map[string]*Product{}
 	for _, p := range products {
 		if first, ok := byName[p.Name]; ok {
@@ -430,23 +425,20 @@ func checkCollisions(l *problem.List, products []*Product) {
 			byName[p.Name] = p
 		}
 		tid, _ := p.TargetingID()
-		for i, c := range p.Targets() {
+		for _, c := range p.Targets() {
 			first, ok := byCHID[c]
 			if !ok {
-				byCHID[c] = owner{p, i}
-				continue
-			}
-			if first.p == p {
+				byCHID[c] = p
 				continue
 			}
 			field, at := "smbios", p.pos("smbios")
 			what := fmt.Sprintf("targeting CHID %s (%s)", c, tid.Name)
-			if i > 0 || p.ExtraCHIDs != nil && !isTargeting(p, c) {
+			if !isTargeting(p, c) {
 				idx := slices.Index(p.ExtraCHIDs, c)
 				field, at = fmt.Sprintf("chids[%d]", idx), p.pos("chids", fmt.Sprint(idx))
 				what = fmt.Sprintf("extra CHID %s", c)
 			}
-			p.add(l, field, at, "collision: %s is also targeted by product %q (%s); an update for one would reach the other", what, first.p.Name, first.p.File)
+			p.add(l, field, at, "collision: %s is also targeted by product %q (%s); an update for one would reach the other", what, first.Name, first.File)
 		}
 	}
 }
