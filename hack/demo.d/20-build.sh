@@ -7,14 +7,34 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1793491200} # 2026-11-01T00:00:00Z
+updates=examples/contoso-toaster/updates
 
-"$DEVUPDATE" manifest validate examples/contoso-toaster/updates/*/update.yaml
-"$DEVUPDATE" build examples/contoso-toaster/updates/*/update.yaml -o "$DEMO_DIR/cabs"
+echo "--- devupdate manifest validate $updates/*/update.yaml"
+"$DEVUPDATE" manifest validate "$updates"/*/update.yaml
 
-# Building again is safe: identical cabinets are left as they are.
-"$DEVUPDATE" build examples/contoso-toaster/updates/driver/update.yaml -o "$DEMO_DIR/cabs" --output json
+echo
+echo "--- devupdate build $updates/*/update.yaml -o \$DEMO_DIR/cabs"
+"$DEVUPDATE" build "$updates"/*/update.yaml -o "$DEMO_DIR/cabs"
+
+echo
+echo "--- building again is safe: an identical cabinet is left as it is"
+"$DEVUPDATE" build "$updates/driver/update.yaml" -o "$DEMO_DIR/cabs" --output json
+
+echo
+echo "--- a driver whose .inf names a .sys missing from the payload is refused (exit status 1 expected)"
+broken=$DEMO_DIR/broken-driver
+mkdir -p "$broken/updates"
+cp examples/contoso-toaster/product.yaml "$broken/"
+cp -r "$updates/driver" "$broken/updates/"
+rm "$broken/updates/driver/payload/toaster.sys"
+if "$DEVUPDATE" build "$broken/updates/driver/update.yaml" -o "$DEMO_DIR/cabs"; then
+	echo "demo: the broken driver was accepted" >&2
+	exit 1
+fi
 
 # `devupdate cab` comes with the packager's CLI; list one cabinet when it is there.
 if "$DEVUPDATE" --help | grep -qE '^[[:space:]]+cab[[:space:]]'; then
+	echo
+	echo "--- devupdate cab list \$DEMO_DIR/cabs/Contoso.Toaster.Driver_1.0.0.2.cab"
 	"$DEVUPDATE" cab list "$DEMO_DIR/cabs/Contoso.Toaster.Driver_1.0.0.2.cab"
 fi
