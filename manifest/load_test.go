@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf16"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -59,6 +60,16 @@ func fixture(t testing.TB, files map[string]string) string {
 		}
 	}
 	return dir
+}
+
+// utf16le encodes s as a UTF-16LE file with its byte-order mark, as
+// Windows tools write INF files.
+func utf16le(s string) string {
+	b := []byte{0xFF, 0xFE}
+	for _, u := range utf16.Encode([]rune(s)) {
+		b = append(b, byte(u), byte(u>>8))
+	}
+	return string(b)
 }
 
 // parseCHIDError is the smbios package's own message for s, which the
@@ -357,6 +368,9 @@ func TestLoadKindProblems(t *testing.T) {
 		{"driver inf too large", head + "kind: driver\n" + drvFiles + "inf: d/toaster.inf\n",
 			map[string]string{"drv/toaster.inf": strings.Repeat(";", 8<<20+1)},
 			problem.List{p("drv/toaster.inf", 0, 0, "", "INF file is larger than the 8388608-byte limit")}},
+		{"driver utf-16le inf", head + "kind: driver\n" + drvFiles + "inf: d/toaster.inf\n",
+			map[string]string{"drv/toaster.inf": utf16le("[Version]\r\nSignature=\"$Windows NT$\"\r\nCatalogFile.NTarm64=toaster_arm64.cat\r\n")},
+			problem.List{p("drv/toaster.inf", 3, 21, "[Version] CatalogFile.NTarm64", "names toaster_arm64.cat, which is not in the payload (expected at cabinet path d/toaster_arm64.cat)")}},
 		{"app without package", head + "kind: app\nfiles: [{source: app/**}]\n", nil,
 			problem.List{p("update.yaml", 1, 1, "package", "an app update must name its package file (.appx, .msix, .appxbundle or .msixbundle)")}},
 		{"app package extension", head + "kind: app\nfiles: [{source: app/**}, {source: payload/a.xml}]\npackage: a.xml\n", nil,

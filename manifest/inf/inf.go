@@ -140,14 +140,19 @@ type parser struct {
 func (p *parser) lex(text string) {
 	lines := strings.Split(text, "\n")
 	var cur *section
+	// Reused for every logical line.
+	var runes []rune
+	var places []pos
 	for i := 0; i < len(lines); i++ {
 		// Gather one logical line: a trailing backslash (outside a comment)
 		// continues it on the next physical line.
-		var runes []rune
-		var places []pos
+		runes, places = runes[:0], places[:0]
 		for {
 			line := strings.TrimSuffix(lines[i], "\r")
 			body, cont := splitComment(line)
+			if strings.TrimSpace(body) == "" && !cont && len(runes) == 0 {
+				break // blank or comment-only: most lines of a real INF
+			}
 			col := 1
 			for _, r := range body {
 				runes = append(runes, r)
