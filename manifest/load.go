@@ -21,6 +21,7 @@ import (
 
 	"github.com/devupdate/devupdate/internal/problem"
 	"github.com/devupdate/devupdate/manifest/inf"
+	"github.com/devupdate/devupdate/packager"
 	"github.com/devupdate/devupdate/smbios"
 	"github.com/devupdate/devupdate/smbios/product"
 )
@@ -480,7 +481,55 @@ func (l *loader) kind(src *source, u *Update, cab map[string]string) {
 		} else {
 			u.OSBuild = v
 		}
+		l.checkVendorCabinets(u)
 	}
+}
+
+// checkVendorCabinets checks that an OS update carries its vendor's
+// packages: at least one .cab, and every .cab with an Authenticode
+// signature appended. Only the presence of the signature is checked here;
+// the signer verifies it (vendor_signed) and never signs these again.
+func (l *loader) checkVendorCabinets(u *Update) {
+	n := 0
+	for _, f := range u.Files {
+		if !strings.EqualFold(path.Ext(f.Path), ".cab") {
+			continue
+		}
+		n++
+		rel, err := filepath.Rel(l.dir, f.Source)
+		if err != nil {
+			l.add("files", []string{"files"}, "%v", err)
+			continue
+		}
+		if rule := vendorCabinetProblem(l.root, filepath.ToSlash(rel)); rule != "" {
+			l.probs.Addf(f.Source, 0, 0, "", "%s", rule)
+		}
+	}
+	if n == 0 {
+		l.add("files", []string{"files"}, "an OS update carries its vendor's signed packages (.cab files): the payload has none")
+	}
+}
+
+// vendorCabinetProblem returns what is wrong with a vendor cabinet, or "".
+func vendorCabinetProblem(root *os.Root, name string) string {
+	f, err := root.Open(name)
+	if err != nil {
+		return err.Error()
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err.Error()
+	}
+	cab, err := packager.Open(f, st.Size())
+	if err != nil {
+		return fmt.Sprintf("not a readable cabinet: %v", err)
+	}
+	defer cab.Close()
+	if cab.Signature().Size == 0 {
+		return "cabinet has no Authenticode signature: an OS update carries its vendor's signed packages, which are never signed again"
+	}
+	return ""
 }
 
 // payloadPath checks that a per-kind field names a file of the payload by

@@ -1,10 +1,13 @@
 package manifest
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/devupdate/devupdate/internal/problem"
+	"github.com/devupdate/devupdate/packager"
 	"github.com/devupdate/devupdate/smbios"
 )
 
@@ -72,6 +76,12 @@ func utf16le(s string) string {
 	return string(b)
 }
 
+// cabError is the packager's own message for data that is not a cabinet.
+func cabError(data string) string {
+	_, err := packager.Open(strings.NewReader(data), int64(len(data)))
+	return err.Error()
+}
+
 // parseCHIDError is the smbios package's own message for s, which the
 // problem carries unchanged.
 func parseCHIDError(s string) string {
@@ -89,7 +99,32 @@ func basePayload() map[string]string {
 		"drv/toaster.cat":        "0 cat",
 		"app/Contoso.Toast.msix": "PK msix",
 		"os/update.bin":          "os bits",
+		"os/Microsoft-OS.cab":    vendorCab(true),
+		"os/unsigned.cab":        vendorCab(false),
 	}
+}
+
+// vendorCab returns a small cabinet written by the packager, with an
+// Authenticode signature appended (its bytes only: the manifest checks that
+// a signature is there, the signer verifies it) when signed is true.
+func vendorCab(signed bool) string {
+	var b bytes.Buffer
+	files := []packager.File{{Name: "Microsoft-OS.mum", Size: 2, Open: func() (io.ReadCloser, error) {
+		return io.NopCloser(strings.NewReader("os")), nil
+	}}}
+	if _, err := packager.Write(context.Background(), &b, files); err != nil {
+		panic(err)
+	}
+	cab := b.Bytes()
+	if signed {
+		// CFHEADER reserve (MS-CAB 2.1 with the Authenticode layout): the
+		// signature size is the uint32 at offset 48; its offset (44) already
+		// points at the end of the cabinet.
+		sig := bytes.Repeat([]byte{0x30}, 64)
+		binary.LittleEndian.PutUint32(cab[48:], uint32(len(sig)))
+		cab = append(cab, sig...)
+	}
+	return string(cab)
 }
 
 func sum(s string) string {
@@ -150,7 +185,7 @@ func TestLoadKinds(t *testing.T) {
 			func(u *Update) bool { return u.INF == "driver/toaster.inf" && len(u.Files) == 3 && !u.VendorSigned }},
 		{"app", "kind: app\nfiles: [{source: app/*.msix, dest: app/}]\npackage: app/Contoso.Toast.msix\n",
 			func(u *Update) bool { return u.Package == "app/Contoso.Toast.msix" && !u.VendorSigned }},
-		{"os", "kind: os\nfiles: [{source: os/update.bin}]\nos_build: 10.0.17763.1000\n",
+		{"os", "kind: os\nfiles: [{source: os/update.bin}, {source: os/Microsoft-OS.cab}]\nos_build: 10.0.17763.1000\n",
 			func(u *Update) bool { return u.VendorSigned && u.OSBuild == Version{10, 0, 17763, 1000} }},
 	}
 	for _, tt := range tests {
@@ -377,10 +412,17 @@ func TestLoadKindProblems(t *testing.T) {
 			problem.List{p("update.yaml", 6, 10, "package", `"a.xml" must have one of the extensions .appx, .msix, .appxbundle, .msixbundle`)}},
 		{"app package missing", head + "kind: app\nfiles: [{source: payload/a.xml}]\npackage: x.msixbundle\n", nil,
 			problem.List{p("update.yaml", 6, 10, "package", `"x.msixbundle" is not in the payload (a cabinet path that files: produces)`)}},
-		{"os without build", head + "kind: os\nfiles: [{source: os/update.bin}]\n", nil,
+		{"os without build", head + "kind: os\nfiles: [{source: os/Microsoft-OS.cab}]\n", nil,
 			problem.List{p("update.yaml", 1, 1, "os_build", "an OS update must name the OS build it brings (a.b.c.d)")}},
-		{"os build bad", head + "kind: os\nfiles: [{source: os/update.bin}]\nos_build: 17763\n", nil,
+		{"os build bad", head + "kind: os\nfiles: [{source: os/Microsoft-OS.cab}]\nos_build: 17763\n", nil,
 			problem.List{p("update.yaml", 6, 11, "os_build", `"17763": `+ErrVersion.Error())}},
+		{"os without a cabinet", head + "kind: os\nfiles: [{source: os/update.bin}]\nos_build: 10.0.1.2\n", nil,
+			problem.List{p("update.yaml", 5, 8, "files", "an OS update carries its vendor's signed packages (.cab files): the payload has none")}},
+		{"os with unsigned or broken cabinets", head + "kind: os\nfiles: [{source: 'os/*.cab'}, {source: os/update.bin, dest: bad.CAB}]\nos_build: 10.0.1.2\n", nil,
+			problem.List{
+				p("os/unsigned.cab", 0, 0, "", "cabinet has no Authenticode signature: an OS update carries its vendor's signed packages, which are never signed again"),
+				p("os/update.bin", 0, 0, "", "not a readable cabinet: "+cabError("os bits")),
+			}},
 		{"inf on app", head + "kind: app\nfiles: [{source: app/**}]\npackage: Contoso.Toast.msix\ninf: x.inf\n", nil,
 			problem.List{p("update.yaml", 7, 6, "inf", "is only for kind driver, not app")}},
 	}
