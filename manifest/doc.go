@@ -6,8 +6,10 @@
 // that is embedded in the cabinet and read back, bounded, by the signer and
 // the device side (ParseUpdateJSON).
 //
-// The package owns the update.yaml rules and per-kind checks (a driver's
-// .inf and the files it names, an app's package, an OS update's build). It
+// The package owns the update.yaml rules and per-kind checks: a driver's
+// .inf and every catalog and file it names, an app's package, an OS
+// update's build and its vendor-signed .cab packages (VendorSigned: the
+// signer verifies them and never signs them again). It
 // does not write cabinets (see manifest/build and packager), compute CHIDs
 // (smbios) or decide what is already published (flight).
 package manifest

@@ -124,6 +124,15 @@ func TestBuildIsDeterministic(t *testing.T) {
 			if !bytes.Equal(ab, bb) || a.SHA256 != b.SHA256 {
 				t.Fatalf("two builds differ: %s vs %s", a.SHA256, b.SHA256)
 			}
+			// The same sources in another directory give the same bytes:
+			// nothing of the build host ends up in the cabinet.
+			c, err := Cabinet(context.Background(), load(t, copyExample(t, name)), t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.SHA256 != a.SHA256 {
+				t.Fatalf("a copy of the example elsewhere builds to %s, not %s", c.SHA256, a.SHA256)
+			}
 			cab, err := packager.OpenFile(a.Path)
 			if err != nil {
 				t.Fatal(err)
