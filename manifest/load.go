@@ -184,9 +184,6 @@ func load(ctx context.Context, file string, o *options) (*Update, error) {
 	if err := l.hash(u); err != nil {
 		return nil, err
 	}
-	if err := l.probs.Err(); err != nil {
-		return nil, err
-	}
 	o.log.Debug("manifest loaded", "file", file, "name", u.Name, "version", u.Version.String(), "files", len(u.Files), "targets", len(u.Targets))
 	return u, nil
 }
