@@ -235,9 +235,9 @@ func TestOpenNotFound(t *testing.T) {
 
 func TestSafePath(t *testing.T) {
 	for in, want := range map[string]string{
-		"a.txt":       "a.txt",
-		`dir\sub\x`:   "dir/sub/x",
-		"dir/sub/x":   "dir/sub/x",
+		"a.txt":      "a.txt",
+		`dir\sub\x`:  "dir/sub/x",
+		"dir/sub/x":  "dir/sub/x",
 		"ünï/名前.txt": "ünï/名前.txt",
 	} {
 		if got, err := SafePath(in); err != nil || got != want {
