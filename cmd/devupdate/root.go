@@ -91,6 +91,7 @@ func newRootCmd() *cobra.Command {
 		newProductCmd(g),
 		newBuildCmd(g),
 		newManifestCmd(g),
+		newCabCmd(g),
 	)
 	return root
 }
