@@ -89,6 +89,9 @@ func newRootCmd() *cobra.Command {
 		newVersionCmd(g),
 		newSmbiosCmd(g),
 		newProductCmd(g),
+		newBuildCmd(g),
+		newManifestCmd(g),
+		newCabCmd(g),
 	)
 	return root
 }
