@@ -1,0 +1,288 @@
+package signer
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/x509"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/sassoftware/relic/v8/lib/authenticode"
+	"github.com/sassoftware/relic/v8/lib/certloader"
+	"github.com/sassoftware/relic/v8/lib/pkcs9"
+)
+
+type options struct {
+	logger           *slog.Logger
+	timestamper      pkcs9.Timestamper
+	unsafeAllowNonEV bool
+}
+
+// Option configures New.
+type Option func(*options) error
+
+// WithLogger sets where progress is logged. Default: discarded.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) error {
+		if l == nil {
+			return errors.New("WithLogger: nil logger")
+		}
+		o.logger = l
+		return nil
+	}
+}
+
+// WithTimestampURL countersigns every signature with an RFC 3161 timestamp
+// from the authority at url, asked with client (nil: a client with a
+// 30-second timeout). Default: no timestamp.
+func WithTimestampURL(url string, client *http.Client) Option {
+	return func(o *options) error {
+		if o.timestamper != nil {
+			return errors.New("only one timestamp authority may be given")
+		}
+		if client == nil {
+			client = &http.Client{Timeout: 30 * time.Second}
+		}
+		o.timestamper = rfc3161Client{url: url, client: client}
+		return nil
+	}
+}
+
+// WithUnsafeAllowNonEV signs with a certificate that lacks the EV policy
+// OID. Devices and Device Update Center refuse such signatures; for tests
+// and internal builds only. Default: EV required.
+func WithUnsafeAllowNonEV() Option {
+	return func(o *options) error { o.unsafeAllowNonEV = true; return nil }
+}
+
+// Signer signs cabinets with one key and certificate chain.
+type Signer struct {
+	key    crypto.Signer
+	chain  []*x509.Certificate
+	policy Policy
+	opts   options
+}
+
+// New checks the key and chain (leaf first) against policy at the current
+// time, with EV required unless WithUnsafeAllowNonEV, and returns a Signer.
+// The same policy verifies every signature before SignFile reports success.
+func New(ctx context.Context, key crypto.Signer, chain []*x509.Certificate, policy Policy, opts ...Option) (*Signer, error) {
+	o := options{logger: slog.New(slog.DiscardHandler)}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	if len(chain) == 0 {
+		return nil, errors.New("no certificate chain given")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	policy.RequireEV = policy.RequireEV || !o.unsafeAllowNonEV
+	if err := CheckCertificate(chain[0], chain[1:], key.Public(), policy.Roots, policy.now(), policy.RequireEV); err != nil {
+		return nil, err
+	}
+	return &Signer{key: key, chain: chain, policy: policy, opts: o}, nil
+}
+
+// SignFile signs the cabinet at in and writes the signed cabinet to out
+// (out may be in: the file is then replaced). It hashes in once while
+// copying it to a temporary file in out's directory, fills the signature
+// reserve (adding the 20-byte reserve when the cabinet has none), appends
+// the signature, verifies the result against the policy, syncs, and only
+// then moves it to out: in place by rename, to a new name by link, so an
+// existing out other than in is never overwritten. os-kind cabinets are
+// refused with ErrOSKind.
+func (s *Signer) SignFile(ctx context.Context, in, out string) (res *Result, err error) {
+	src, err := os.Open(in)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	st, err := src.Stat()
+	if err != nil {
+		return nil, err
+	}
+	h, err := readCabHeader(in, src, st.Size())
+	if err != nil {
+		return nil, err
+	}
+	kind, err := cabKind(in, src, h)
+	if err != nil {
+		return nil, err
+	}
+	if kind == KindOS {
+		return nil, fmt.Errorf("signing %s: %w", in, ErrOSKind)
+	}
+	inPlace := sameFile(in, out)
+	if !inPlace {
+		if _, err := os.Lstat(out); err == nil {
+			return nil, fmt.Errorf("signing %s: %s: %w", in, out, os.ErrExist)
+		}
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*.tmp")
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if tmp != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	s.opts.logger.DebugContext(ctx, "signing", "file", in, "bytes", st.Size(), "shift", h.shift())
+
+	// One pass: relic's cabfile.Digest reads the cabinet while the cabinet
+	// data (coffFiles to cbCabinet) is copied to where it goes in the output.
+	newOffsetFiles := h.offsetFiles + h.shift()
+	bw := bufio.NewWriterSize(io.NewOffsetWriter(tmp, newOffsetFiles), 256<<10)
+	copier := &rangeWriter{w: bw, from: h.offsetFiles, to: h.totalSize}
+	digest, err := digestCabinet(ctx, in, io.TeeReader(io.NewSectionReader(src, 0, st.Size()), copier))
+	if err != nil {
+		return nil, err
+	}
+	if err := bw.Flush(); err != nil {
+		return nil, fmt.Errorf("writing %s: %w", tmp.Name(), err)
+	}
+	if copier.err != nil || copier.written != h.totalSize-h.offsetFiles || int64(len(digest.Patched)) != newOffsetFiles {
+		return nil, fmt.Errorf("signing %s: copied %d of %d data bytes, header %d of %d bytes: %w",
+			in, copier.written, h.totalSize-h.offsetFiles, len(digest.Patched), newOffsetFiles, errors.Join(ErrMalformed, copier.err))
+	}
+
+	cert := &certloader.Certificate{
+		Leaf:         s.chain[0],
+		Certificates: s.chain,
+		PrivateKey:   s.key,
+		Timestamper:  s.opts.timestamper,
+	}
+	_, ts, err := authenticode.SignCabImprint(ctx, digest, cert, nil)
+	if err != nil {
+		return nil, fmt.Errorf("signing %s: %w", in, classifySignError(err))
+	}
+	// Verify before anything is reported or moved into place.
+	res, err = verifyBlob(in, ts.Raw, digest.Imprint, kind, s.policy)
+	if err != nil {
+		return nil, fmt.Errorf("verify after sign: %w", err)
+	}
+
+	// digest.Patched now holds the header with the signature size filled in
+	// (relic's MakePatch, called by SignCabImprint); the signature, padded
+	// to 8 bytes, goes right after the cabinet.
+	header := digest.Patched
+	newTotal := int64(binary.LittleEndian.Uint32(header[8:]))
+	padded := make([]byte, binary.LittleEndian.Uint32(header[48:]))
+	copy(padded, ts.Raw)
+	if _, err := tmp.WriteAt(header, 0); err != nil {
+		return nil, err
+	}
+	if _, err := tmp.WriteAt(padded, newTotal); err != nil {
+		return nil, err
+	}
+	if err := checkWritten(tmp, header, padded); err != nil {
+		return nil, fmt.Errorf("signing %s: written file: %w", in, err)
+	}
+	if err := tmp.Chmod(st.Mode().Perm()); err != nil {
+		return nil, err
+	}
+	if err := tmp.Sync(); err != nil {
+		return nil, err
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, err
+	}
+	if inPlace {
+		err = os.Rename(tmp.Name(), out)
+	} else {
+		err = os.Link(tmp.Name(), out)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("signing %s: %w", in, err)
+	}
+	os.Remove(tmp.Name())
+	tmp = nil
+	syncDir(filepath.Dir(out))
+	res.File = out
+	s.opts.logger.InfoContext(ctx, "signed", "file", out, "subject", res.Subject, "digest", res.Digest)
+	return res, nil
+}
+
+// checkWritten re-reads the header area and signature of the written file.
+func checkWritten(f *os.File, header, sig []byte) error {
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	h, err := readCabHeader(f.Name(), f, st.Size())
+	if err != nil {
+		return err
+	}
+	got := make([]byte, len(header))
+	if _, err := f.ReadAt(got, 0); err != nil {
+		return err
+	}
+	blob, err := readSignature(f.Name(), f, h)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(got, header) || !bytes.Equal(blob, sig) {
+		return errors.New("read back differs from what was written")
+	}
+	return nil
+}
+
+// classifySignError maps what a key source reports to this package's
+// sentinels where it can.
+func classifySignError(err error) error {
+	if errors.Is(err, ErrTimestamp) || errors.Is(err, ErrKey) || errors.Is(err, ErrWrongPIN) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrKey, err)
+}
+
+// rangeWriter passes on the bytes at stream offsets [from, to) of what is
+// written to it and drops the rest.
+type rangeWriter struct {
+	w        io.Writer
+	from, to int64
+	pos      int64
+	written  int64
+	err      error
+}
+
+func (r *rangeWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	lo, hi := max(r.from-r.pos, 0), min(r.to-r.pos, int64(n))
+	if lo < hi && r.err == nil {
+		m, err := r.w.Write(p[lo:hi])
+		r.written += int64(m)
+		r.err = err
+	}
+	r.pos += int64(n)
+	return n, r.err
+}
+
+func sameFile(a, b string) bool {
+	if a == b {
+		return true
+	}
+	sa, err1 := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+}
