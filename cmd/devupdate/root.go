@@ -87,6 +87,9 @@ func newRootCmd() *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.AddCommand(
 		newVersionCmd(g),
+		newKeysCmd(g),
+		newSignCmd(g),
+		newVerifyCmd(g),
 	)
 	return root
 }
@@ -109,8 +112,6 @@ func needSubcommand(cmd *cobra.Command, args []string) error {
 }
 
 // newGroupCmd returns a command that only groups subcommands.
-//
-//lint:ignore U1000 used by the command groups (smbios, product, cab, keys) as they land.
 func newGroupCmd(use, short string, subs ...*cobra.Command) *cobra.Command {
 	c := &cobra.Command{
 		Use:   use,

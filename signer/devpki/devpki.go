@@ -237,3 +237,12 @@ func (p *PKI) Roots() *x509.CertPool {
 func certPEM(c *x509.Certificate) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
 }
+
+// Generate makes a new chain and writes it to dir (see PKI.Write).
+func Generate(dir string, opts ...Option) error {
+	p, err := New(opts...)
+	if err != nil {
+		return err
+	}
+	return p.Write(dir)
+}

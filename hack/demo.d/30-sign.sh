@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Demo step 30: sign every cabinet of step 20 in place with a TEST-ONLY
+# EV-style dev PKI, then verify them requiring EV.
+set -euo pipefail
+: "${DEVUPDATE:?}" "${DEMO_DIR:?}"
+"$DEVUPDATE" keys dev-pki "$DEMO_DIR/pki"
+shopt -s nullglob
+cabs=("$DEMO_DIR"/cabs/*.cab)
+if [ ${#cabs[@]} -eq 0 ]; then
+	echo "30-sign: no cabinets in $DEMO_DIR/cabs (step 20 makes them)" >&2
+	exit 1
+fi
+"$DEVUPDATE" sign "${cabs[@]}" --key "file:$DEMO_DIR/pki/leaf.key" --cert "$DEMO_DIR/pki/chain.pem" --roots "$DEMO_DIR/pki/root.pem"
+"$DEVUPDATE" verify "${cabs[@]}" --roots "$DEMO_DIR/pki/root.pem" --require-ev
