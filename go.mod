@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/google/go-cmp v0.7.0
+	github.com/klauspost/compress v1.20.3
 	github.com/miekg/pkcs11 v1.1.1
 	github.com/sassoftware/relic/v8 v8.2.0
 	github.com/spf13/cobra v1.10.2
