@@ -90,7 +90,14 @@ func readCabHeader(name string, r io.ReaderAt, size int64) (*cabHeader, error) {
 		folderStart: cfHeaderSize,
 	}
 	flags := le.Uint16(b[30:])
+	// Authenticode leaves reserved1 and iCabinet out of the digest, so a
+	// verifier that accepted any value there would let bytes change
+	// unnoticed; [MS-CAB] says they are zero for a single cabinet.
 	switch {
+	case le.Uint32(b[4:]) != 0:
+		return nil, bad(4, "reserved1 is not zero")
+	case le.Uint16(b[34:]) != 0:
+		return nil, bad(34, "iCabinet is not zero (only single cabinets are signed)")
 	case flags&(flagPrev|flagNext) != 0:
 		return nil, bad(30, "multi-part cabinets (prev/next flags) cannot be signed")
 	case flags&^flagReserve != 0:

@@ -150,3 +150,12 @@ func writePEM(t *testing.T, path string, certs ...*x509.Certificate) string {
 }
 
 var _ = errors.Is
+
+func runTool(t *testing.T, name string, args ...string) error {
+	t.Helper()
+	out, err := exec.Command(testtool.Need(t, name), args...).CombinedOutput()
+	if err != nil {
+		return &toolError{err: err, out: string(out)}
+	}
+	return nil
+}
