@@ -272,3 +272,35 @@ func TestSignContextCancelled(t *testing.T) {
 		t.Errorf("output exists after a cancelled sign")
 	}
 }
+
+// TestSignInPlaceFillsReserve: signing a packager cabinet in place keeps
+// the same file (no copy, no rename), changes only the signature size in
+// the reserve and appends the signature.
+func TestSignInPlaceFillsReserve(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	in := packagerCab(t, filepath.Join(t.TempDir(), "in.cab"),
+		signertest.File{Name: "update.json", Data: []byte(`{"kind": "app"}`)},
+		signertest.File{Name: "app.msix", Data: payload(300_000)})
+	before := read(t, in)
+	st1, _ := os.Stat(in)
+	res, err := f.signer(t).SignFile(ctx, in, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st2, _ := os.Stat(in)
+	if !os.SameFile(st1, st2) {
+		t.Error("in-place signing of a reserved cabinet replaced the file")
+	}
+	after := read(t, in)
+	if len(after) <= len(before) || !bytes.Equal(after[:48], before[:48]) || !bytes.Equal(after[52:len(before)], before[52:]) {
+		t.Fatal("in-place signing changed more than the signature size field")
+	}
+	got, err := signer.Verify(ctx, in, f.policy)
+	if err != nil || got.Digest != res.Digest || got.Kind != "app" {
+		t.Fatalf("verify: %+v, %v", got, err)
+	}
+	if err := osslVerify(t, in, f.rootFile); err != nil {
+		t.Errorf("osslsigncode: %v", err)
+	}
+}

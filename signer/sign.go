@@ -96,7 +96,9 @@ func New(ctx context.Context, key crypto.Signer, chain []*x509.Certificate, poli
 }
 
 // SignFile signs the cabinet at in and writes the signed cabinet to out
-// (out may be in: the file is then replaced). It hashes in once while
+// (out may be in). A cabinet signed in place that carries the empty 20-byte
+// Authenticode reserve our packager leaves is signed without rewriting
+// anything: see fillReserve. Otherwise SignFile hashes in once while
 // copying it to a temporary file in out's directory, fills the signature
 // reserve (adding the 20-byte reserve when the cabinet has none), appends
 // the signature, verifies the result against the policy, syncs, and only
@@ -125,6 +127,10 @@ func (s *Signer) SignFile(ctx context.Context, in, out string) (res *Result, err
 		return nil, fmt.Errorf("signing %s: %w", in, ErrOSKind)
 	}
 	inPlace := sameFile(in, out)
+	if inPlace && h.reserveHeader == sigHeaderSize && !h.signed() {
+		src.Close()
+		return s.fillReserve(ctx, in, kind)
+	}
 	if !inPlace {
 		if _, err := os.Lstat(out); err == nil {
 			return nil, fmt.Errorf("signing %s: %s: %w", in, out, os.ErrExist)
@@ -213,6 +219,87 @@ func (s *Signer) SignFile(ctx context.Context, in, out string) (res *Result, err
 	syncDir(filepath.Dir(out))
 	res.File = out
 	s.opts.logger.InfoContext(ctx, "signed", "file", out, "subject", res.Subject, "digest", res.Digest)
+	return res, nil
+}
+
+// fillReserve signs, in place, a cabinet that carries an empty 20-byte
+// Authenticode reserve (as our packager writes): nothing of the cabinet is
+// rewritten. The signature is appended and synced first, which leaves a
+// cabinet that every reader still reads (cbCabinet excludes the tail) and
+// that no verifier accepts; then the 4-byte signature size in the reserve
+// is written and synced, a single-sector write that turns the file into the
+// signed cabinet at once. A failure in between truncates the tail away, so
+// the file is at every moment the unsigned or the signed cabinet, never a
+// half-signed one.
+func (s *Signer) fillReserve(ctx context.Context, path, kind string) (*Result, error) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	h, err := readCabHeader(path, f, st.Size())
+	if err != nil {
+		return nil, err
+	}
+	if h.reserveHeader != sigHeaderSize || h.signed() {
+		return nil, fmt.Errorf("signing %s: %w: reserve changed while signing", path, ErrMalformed)
+	}
+	digest, err := digestCabinet(ctx, path, io.NewSectionReader(f, 0, st.Size()))
+	if err != nil {
+		return nil, err
+	}
+	orig := make([]byte, h.offsetFiles)
+	if _, err := f.ReadAt(orig, 0); err != nil {
+		return nil, err
+	}
+	cert := &certloader.Certificate{Leaf: s.chain[0], Certificates: s.chain, PrivateKey: s.key, Timestamper: s.opts.timestamper}
+	_, ts, err := authenticode.SignCabImprint(ctx, digest, cert, nil)
+	if err != nil {
+		return nil, fmt.Errorf("signing %s: %w", path, classifySignError(err))
+	}
+	res, err := verifyBlob(path, ts.Raw, digest.Imprint, kind, s.policy)
+	if err != nil {
+		return nil, fmt.Errorf("verify after sign: %w", err)
+	}
+	header := digest.Patched
+	// relic's patched header must differ from the file only in the
+	// signature size field (offset 48), or this is not a fill-in-place.
+	if len(header) != len(orig) || !bytes.Equal(header[:48], orig[:48]) || !bytes.Equal(header[52:], orig[52:]) {
+		return nil, fmt.Errorf("signing %s: %w: signing would rewrite the header area", path, ErrMalformed)
+	}
+	padded := make([]byte, binary.LittleEndian.Uint32(header[48:]))
+	copy(padded, ts.Raw)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			_ = f.Truncate(h.totalSize)
+			_ = f.Sync()
+		}
+	}()
+	if _, err := f.WriteAt(padded, h.totalSize); err != nil {
+		return nil, err
+	}
+	if err := f.Sync(); err != nil {
+		return nil, err
+	}
+	if _, err := f.WriteAt(header[48:52], 48); err != nil {
+		return nil, err
+	}
+	if err := f.Sync(); err != nil {
+		return nil, err
+	}
+	committed = true
+	if err := checkWritten(f, header, padded); err != nil {
+		return nil, fmt.Errorf("signing %s: written file: %w", path, err)
+	}
+	s.opts.logger.InfoContext(ctx, "signed in place", "file", path, "subject", res.Subject, "digest", res.Digest)
 	return res, nil
 }
 
