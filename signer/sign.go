@@ -1,7 +1,6 @@
 package signer
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto"
@@ -148,21 +147,27 @@ func (s *Signer) SignFile(ctx context.Context, in, out string) (res *Result, err
 	}()
 	s.opts.logger.DebugContext(ctx, "signing", "file", in, "bytes", st.Size(), "shift", h.shift())
 
-	// One pass: relic's cabfile.Digest reads the cabinet while the cabinet
-	// data (coffFiles to cbCabinet) is copied to where it goes in the output.
+	// Hash and copy at once: relic's cabfile.Digest reads the cabinet on
+	// this goroutine while the kernel copies the cabinet data (coffFiles to
+	// cbCabinet) to where it goes in the output (copy_file_range where the
+	// file system offers it). The input must not change meanwhile: its size
+	// and modification time are compared before and after.
 	newOffsetFiles := h.offsetFiles + h.shift()
-	bw := bufio.NewWriterSize(io.NewOffsetWriter(tmp, newOffsetFiles), 256<<10)
-	copier := &rangeWriter{w: bw, from: h.offsetFiles, to: h.totalSize}
-	digest, err := digestCabinet(ctx, in, io.TeeReader(io.NewSectionReader(src, 0, st.Size()), copier))
+	copied := make(chan error, 1)
+	go func() { copied <- copyRange(in, tmp, h.offsetFiles, newOffsetFiles, h.totalSize-h.offsetFiles) }()
+	digest, err := digestCabinet(ctx, in, io.NewSectionReader(src, 0, st.Size()))
+	cerr := <-copied
 	if err != nil {
 		return nil, err
 	}
-	if err := bw.Flush(); err != nil {
-		return nil, fmt.Errorf("writing %s: %w", tmp.Name(), err)
+	if cerr != nil {
+		return nil, fmt.Errorf("copying %s: %w", in, cerr)
 	}
-	if copier.err != nil || copier.written != h.totalSize-h.offsetFiles || int64(len(digest.Patched)) != newOffsetFiles {
-		return nil, fmt.Errorf("signing %s: copied %d of %d data bytes, header %d of %d bytes: %w",
-			in, copier.written, h.totalSize-h.offsetFiles, len(digest.Patched), newOffsetFiles, errors.Join(ErrMalformed, copier.err))
+	if st2, err := os.Stat(in); err != nil || st2.Size() != st.Size() || !st2.ModTime().Equal(st.ModTime()) {
+		return nil, fmt.Errorf("signing %s: the file changed while it was being signed", in)
+	}
+	if int64(len(digest.Patched)) != newOffsetFiles {
+		return nil, fmt.Errorf("signing %s: header area of %d bytes, want %d: %w", in, len(digest.Patched), newOffsetFiles, ErrMalformed)
 	}
 
 	cert := &certloader.Certificate{
@@ -336,26 +341,28 @@ func classifySignError(err error) error {
 	return fmt.Errorf("%w: %w", ErrKey, err)
 }
 
-// rangeWriter passes on the bytes at stream offsets [from, to) of what is
-// written to it and drops the rest.
-type rangeWriter struct {
-	w        io.Writer
-	from, to int64
-	pos      int64
-	written  int64
-	err      error
-}
-
-func (r *rangeWriter) Write(p []byte) (int, error) {
-	n := len(p)
-	lo, hi := max(r.from-r.pos, 0), min(r.to-r.pos, int64(n))
-	if lo < hi && r.err == nil {
-		m, err := r.w.Write(p[lo:hi])
-		r.written += int64(m)
-		r.err = err
+// copyRange copies n bytes at offset from of the file at path to offset to
+// of dst, through the kernel where it can (os.File.ReadFrom).
+func copyRange(path string, dst *os.File, from, to, n int64) error {
+	src, err := os.Open(path)
+	if err != nil {
+		return err
 	}
-	r.pos += int64(n)
-	return n, r.err
+	defer src.Close()
+	if _, err := src.Seek(from, io.SeekStart); err != nil {
+		return err
+	}
+	if _, err := dst.Seek(to, io.SeekStart); err != nil {
+		return err
+	}
+	got, err := dst.ReadFrom(io.LimitReader(src, n))
+	if err != nil {
+		return err
+	}
+	if got != n {
+		return fmt.Errorf("copied %d of %d bytes", got, n)
+	}
+	return nil
 }
 
 func sameFile(a, b string) bool {

@@ -5,16 +5,21 @@
 //
 //	benchtool run FILE -- CMD ARGS...   # time, MB/s over FILE, peak RSS of CMD
 //	benchtool sha256 FILE               # one streaming SHA-256 pass, in process
+//	benchtool mkcab OUT FILE...         # a cabinet with our packager (signature reserve)
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/devupdate/devupdate/packager"
 )
 
 func main() {
@@ -27,6 +32,9 @@ func main() {
 func run(args []string) error {
 	if len(args) < 2 {
 		return fmt.Errorf("usage: benchtool run FILE -- CMD... | benchtool sha256 FILE")
+	}
+	if args[0] == "mkcab" {
+		return mkcab(args[1], args[2:])
 	}
 	st, err := os.Stat(args[1])
 	if err != nil {
@@ -67,4 +75,17 @@ func run(args []string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown subcommand %q", args[0])
+}
+
+func mkcab(out string, paths []string) error {
+	var files []packager.File
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		files = append(files, packager.File{Name: filepath.Base(p), Size: st.Size(), Open: func() (io.ReadCloser, error) { return os.Open(p) }})
+	}
+	_, err := packager.WriteFile(context.Background(), out, files)
+	return err
 }
