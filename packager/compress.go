@@ -205,6 +205,7 @@ type blockEncoder struct {
 	compression Compression
 	fw          *flate.Writer
 	sink        sliceWriter
+	repair      []byte
 }
 
 func newBlockEncoder(c Compression) *blockEncoder {
@@ -233,7 +234,18 @@ func (e *blockEncoder) encode(b *block) {
 		_, werr := e.fw.Write(data)
 		cerr := e.fw.Close()
 		b.out = e.sink.b
-		if werr != nil || cerr != nil || len(b.out) > 2+5+len(data) {
+		if werr == nil && cerr == nil && !strictDecodable(b.out[2:]) {
+			e.repair, _ = repairTrees(append(e.repair[:0], 'C', 'K'), b.out[2:])
+			if len(e.repair) > 2 && strictDecodable(e.repair[2:]) {
+				b.out = append(b.out[:0], e.repair...)
+			} else {
+				werr = errors.New("not repairable")
+			}
+		}
+		if werr != nil || cerr != nil {
+			b.out = fixedBlock(append(b.out[:0], 'C', 'K'), b.buf[:b.dict+b.n], b.dict)
+		}
+		if len(b.out) > 2+5+len(data) {
 			b.out = storedBlock(b.out[:0], data)
 		}
 	}

@@ -41,13 +41,16 @@ func randomData(seed uint64, n int) []byte {
 // blocks, blocks spanning files, incompressible data and nested names.
 func testInput() map[string][]byte {
 	return map[string][]byte{
-		"update.json":              []byte(`{"name":"Contoso.Toaster.Settings","version":"1.0.0.1"}` + "\n"),
-		"empty.txt":                nil,
-		"drivers/toaster.inf":      textData(1, 5000),
-		"drivers/toaster.sys":      randomData(2, 70000), // spans three blocks
-		"drivers/sub/empty.cat":    nil,
-		"settings/big.txt":         textData(3, 200001), // seven blocks, odd tail
+		"update.json":             []byte(`{"name":"Contoso.Toaster.Settings","version":"1.0.0.1"}` + "\n"),
+		"empty.txt":               nil,
+		"drivers/toaster.inf":     textData(1, 5000),
+		"drivers/toaster.sys":     randomData(2, 70000), // spans three blocks
+		"drivers/sub/empty.cat":   nil,
+		"settings/big.txt":        textData(3, 200001), // seven blocks, odd tail
 		"settings/ünïcode-名前.txt": textData(4, 100),
+		"firmware/zeros.bin":      make([]byte, 100000),                                // one distance code per block
+		"firmware/pattern.bin":    bytes.Repeat([]byte("ab"), 40000),                   // likewise
+		"firmware/literals.txt":   []byte("The quick brown fox jumps over a lazy dog"), // no match at all
 	}
 }
 

@@ -87,6 +87,7 @@ func newRootCmd() *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.AddCommand(
 		newVersionCmd(g),
+		newCabCmd(g),
 		newKeysCmd(g),
 		newSignCmd(g),
 		newVerifyCmd(g),
