@@ -44,7 +44,7 @@ var (
 	ErrNoPIN = errors.New("no PIN or password provided")
 	// ErrPINInURI: the key URI carries the PIN itself (pin-value=), which
 	// would leak it through process listings and shell history.
-	ErrPINInURI = errors.New("pkcs11 URI must not carry pin-value; use DEVUPDATE_PKCS11_PIN or pin-source=file:")
+	ErrPINInURI = errors.New("pkcs11 URI must not carry pin-value (use DEVUPDATE_PKCS11_PIN or pin-source=file:PATH)")
 	// ErrNoCgo: this binary was built without cgo and cannot load PKCS#11.
 	ErrNoCgo = errors.New("PKCS#11 needs a binary built with cgo")
 

@@ -3,9 +3,6 @@ package signer_test
 import (
 	"bytes"
 	"context"
-	"crypto/x509"
-	"encoding/pem"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -136,20 +133,6 @@ func TestVerifyOsslsigncodeSignature(t *testing.T) {
 		t.Errorf("result = %+v", res)
 	}
 }
-
-func writePEM(t *testing.T, path string, certs ...*x509.Certificate) string {
-	t.Helper()
-	var b []byte
-	for _, c := range certs {
-		b = append(b, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
-	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-var _ = errors.Is
 
 func runTool(t *testing.T, name string, args ...string) error {
 	t.Helper()

@@ -60,7 +60,7 @@ func run(args []string) error {
 		return nil
 	case "run":
 		if len(args) < 4 || args[2] != "--" {
-			return fmt.Errorf("usage: benchtool run FILE -- CMD ARGS...")
+			return fmt.Errorf("usage: benchtool run FILE -- CMD ARGS")
 		}
 		cmd := exec.Command(args[3], args[4:]...)
 		cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
