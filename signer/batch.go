@@ -21,9 +21,12 @@ type SignRequest struct {
 	CertFile string
 	// RootsFile holds the roots the chain must build to. Default "": the
 	// system roots.
-	RootsFile  string
-	KeyOptions []KeyOption
-	Options    []Option
+	RootsFile string
+	// TimestampRootsFile holds the roots the timestamp authority's chain
+	// must build to. Default "": the system roots.
+	TimestampRootsFile string
+	KeyOptions         []KeyOption
+	Options            []Option
 }
 
 // SignCabinets opens the key once, checks it and the chain against the
@@ -43,7 +46,7 @@ func SignCabinets(ctx context.Context, req SignRequest) ([]*Result, error) {
 	defer key.Close()
 	chain := key.Chain
 	if req.CertFile != "" {
-		if chain, err = LoadCertificates(req.CertFile); err != nil {
+		if chain, err = LoadCertificates(ctx, req.CertFile); err != nil {
 			return nil, err
 		}
 	}
@@ -52,14 +55,23 @@ func SignCabinets(ctx context.Context, req SignRequest) ([]*Result, error) {
 	}
 	var roots *x509.CertPool
 	if req.RootsFile != "" {
-		roots, err = LoadRoots(req.RootsFile)
+		roots, err = LoadRoots(ctx, req.RootsFile)
 	} else {
 		roots, err = x509.SystemCertPool()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("roots: %w", err)
 	}
-	s, err := New(ctx, key, chain, Policy{Roots: roots}, req.Options...)
+	policy := Policy{Roots: roots}
+	if req.TimestampRootsFile != "" {
+		policy.TimestampRoots, err = LoadRoots(ctx, req.TimestampRootsFile)
+	} else {
+		policy.TimestampRoots, err = x509.SystemCertPool()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("timestamp roots: %w", err)
+	}
+	s, err := New(ctx, key, chain, policy, req.Options...)
 	if err != nil {
 		return nil, err
 	}

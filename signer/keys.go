@@ -179,7 +179,10 @@ func (memKey) Close() error { return nil }
 
 // LoadCertificates reads a PEM bundle of certificates (for --cert: leaf
 // first, then intermediates).
-func LoadCertificates(path string) ([]*x509.Certificate, error) {
+func LoadCertificates(ctx context.Context, path string) ([]*x509.Certificate, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	data, err := readBounded(path, maxKeyOrCertFile)
 	if err != nil {
 		return nil, err
@@ -207,8 +210,8 @@ func LoadCertificates(path string) ([]*x509.Certificate, error) {
 }
 
 // LoadRoots reads a PEM bundle of trusted roots into a pool.
-func LoadRoots(path string) (*x509.CertPool, error) {
-	certs, err := LoadCertificates(path)
+func LoadRoots(ctx context.Context, path string) (*x509.CertPool, error) {
+	certs, err := LoadCertificates(ctx, path)
 	if err != nil {
 		return nil, err
 	}

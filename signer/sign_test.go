@@ -29,7 +29,7 @@ func newFixture(t *testing.T, opts ...devpki.Option) *fixture {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if err := pki.Write(dir); err != nil {
+	if err := pki.Write(context.Background(), dir); err != nil {
 		t.Fatal(err)
 	}
 	return &fixture{pki: pki, dir: dir, rootFile: filepath.Join(dir, "root.pem"), policy: signer.Policy{Roots: pki.Roots()}}

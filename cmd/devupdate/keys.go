@@ -32,7 +32,7 @@ Existing files are not overwritten.`,
 				opts = append(opts, devpki.WithRSA(3072))
 			}
 			dir := args[0]
-			if err := devpki.Generate(dir, opts...); err != nil {
+			if err := devpki.Generate(cmd.Context(), dir, opts...); err != nil {
 				return err
 			}
 			files := map[string]string{

@@ -71,6 +71,7 @@ the system roots). os-kind cabinets are refused: their vendor signs them.`,
 	f.StringVar(&req.RootsFile, "roots", "", "PEM roots the chain must build to (default: system roots)")
 	f.StringVarP(&req.Output, "out", "o", "", "write the signed cabinet here instead of in place (one CAB only)")
 	f.StringVar(&timestampURL, "timestamp-url", "", "RFC 3161 timestamp authority URL")
+	f.StringVar(&req.TimestampRootsFile, "timestamp-roots", "", "PEM roots of the timestamp authority (default: system roots)")
 	f.StringVar(&module, "pkcs11-module", "", "PKCS#11 module path (default: DEVUPDATE_PKCS11_MODULE)")
 	f.StringVar(&pfxPassFile, "pfx-password-file", "", "file holding the PKCS#12 password (default: DEVUPDATE_PFX_PASSWORD)")
 	f.BoolVar(&allowNonEV, "insecure-allow-non-ev", false, "INSECURE: sign with a certificate lacking the EV policy (devices refuse it)")

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/devupdate/devupdate/internal/testtool"
+	"github.com/devupdate/devupdate/signer/signertest"
 )
 
 // gcabCabinet makes a small MSZIP cabinet with the real gcab.
@@ -96,5 +97,35 @@ func TestSignVerifyCLI(t *testing.T) {
 	// a PIN in the URI is refused
 	if _, _, code := run(t, "sign", b, "--key", "pkcs11:token=t;object=k?pin-value=1234", "--cert", filepath.Join(pki, "chain.pem")); code != exitFailed {
 		t.Errorf("pin-value: exit %d", code)
+	}
+}
+
+// TestSignTimestampCLI: --timestamp-url with the in-process TSA; the JSON
+// report carries the timestamp.
+func TestSignTimestampCLI(t *testing.T) {
+	dir := t.TempDir()
+	pki := filepath.Join(dir, "pki")
+	if _, stderr, code := run(t, "keys", "dev-pki", pki, "--rsa"); code != exitOK {
+		t.Fatalf("dev-pki: %s", stderr)
+	}
+	tsa := signertest.NewTSA(t)
+	cab := gcabCabinet(t, dir, "a.cab", "")
+	root := filepath.Join(pki, "root.pem")
+	if _, stderr, code := run(t, "sign", cab, "--key", filepath.Join(pki, "leaf.key"), "--cert", filepath.Join(pki, "chain.pem"),
+		"--roots", root, "--timestamp-url", tsa.URL, "--timestamp-roots", tsa.RootFile); code != exitOK {
+		t.Fatalf("sign: %s", stderr)
+	}
+	out, stderr, code := run(t, "verify", cab, "--roots", root, "--timestamp-roots", tsa.RootFile, "-O", "json")
+	if code != exitOK {
+		t.Fatalf("verify: %s\n%s", stderr, out)
+	}
+	var reports []struct {
+		Timestamp string `json:"timestamp"`
+	}
+	if err := json.Unmarshal([]byte(out), &reports); err != nil || len(reports) != 1 || reports[0].Timestamp == "" {
+		t.Fatalf("no timestamp in %s (%v)", out, err)
+	}
+	if b, err := exec.Command(testtool.Need(t, "osslsigncode"), "verify", "-in", cab, "-CAfile", root, "-TSA-CAfile", tsa.RootFile).CombinedOutput(); err != nil {
+		t.Errorf("osslsigncode: %v\n%s", err, b)
 	}
 }

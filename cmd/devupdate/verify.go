@@ -29,16 +29,16 @@ cabinet: file, valid, subject, issuer, ev, timestamp, digest, error.`,
 				return usageErrorf("--roots is required")
 			}
 			var err error
-			if policy.Roots, err = signer.LoadRoots(rootsFile); err != nil {
+			if policy.Roots, err = signer.LoadRoots(cmd.Context(), rootsFile); err != nil {
 				return err
 			}
 			if osRootsFile != "" {
-				if policy.OSVendorRoots, err = signer.LoadRoots(osRootsFile); err != nil {
+				if policy.OSVendorRoots, err = signer.LoadRoots(cmd.Context(), osRootsFile); err != nil {
 					return err
 				}
 			}
 			if tsRootsFile != "" {
-				if policy.TimestampRoots, err = signer.LoadRoots(tsRootsFile); err != nil {
+				if policy.TimestampRoots, err = signer.LoadRoots(cmd.Context(), tsRootsFile); err != nil {
 					return err
 				}
 			}

@@ -7,6 +7,7 @@
 package devpki
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -192,7 +193,10 @@ func issue(template, parent *x509.Certificate, pub crypto.PublicKey, parentKey c
 // Write stores the chain in dir: root.pem (the root CA), chain.pem (leaf
 // then intermediate) and leaf.key (PKCS#8 PEM, mode 0600). Existing files
 // are not overwritten. It fails when the leaf key is not exportable.
-func (p *PKI) Write(dir string) error {
+func (p *PKI) Write(ctx context.Context, dir string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	der, err := x509.MarshalPKCS8PrivateKey(p.LeafKey)
 	if err != nil {
 		return fmt.Errorf("leaf key: %w", err)
@@ -239,10 +243,10 @@ func certPEM(c *x509.Certificate) []byte {
 }
 
 // Generate makes a new chain and writes it to dir (see PKI.Write).
-func Generate(dir string, opts ...Option) error {
+func Generate(ctx context.Context, dir string, opts ...Option) error {
 	p, err := New(opts...)
 	if err != nil {
 		return err
 	}
-	return p.Write(dir)
+	return p.Write(ctx, dir)
 }
