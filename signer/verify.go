@@ -26,8 +26,10 @@ const KindOS = "os"
 type Result struct {
 	File    string `json:"file"`
 	Subject string `json:"subject"` // the signer certificate's subject (RFC 2253)
-	Issuer  string `json:"issuer"`
-	EV      bool   `json:"ev"`
+	// SubjectCN is the subject's common name.
+	SubjectCN string `json:"subject_cn"`
+	Issuer    string `json:"issuer"`
+	EV        bool   `json:"ev"`
 	// Timestamp is the RFC 3161 time, nil when the signature has none.
 	Timestamp *time.Time `json:"timestamp,omitempty"`
 	// Digest is the Authenticode imprint of the cabinet, "sha256:<hex>".
@@ -149,12 +151,13 @@ func verifyBlob(name string, blob, imprint []byte, kind string, policy Policy) (
 		roots = policy.OSVendorRoots
 	}
 	res := &Result{
-		File:    name,
-		Subject: sig.Certificate.Subject.String(),
-		Issuer:  sig.Certificate.Issuer.String(),
-		EV:      IsEV(sig.Certificate),
-		Digest:  "sha256:" + hex.EncodeToString(imprint),
-		Kind:    kind,
+		File:      name,
+		Subject:   sig.Certificate.Subject.String(),
+		SubjectCN: sig.Certificate.Subject.CommonName,
+		Issuer:    sig.Certificate.Issuer.String(),
+		EV:        IsEV(sig.Certificate),
+		Digest:    "sha256:" + hex.EncodeToString(imprint),
+		Kind:      kind,
 	}
 	at := policy.now()
 	if cs := ts.CounterSignature; cs != nil {

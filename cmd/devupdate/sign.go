@@ -59,7 +59,7 @@ the system roots). os-kind cabinets are refused: their vendor signs them.`,
 				}
 			} else {
 				for _, r := range results {
-					fmt.Fprintf(cmd.OutOrStdout(), "signed %s (%s, %s)\n", r.File, r.Subject, r.Digest)
+					fmt.Fprintf(cmd.OutOrStdout(), "signed %s as %q (%s)\n", r.File, r.SubjectCN, r.Digest)
 				}
 			}
 			return err

@@ -58,7 +58,7 @@ cabinet: file, valid, subject, issuer, ev, timestamp, digest, error.`,
 					if r.Timestamp != nil {
 						ts = "timestamp " + r.Timestamp.Format(time.RFC3339)
 					}
-					fmt.Fprintf(w, "OK %s: signed by %q (issuer %q, ev %t, %s, %s)\n", r.File, r.Subject, r.Issuer, r.EV, ts, r.Digest)
+					fmt.Fprintf(w, "OK %s: signed by %q (EV %t, %s, %s)\n", r.File, r.SubjectCN, r.EV, ts, r.Digest)
 				}
 			}
 			if verr != nil {
