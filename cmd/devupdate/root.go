@@ -87,6 +87,10 @@ func newRootCmd() *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.AddCommand(
 		newVersionCmd(g),
+		newSmbiosCmd(g),
+		newProductCmd(g),
+		newBuildCmd(g),
+		newManifestCmd(g),
 		newCabCmd(g),
 		newKeysCmd(g),
 		newSignCmd(g),
