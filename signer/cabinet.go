@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/devupdate/devupdate/manifest"
 )
 
 // Bounds applied to untrusted cabinets before any field is trusted.
@@ -20,7 +22,7 @@ const (
 	// MaxSignatureSize bounds the PKCS#7 blob appended to a cabinet.
 	MaxSignatureSize = 1 << 20
 	// maxManifestSize bounds the embedded update.json read for its kind.
-	maxManifestSize = 1 << 20
+	maxManifestSize = manifest.MaxUpdateJSONSize
 
 	cfHeaderSize     = 36
 	reserveFieldSize = 4
@@ -29,7 +31,7 @@ const (
 	flagNext         = 0x2
 	flagReserve      = 0x4
 	cabMagic         = "MSCF"
-	manifestName     = "update.json"
+	manifestName     = manifest.UpdateJSONName
 )
 
 // cabHeader is the part of a cabinet's header area signing depends on,
@@ -155,8 +157,10 @@ func readSignature(name string, r io.ReaderAt, h *cabHeader) ([]byte, error) {
 	return blob, nil
 }
 
-// cabKind returns the "kind" field of the update.json embedded in the
-// cabinet, or "" when it holds none. It reads through bounds only: the file
+// cabKind returns the "kind" field (manifest.Kind) of the update.json
+// embedded in the cabinet, or "" when it holds none. Only that field is
+// decoded: whether the rest of update.json is valid is the manifest
+// checker's business, not a reason to sign or refuse. It reads through bounds only: the file
 // table, then the one folder's data blocks up to the end of update.json,
 // inflating MSZIP blocks 32 KiB at a time.
 func cabKind(name string, r io.ReaderAt, h *cabHeader) (string, error) {

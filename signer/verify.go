@@ -17,10 +17,12 @@ import (
 	"github.com/sassoftware/relic/v8/lib/pkcs7"
 	"github.com/sassoftware/relic/v8/lib/pkcs9"
 	"github.com/sassoftware/relic/v8/lib/x509tools"
+
+	"github.com/devupdate/devupdate/manifest"
 )
 
 // KindOS is the update kind whose cabinets are signed by the OS vendor.
-const KindOS = "os"
+const KindOS = string(manifest.KindOS)
 
 // Result describes a verified signature.
 type Result struct {
