@@ -92,6 +92,9 @@ func newRootCmd() *cobra.Command {
 		newBuildCmd(g),
 		newManifestCmd(g),
 		newCabCmd(g),
+		newKeysCmd(g),
+		newSignCmd(g),
+		newVerifyCmd(g),
 	)
 	return root
 }
