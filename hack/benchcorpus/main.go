@@ -156,4 +156,3 @@ func copyFile(dst, src string) error {
 	}
 	return out.Close()
 }
-
