@@ -108,3 +108,22 @@ func BenchmarkDeflate(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTest reads back (checksums and inflate) a cabinet of the input.
+func BenchmarkTest(b *testing.B) {
+	in := benchInput(b)
+	var cab bytes.Buffer
+	if _, err := Write(context.Background(), &cab, []File{memFile("input.bin", in)}, WithTempDir(b.TempDir())); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		c, err := Open(bytes.NewReader(cab.Bytes()), int64(cab.Len()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := c.Test(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
