@@ -50,7 +50,7 @@ func compressBlocks(ctx context.Context, p *plan, o *writeOptions, emit func(*bl
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			enc := newBlockEncoder(o.compression)
+			enc := newBlockEncoder(o.compression, o.level)
 			for b := range work {
 				if ctx.Err() == nil {
 					enc.encode(b)
@@ -208,12 +208,12 @@ type blockEncoder struct {
 	repair      []byte
 }
 
-func newBlockEncoder(c Compression) *blockEncoder {
+func newBlockEncoder(c Compression, level int) *blockEncoder {
 	e := &blockEncoder{compression: c}
 	if c == MSZIP {
-		fw, err := flate.NewWriter(&e.sink, mszipLevel)
+		fw, err := flate.NewWriter(&e.sink, level)
 		if err != nil {
-			panic(err) // unreachable: mszipLevel is a valid constant
+			panic(err) // unreachable: level is mszipLevel, or a benchmark's valid level
 		}
 		e.fw = fw
 	}

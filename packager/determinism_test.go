@@ -152,9 +152,11 @@ func TestGolden(t *testing.T) {
 	if name := string(want[68+16 : 68+16+len(`settings\empty.txt`)]); name != `settings\empty.txt` {
 		t.Errorf("first name %q", name)
 	}
-	tool := testtool.Need(t, "cabextract")
-	out := runTool(t, "", tool, "-t", golden)
+	out := runTool(t, "", testtool.Need(t, "cabextract"), "-t", golden)
 	if !bytes.Contains([]byte(out), []byte("All done, no errors.")) {
 		t.Errorf("cabextract -t %s: %s", golden, out)
+	}
+	if out := runTool(t, "", testtool.Need(t, "7z"), "t", golden); !bytes.Contains([]byte(out), []byte("Everything is Ok")) {
+		t.Errorf("7z t %s: %s", golden, out)
 	}
 }

@@ -10,8 +10,12 @@ import (
 
 // DirFiles returns the regular files under dir as Files named by their
 // '/'-separated path relative to dir, opened only when written. Anything
-// else (symbolic links, devices) is refused rather than followed.
+// else (symbolic links, devices) is refused rather than followed; dir
+// itself may be a symbolic link.
 func DirFiles(dir string) ([]File, error) {
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
 	var files []File
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {

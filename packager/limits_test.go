@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/devupdate/devupdate/internal/testtool"
 )
 
 // unopenable is a File of a synthetic size whose content must never be
@@ -77,6 +79,11 @@ func TestMaxFilesAccepted(t *testing.T) {
 	defer c.Close()
 	if got := len(c.Files()); got != MaxFiles || res.Files != MaxFiles {
 		t.Errorf("read back %d files (Result %d), want %d", got, res.Files, MaxFiles)
+	}
+	// An independent reader sees the same count (gcab wraps 65,536 to 0).
+	out := runTool(t, "", testtool.Need(t, "cabextract"), "-l", p)
+	if n := strings.Count(out, "| d"); n != MaxFiles {
+		t.Errorf("cabextract -l lists %d files, want %d", n, MaxFiles)
 	}
 }
 

@@ -52,7 +52,9 @@ type writeOptions struct {
 	logger      *slog.Logger
 	tempDir     string
 
-	// Test hooks: smaller limits so tests can cross them with small input.
+	// Test hooks: smaller limits so tests can cross them with small input,
+	// and the deflate level for the benchmarks that chose mszipLevel.
+	level          int
 	maxFolderSize  int64
 	maxCabinetSize int64
 }
@@ -130,6 +132,7 @@ func newWriteOptions(opts []Option) (*writeOptions, error) {
 		reserve:        true,
 		concurrency:    runtime.GOMAXPROCS(0),
 		logger:         slog.New(slog.DiscardHandler),
+		level:          mszipLevel,
 		maxFolderSize:  MaxFolderSize,
 		maxCabinetSize: MaxCabinetSize,
 	}
