@@ -140,6 +140,12 @@ func (s *Store) open(ctx context.Context, op, key string) (*os.File, cdn.Info, e
 	}
 	f, err := s.root.Open(filepath.FromSlash(key))
 	if err != nil {
+		if !errors.Is(err, fs.ErrPermission) && !errors.Is(err, syscall.EIO) {
+			// The store serves only the regular files it wrote: a symlink
+			// leading out of the directory, a loop or a file where a
+			// directory should be is no blob either.
+			err = errors.Join(fs.ErrNotExist, err)
+		}
 		return nil, cdn.Info{}, statusErr(op, key, err)
 	}
 	fi, err := f.Stat()
