@@ -35,7 +35,7 @@ func BlobKey(sha256Hex string) string { return "blobs/sha256/" + sha256Hex }
 
 type options struct {
 	logger      *slog.Logger
-	progress    func(done, total int64)
+	progress    func(path string, done, total int64)
 	baseURL     string
 	contentType string
 	maxAge      time.Duration
@@ -65,10 +65,10 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithProgress calls fn as bytes go to the store, with the bytes sent so far
-// and the total (default: no callback). It restarts from 0 when a transient
+// WithProgress calls fn as bytes go to the store, with the file, the bytes
+// sent so far and the total (default: no callback). It restarts from 0 when a transient
 // failure makes the upload start over. The CLI draws its progress bar with it.
-func WithProgress(fn func(done, total int64)) Option {
+func WithProgress(fn func(path string, done, total int64)) Option {
 	return func(o *options) error { o.progress = fn; return nil }
 }
 
@@ -184,7 +184,10 @@ func Publish(ctx context.Context, s Store, path string, opts ...Option) (Result,
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return res, fmt.Errorf("publish %s: %w", path, err)
 	}
-	body := &verifyingReader{f: f, h: sha256.New(), want: sum, size: n, progress: o.progress}
+	body := &verifyingReader{f: f, h: sha256.New(), want: sum, size: n}
+	if o.progress != nil {
+		body.progress = func(done, total int64) { o.progress(path, done, total) }
+	}
 	props := Props{ContentType: ct, CacheControl: ImmutableCacheControl, Metadata: map[string]string{MetaSHA256: sum}}
 	_, err = s.Create(ctx, key, body, props)
 	var info Info
@@ -288,6 +291,29 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
+}
+
+// PublishFiles publishes each file in turn (see Publish) and returns one
+// Result per file published. It goes on after a failure and returns every
+// error joined, so one bad file does not hide the others.
+func PublishFiles(ctx context.Context, s Store, paths []string, opts ...Option) ([]Result, error) {
+	var (
+		results []Result
+		errs    []error
+	)
+	for _, p := range paths {
+		if err := ctx.Err(); err != nil {
+			errs = append(errs, err)
+			break
+		}
+		r, err := Publish(ctx, s, p, opts...)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		results = append(results, r)
+	}
+	return results, errors.Join(errs...)
 }
 
 // PutPointer writes a small mutable document (such as a ring's catalog

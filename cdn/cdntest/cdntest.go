@@ -465,7 +465,7 @@ func testPublishIdempotent(t *testing.T, s cdn.Store) {
 		t.Errorf("stored props (-want +got):\n%s", diff)
 	}
 	sent := int64(0)
-	again, err := cdn.Publish(ctx(t), s, p, cdn.WithBaseURL("https://cdn.example.com"), cdn.WithProgress(func(done, _ int64) { sent = done }))
+	again, err := cdn.Publish(ctx(t), s, p, cdn.WithBaseURL("https://cdn.example.com"), cdn.WithProgress(func(_ string, done, _ int64) { sent = done }))
 	if err != nil {
 		t.Fatalf("second Publish: %v", err)
 	}
@@ -486,7 +486,7 @@ func testPublishInterrupted(t *testing.T, s cdn.Store) {
 	p := writeFile(t, "big.cab", data)
 	c, cancel := context.WithCancel(ctx(t))
 	defer cancel()
-	_, err := cdn.Publish(c, s, p, cdn.WithProgress(func(done, _ int64) {
+	_, err := cdn.Publish(c, s, p, cdn.WithProgress(func(_ string, done, _ int64) {
 		if done >= 4<<20 {
 			cancel()
 		}

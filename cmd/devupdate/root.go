@@ -87,6 +87,8 @@ func newRootCmd() *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.AddCommand(
 		newVersionCmd(g),
+		newPublishCmd(g),
+		newServeCmd(g),
 	)
 	return root
 }
