@@ -140,7 +140,9 @@ func TestServePublishedStore(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out lockedBuffer
 	done := make(chan int, 1)
-	go func() { done <- Execute(ctx, []string{"serve", "--store", store, "--addr", "127.0.0.1:0"}, &out, io.Discard) }()
+	go func() {
+		done <- Execute(ctx, []string{"serve", "--store", store, "--addr", "127.0.0.1:0"}, &out, io.Discard)
+	}()
 	var url string
 	for deadline := time.Now().Add(10 * time.Second); url == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		sc := bufio.NewScanner(strings.NewReader(out.String()))
