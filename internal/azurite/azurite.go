@@ -43,7 +43,8 @@ func (s *Server) ConnectionString() string {
 // Output returns what Azurite printed so far (for failure reports).
 func (s *Server) Output() string { return s.out.String() }
 
-// Start runs the azurite-blob executable bin with its data in dir, on a free
+// Start runs the azurite-blob executable bin with its data in dir (or in
+// memory when dir is empty: --inMemoryPersistence), on a free
 // loopback port, and waits until it answers HTTP. Extra arguments (such as
 // --inMemoryPersistence) are passed through. Azurite cannot listen on port 0,
 // so a free port is found by listening and closing, and another is tried if
@@ -74,10 +75,16 @@ func freePort() (int, error) {
 }
 
 func start(ctx context.Context, bin, dir string, port int, extra []string) (*Server, error) {
-	args := append([]string{
+	args := []string{
 		"--blobHost", "127.0.0.1", "--blobPort", strconv.Itoa(port),
-		"--location", dir, "--skipApiVersionCheck", "--disableTelemetry", "--loose",
-	}, extra...)
+		"--skipApiVersionCheck", "--disableTelemetry", "--loose",
+	}
+	if dir == "" {
+		args = append(args, "--inMemoryPersistence")
+	} else {
+		args = append(args, "--location", dir)
+	}
+	args = append(args, extra...)
 	cmd := exec.Command(bin, args...)
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
