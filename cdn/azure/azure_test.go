@@ -6,8 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync/atomic"
 	"testing"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 
 	"github.com/devupdate/devupdate/cdn"
 	"github.com/devupdate/devupdate/cdn/azure"
@@ -90,4 +94,37 @@ type countingStore struct {
 func (c *countingStore) Create(ctx context.Context, key string, body io.Reader, p cdn.Props) (cdn.Info, error) {
 	*c.calls++
 	return c.Store.Create(ctx, key, body, p)
+}
+
+// TestKilledUploadLeavesNothing kills a process in the middle of a block
+// upload to Azurite: its staged blocks are never committed, so nothing is
+// visible, and a re-run succeeds.
+func TestKilledUploadLeavesNothing(t *testing.T) {
+	env := map[string]string{"CDNTEST_AZ_ENDPOINT": os.Getenv("CDNTEST_AZ_ENDPOINT")}
+	if env["CDNTEST_AZ_ENDPOINT"] == "" { // parent: the child reuses its Azurite
+		env["CDNTEST_AZ_ENDPOINT"] = azurite.StartT(t).Endpoint
+	}
+	cdntest.KillMidUpload(t, "TestKilledUploadLeavesNothing", env, func(getenv func(string) string) (cdn.Store, error) {
+		return azure.Open(context.Background(), azurite.Account, "killed", azure.Credentials{AccountKey: azurite.Key},
+			azure.WithEndpoint(getenv("CDNTEST_AZ_ENDPOINT")), azure.WithCreateContainer(),
+			azure.WithBlockSize(1<<20), azure.WithConcurrency(2))
+	}, func(t *testing.T, key string) {
+		// The child had staged blocks: they exist only as uncommitted ones.
+		cred, err := container.NewSharedKeyCredential(azurite.Account, azurite.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := container.NewClientWithSharedKeyCredential(env["CDNTEST_AZ_ENDPOINT"]+"/killed", cred, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bl, err := c.NewBlockBlobClient(key).GetBlockList(t.Context(), blockblob.BlockListTypeAll, nil)
+		if err != nil {
+			t.Fatalf("block list: %v", err)
+		}
+		if len(bl.UncommittedBlocks) == 0 || len(bl.CommittedBlocks) != 0 {
+			t.Fatalf("after the kill: %d uncommitted, %d committed blocks; want some uncommitted only",
+				len(bl.UncommittedBlocks), len(bl.CommittedBlocks))
+		}
+	})
 }
