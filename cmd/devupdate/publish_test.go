@@ -45,6 +45,9 @@ func TestPublishJSONAndIdempotent(t *testing.T) {
 		if code != exitOK {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
+		if stderr != "" {
+			t.Errorf("stderr not quiet off a terminal: %q", stderr)
+		}
 		var got []cdn.Result
 		if err := json.Unmarshal([]byte(out), &got); err != nil {
 			t.Fatalf("not JSON: %v\n%s", err, out)
