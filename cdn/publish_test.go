@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/devupdate/devupdate/cdn"
 	"github.com/devupdate/devupdate/cdn/memory"
@@ -189,4 +190,21 @@ func FuzzValidateKey(f *testing.F) {
 			}
 		}
 	})
+}
+
+func ExamplePutPointer() {
+	store := memory.New()
+	ctx := context.Background()
+	const ring = "rings/Preview/catalog.json"
+
+	v1, _ := cdn.PutPointer(ctx, store, ring, []byte(`{"version":1}`), "", cdn.WithMaxAge(30*time.Second))
+	v2, _ := cdn.PutPointer(ctx, store, ring, []byte(`{"version":2}`), v1.ETag, cdn.WithMaxAge(30*time.Second))
+	// A writer still holding the old ETag loses the compare-and-swap.
+	_, err := cdn.PutPointer(ctx, store, ring, []byte(`{"version":3}`), v1.ETag)
+
+	fmt.Println(v2.Props.CacheControl)
+	fmt.Println(errors.Is(err, cdn.ErrPreconditionFailed))
+	// Output:
+	// public, max-age=30
+	// true
 }

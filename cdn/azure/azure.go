@@ -68,8 +68,6 @@ type options struct {
 	concurrency     int
 	createContainer bool
 	logger          *slog.Logger
-	transport       policy.Transporter
-	perCall         []policy.Policy
 }
 
 // Option configures Open.
@@ -123,12 +121,6 @@ func WithLogger(l *slog.Logger) Option {
 	return func(o *options) error { o.logger = l; return nil }
 }
 
-// WithPerCallPolicy adds an azcore pipeline policy run once per operation
-// (for example to count requests; default none).
-func WithPerCallPolicy(p policy.Policy) Option {
-	return func(o *options) error { o.perCall = append(o.perCall, p); return nil }
-}
-
 // Store is a cdn.Store on one Azure Blob Storage container.
 type Store struct {
 	c    *container.Client
@@ -153,10 +145,8 @@ func Open(ctx context.Context, account, name string, creds Credentials, opts ...
 	copts := &container.ClientOptions{ClientOptions: azcore.ClientOptions{
 		// Retries of whole operations are cdn.WithRetry's job; the SDK
 		// retries a failed block or request a few times, quickly.
-		Retry:           policy.RetryOptions{MaxRetries: 3, RetryDelay: 200 * time.Millisecond, MaxRetryDelay: 2 * time.Second},
-		Transport:       o.transport,
-		PerCallPolicies: o.perCall,
-		Telemetry:       policy.TelemetryOptions{Disabled: true},
+		Retry:     policy.RetryOptions{MaxRetries: 3, RetryDelay: 200 * time.Millisecond, MaxRetryDelay: 2 * time.Second},
+		Telemetry: policy.TelemetryOptions{Disabled: true},
 	}}
 	endpoint := o.endpoint
 	if endpoint == "" {
