@@ -87,6 +87,14 @@ func newRootCmd() *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.AddCommand(
 		newVersionCmd(g),
+		newSmbiosCmd(g),
+		newProductCmd(g),
+		newBuildCmd(g),
+		newManifestCmd(g),
+		newCabCmd(g),
+		newKeysCmd(g),
+		newSignCmd(g),
+		newVerifyCmd(g),
 		newPublishCmd(g),
 		newServeCmd(g),
 	)
@@ -111,8 +119,6 @@ func needSubcommand(cmd *cobra.Command, args []string) error {
 }
 
 // newGroupCmd returns a command that only groups subcommands.
-//
-//lint:ignore U1000 used by the command groups (smbios, product, cab, keys) as they land.
 func newGroupCmd(use, short string, subs ...*cobra.Command) *cobra.Command {
 	c := &cobra.Command{
 		Use:   use,

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/devupdate/devupdate/internal/problem"
+)
+
+func exampleUpdate(name string) string {
+	return filepath.Join("..", "..", "examples", "contoso-toaster", "updates", name, "update.yaml")
+}
+
+type buildReport struct {
+	Path   string `json:"path"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+func TestBuildJSONOne(t *testing.T) {
+	dir := t.TempDir()
+	out, stderr, code := run(t, "build", exampleUpdate("driver"), "-o", dir, "--output", "json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var r buildReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("not one JSON object: %v\n%s", err, out)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "Contoso.Toaster.Driver_1.0.0.2.cab"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	want := buildReport{filepath.Join(dir, "Contoso.Toaster.Driver_1.0.0.2.cab"), int64(len(data)), hex.EncodeToString(sum[:])}
+	if r != want {
+		t.Errorf("report = %+v, want %+v", r, want)
+	}
+}
+
+func TestBuildJSONSeveral(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "new", "cabs")
+	out, stderr, code := run(t, "build", exampleUpdate("settings"), exampleUpdate("app"), "-o", dir, "-O", "json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rs []buildReport
+	if err := json.Unmarshal([]byte(out), &rs); err != nil {
+		t.Fatalf("not a JSON list: %v\n%s", err, out)
+	}
+	if len(rs) != 2 || filepath.Base(rs[0].Path) != "Contoso.Toaster.Settings_1.0.0.1.cab" || filepath.Base(rs[1].Path) != "Contoso.Toaster.App_1.0.0.3.cab" {
+		t.Errorf("reports = %+v", rs)
+	}
+}
+
+func TestBuildReportsEveryProblem(t *testing.T) {
+	dir := t.TempDir()
+	const bad = "testdata/manifest/bad-update.yaml"
+	_, stderr, code := run(t, "build", bad, exampleUpdate("app"), "-o", dir)
+	if code != exitFailed {
+		t.Fatalf("exit %d, want %d", code, exitFailed)
+	}
+	wantText := bad + `:1:1: inf: a driver update must name its .inf (its path in the cabinet)
+` + bad + `:3:10: version: "1.0.0.99999": version must be four dot-separated numbers a.b.c.d, each 0-65535
+` + bad + `:7:11: files[0].dest: "driver" must end with / (a directory) because source "payload/**" is a pattern
+`
+	if diff := cmp.Diff(wantText, stderr); diff != "" {
+		t.Errorf("stderr (-want +got):\n%s", diff)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("wrote %d file(s) despite the problems", len(ents))
+	}
+
+	out, _, code := run(t, "build", bad, "-o", dir, "--output", "json")
+	if code != exitFailed {
+		t.Fatalf("exit %d, want %d", code, exitFailed)
+	}
+	var rep struct {
+		Valid    bool         `json:"valid"`
+		Problems problem.List `json:"problems"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if rep.Valid || len(rep.Problems) != 3 || rep.Problems[1] != (problem.Problem{File: bad, Line: 3, Col: 10, Field: "version",
+		Rule: `"1.0.0.99999": version must be four dot-separated numbers a.b.c.d, each 0-65535`}) {
+		t.Errorf("report = %+v", rep)
+	}
+}
+
+func TestBuildNeverOverwrites(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "Contoso.Toaster.App_1.0.0.3.cab")
+	if err := os.WriteFile(target, []byte("someone else's cabinet"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := run(t, "build", exampleUpdate("app"), "-o", dir)
+	if code != exitFailed {
+		t.Fatalf("exit %d, want %d (stderr %s)", code, exitFailed, stderr)
+	}
+	if b, _ := os.ReadFile(target); string(b) != "someone else's cabinet" {
+		t.Error("existing cabinet was overwritten")
+	}
+	// The same bytes again are fine.
+	if err := os.Remove(target); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if _, stderr, code := run(t, "build", exampleUpdate("app"), "-o", dir); code != exitOK {
+			t.Fatalf("build %d: exit %d: %s", i, code, stderr)
+		}
+	}
+}
+
+func TestBuildUsage(t *testing.T) {
+	for _, args := range [][]string{{"build"}, {"build", "x.yaml", "-o", ""}, {"manifest"}, {"manifest", "validate"}} {
+		if _, _, code := run(t, args...); code != exitUsage {
+			t.Errorf("%v: exit %d, want %d", args, code, exitUsage)
+		}
+	}
+}
+
+func TestManifestValidate(t *testing.T) {
+	out, stderr, code := run(t, "manifest", "validate", exampleUpdate("settings"), exampleUpdate("driver"), "--output", "json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rep struct {
+		Valid   bool `json:"valid"`
+		Updates []struct {
+			Name    string `json:"name"`
+			Version string `json:"version"`
+			INF     string `json:"inf"`
+		} `json:"updates"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if !rep.Valid || len(rep.Updates) != 2 || rep.Updates[1].Name != "Contoso.Toaster.Driver" || rep.Updates[1].INF != "driver/toaster.inf" {
+		t.Errorf("report = %+v", rep)
+	}
+	out, _, code = run(t, "manifest", "validate", exampleUpdate("app"))
+	if want := exampleUpdate("app") + ": Contoso.Toaster.App 1.0.0.3 (app): ok, 1 file(s), 1 target(s)\n"; code != exitOK || out != want {
+		t.Errorf("exit %d, output %q, want %q", code, out, want)
+	}
+	if _, _, code := run(t, "manifest", "validate", "testdata/manifest/bad-update.yaml"); code != exitFailed {
+		t.Errorf("bad manifest: exit %d, want %d", code, exitFailed)
+	}
+}

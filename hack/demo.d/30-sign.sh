@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Demo step 30: sign every cabinet of step 20 in place with a TEST-ONLY
+# EV-style dev PKI, then verify them requiring EV.
+set -euo pipefail
+: "${DEVUPDATE:?}" "${DEMO_DIR:?}"
+"$DEVUPDATE" keys dev-pki "$DEMO_DIR/pki"
+shopt -s nullglob
+cabs=("$DEMO_DIR"/cabs/*.cab)
+if [ ${#cabs[@]} -eq 0 ]; then
+	# Step 20 makes the example cabinets; without it, package a sample.
+	echo "30-sign: no cabinets in $DEMO_DIR/cabs; packaging a sample driver update"
+	sample="$DEMO_DIR/sample-driver"
+	mkdir -p "$sample" "$DEMO_DIR/cabs"
+	printf '{"kind": "driver", "name": "Contoso.Toaster.Driver", "version": "1.0.0.0"}\n' >"$sample/update.json"
+	printf '[Version]\r\nSignature="$WINDOWS NT$"\r\nCatalogFile=toaster.cat\r\n' >"$sample/toaster.inf"
+	"$DEVUPDATE" cab create "$DEMO_DIR/cabs/Contoso.Toaster.Driver.cab" "$sample"
+	cabs=("$DEMO_DIR"/cabs/*.cab)
+fi
+"$DEVUPDATE" sign "${cabs[@]}" --key "file:$DEMO_DIR/pki/leaf.key" --cert "$DEMO_DIR/pki/chain.pem" --roots "$DEMO_DIR/pki/root.pem"
+"$DEVUPDATE" verify "${cabs[@]}" --roots "$DEMO_DIR/pki/root.pem" --require-ev

@@ -1,0 +1,122 @@
+package signer
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+)
+
+// SignRequest is what `devupdate sign` asks for: cabinets, a key reference
+// (see OpenKey) and the certificate chain.
+type SignRequest struct {
+	Files []string
+	// Output names the signed cabinet; only with one file. Default "":
+	// each file is signed in place (still atomically).
+	Output string
+	// Key is "pkcs11:…", "file:PATH" or a PATH (.pfx/.p12: PKCS#12).
+	Key string
+	// CertFile is the PEM chain, leaf first. Default "": the chain stored
+	// in a PKCS#12 key file.
+	CertFile string
+	// RootsFile holds the roots the chain must build to. Default "": the
+	// system roots.
+	RootsFile string
+	// TimestampRootsFile holds the roots the timestamp authority's chain
+	// must build to. Default "": the system roots.
+	TimestampRootsFile string
+	KeyOptions         []KeyOption
+	Options            []Option
+}
+
+// SignCabinets opens the key once, checks it and the chain against the
+// policy, and signs each file in order, stopping at the first failure. The
+// results of the files signed so far are returned with the error.
+func SignCabinets(ctx context.Context, req SignRequest) ([]*Result, error) {
+	if len(req.Files) == 0 {
+		return nil, errors.New("no cabinet given")
+	}
+	if req.Output != "" && len(req.Files) != 1 {
+		return nil, errors.New("an output name needs exactly one cabinet")
+	}
+	key, err := OpenKey(ctx, req.Key, req.KeyOptions...)
+	if err != nil {
+		return nil, err
+	}
+	defer key.Close()
+	chain := key.Chain
+	if req.CertFile != "" {
+		if chain, err = LoadCertificates(ctx, req.CertFile); err != nil {
+			return nil, err
+		}
+	}
+	if len(chain) == 0 {
+		return nil, errors.New("no certificate chain: give a PEM chain (leaf first)")
+	}
+	var roots *x509.CertPool
+	if req.RootsFile != "" {
+		roots, err = LoadRoots(ctx, req.RootsFile)
+	} else {
+		roots, err = x509.SystemCertPool()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("roots: %w", err)
+	}
+	policy := Policy{Roots: roots}
+	if req.TimestampRootsFile != "" {
+		policy.TimestampRoots, err = LoadRoots(ctx, req.TimestampRootsFile)
+	} else {
+		policy.TimestampRoots, err = x509.SystemCertPool()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("timestamp roots: %w", err)
+	}
+	s, err := New(ctx, key, chain, policy, req.Options...)
+	if err != nil {
+		return nil, err
+	}
+	var results []*Result
+	for _, f := range req.Files {
+		out := f
+		if req.Output != "" {
+			out = req.Output
+		}
+		res, err := s.SignFile(ctx, f, out)
+		if err != nil {
+			return results, err
+		}
+		results = append(results, res)
+	}
+	return results, nil
+}
+
+// Report is the verification outcome of one cabinet.
+type Report struct {
+	*Result
+	File  string `json:"file"`
+	Valid bool   `json:"valid"`
+	Err   error  `json:"-"`
+	Error string `json:"error,omitempty"`
+}
+
+// VerifyCabinets verifies every file against policy and reports each; it
+// never stops early. The error is non-nil when any cabinet is invalid.
+func VerifyCabinets(ctx context.Context, files []string, policy Policy) ([]Report, error) {
+	var (
+		reports []Report
+		errs    []error
+	)
+	for _, f := range files {
+		res, err := Verify(ctx, f, policy)
+		r := Report{Result: res, File: f, Valid: err == nil, Err: err}
+		if err != nil {
+			r.Error = err.Error()
+			errs = append(errs, err)
+		}
+		reports = append(reports, r)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return reports, errors.Join(errs...)
+}

@@ -1,0 +1,21 @@
+// Package signer owns Authenticode signing and verification of cabinets:
+// the certificate policy an EV code-signing certificate must meet, loading
+// keys from files (PEM/PKCS#8, PKCS#12), the RFC 3161 timestamp client, and
+// the streaming sign-then-verify pipeline that writes a signed cabinet
+// atomically.
+//
+// It does not own the cabinet format (package packager writes and reads
+// cabinets; signer only parses the header area Authenticode covers and,
+// through a small bounded reader, the embedded update.json's kind) and it
+// does not own hardware tokens: PKCS#11 keys come from package
+// signer/pkcs11, which needs cgo, so that this package and everything that
+// only verifies builds with CGO_ENABLED=0.
+//
+// Cryptography is github.com/sassoftware/relic/v8 (lib/authenticode,
+// lib/cabfile, lib/pkcs7, lib/pkcs9). Signing hashes the input once while
+// copying it to a temporary file beside the output, fills the signature
+// reserve, appends the signature, verifies the result against the caller's
+// policy, and only then renames it into place: memory stays flat whatever
+// the cabinet's size, and a failed or interrupted run never leaves a
+// half-written output.
+package signer

@@ -1,0 +1,132 @@
+package signertest
+
+import (
+	"bytes"
+	"encoding/binary"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/devupdate/devupdate/internal/testtool"
+)
+
+// File is one file to put in a test cabinet.
+type File struct {
+	Name string
+	Data []byte
+}
+
+// GcabCabinet makes an MSZIP cabinet of files with the real gcab (`gcab -c
+// -z`), as an independent producer of the cabinets signer must accept.
+func GcabCabinet(t testing.TB, path string, files ...File) string {
+	t.Helper()
+	gcab := testtool.Need(t, "gcab")
+	dir := t.TempDir()
+	args := []string{"-c", "-z", path}
+	for _, f := range files {
+		p := filepath.Join(dir, f.Name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, f.Data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, f.Name)
+	}
+	cmd := exec.Command(gcab, args...)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("gcab: %v\n%s", err, out)
+	}
+	return path
+}
+
+// StoredCabinet writes an uncompressed single-folder cabinet of files. With
+// reserve it carries the 20-byte Authenticode header reserve the packager
+// leaves (signature offset = cbCabinet, size 0), so signing fills it and
+// appends without moving any data. It stands in for the packager in tests.
+func StoredCabinet(t testing.TB, path string, reserve bool, files ...File) string {
+	t.Helper()
+	le := binary.LittleEndian
+	hdrLen := 36
+	if reserve {
+		hdrLen += 4 + 20
+	}
+	folderLen := 8
+	filesLen := 0
+	var payload []byte
+	for _, f := range files {
+		filesLen += 16 + len(f.Name) + 1
+		payload = append(payload, f.Data...)
+	}
+	var blocks [][]byte
+	for len(payload) > 0 {
+		n := min(len(payload), 32768)
+		blocks = append(blocks, payload[:n])
+		payload = payload[n:]
+	}
+	if len(blocks) == 0 {
+		blocks = [][]byte{{}}
+	}
+	dataStart := hdrLen + folderLen + filesLen
+	total := dataStart
+	for _, b := range blocks {
+		total += 8 + len(b)
+	}
+	var buf bytes.Buffer
+	w := func(v any) { _ = binary.Write(&buf, le, v) }
+	buf.WriteString("MSCF")
+	w(uint32(0))
+	w(uint32(total))
+	w(uint32(0))
+	w(uint32(hdrLen + folderLen))
+	w(uint32(0))
+	w([]byte{3, 1})
+	w(uint16(1))          // folders
+	w(uint16(len(files))) // files
+	flags := uint16(0)
+	if reserve {
+		flags = 4
+	}
+	w(flags)
+	w(uint16(0x1234)) // set id
+	w(uint16(0))
+	if reserve {
+		w(uint16(20))
+		w([]byte{0, 0})
+		w(uint32(0x100000))
+		w(uint32(total)) // where the signature will go
+		w(uint32(0))     // its size: none yet
+		w(uint32(0))
+		w(uint32(0))
+	}
+	w(uint32(dataStart))
+	w(uint16(len(blocks)))
+	w(uint16(0)) // no compression
+	off := uint32(0)
+	for _, f := range files {
+		w(uint32(len(f.Data)))
+		w(off)
+		w(uint16(0))
+		w(uint16(0x5a21)) // 2025-01-01
+		w(uint16(0))
+		w(uint16(0x20))
+		buf.WriteString(f.Name)
+		buf.WriteByte(0)
+		off += uint32(len(f.Data))
+	}
+	for _, b := range blocks {
+		w(uint32(0)) // checksum 0: not computed, allowed by [MS-CAB]
+		w(uint16(len(b)))
+		w(uint16(len(b)))
+		buf.Write(b)
+	}
+	if buf.Len() != total {
+		t.Fatalf("StoredCabinet: wrote %d bytes, planned %d", buf.Len(), total)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}

@@ -1,0 +1,229 @@
+package smbios
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/devupdate/devupdate/internal/problem"
+)
+
+// Linux locations read for the running machine.
+const (
+	SysfsTablesDir = "/sys/firmware/dmi/tables"
+	DMIIDDir       = "/sys/class/dmi/id"
+)
+
+// Kind names where SMBIOS is read from.
+type Kind int
+
+// The sources Read understands.
+const (
+	RunningMachine Kind = iota // SysfsTables, falling back to DMIID; Path is a root prefix ("" = "/")
+	Dump                       // a `dmidecode --dump-bin` file
+	SysfsTables                // a directory holding smbios_entry_point and DMI
+	DMIID                      // a /sys/class/dmi/id-like directory
+	FieldsFile                 // a YAML or JSON fields file
+)
+
+// Source says where Read finds SMBIOS.
+type Source struct {
+	Kind Kind
+	Path string
+}
+
+// Read reads SMBIOS from src and returns the decoded fields.
+func Read(ctx context.Context, src Source) (*Info, error) {
+	switch src.Kind {
+	case Dump:
+		return ReadDump(ctx, src.Path)
+	case SysfsTables:
+		return ReadSysfsTables(ctx, src.Path)
+	case DMIID:
+		return ReadDMIID(ctx, src.Path)
+	case FieldsFile:
+		return ReadFieldsFile(ctx, src.Path)
+	case RunningMachine:
+		return ReadRunningMachine(ctx, src.Path)
+	}
+	return nil, fmt.Errorf("unknown SMBIOS source kind %d", src.Kind)
+}
+
+// ReadRunningMachine reads the SMBIOS of the machine it runs on: the raw
+// tables in /sys/firmware/dmi/tables (root-only on most systems), else the
+// world-readable values the kernel decoded into /sys/class/dmi/id. root is
+// prefixed to both paths ("" for the real ones) so tests can use fixtures.
+func ReadRunningMachine(ctx context.Context, root string) (*Info, error) {
+	tables := filepath.Join(root, SysfsTablesDir)
+	info, errTables := ReadSysfsTables(ctx, tables)
+	if errTables == nil {
+		return info, nil
+	}
+	if errors.Is(errTables, ErrMalformed) || ctx.Err() != nil {
+		return nil, errTables
+	}
+	info, errID := ReadDMIID(ctx, filepath.Join(root, DMIIDDir))
+	if errID == nil {
+		return info, nil
+	}
+	return nil, fmt.Errorf("%w: %w; %w", ErrNoSMBIOS, errTables, errID)
+}
+
+// readBounded reads at most MaxInputSize bytes of path, refusing larger
+// files before anything parses them.
+func readBounded(ctx context.Context, path string, limit int64) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s: %w: %w: more than %d bytes", path, ErrMalformed, ErrTooLarge, limit)
+	}
+	return data, nil
+}
+
+// ReadDump reads a `dmidecode --dump-bin` file.
+func ReadDump(ctx context.Context, path string) (*Info, error) {
+	data, err := readBounded(ctx, path, MaxInputSize)
+	if err != nil {
+		return nil, err
+	}
+	info, err := DecodeDump(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	info.Source = path
+	return info, nil
+}
+
+// ReadSysfsTables reads dir/smbios_entry_point and dir/DMI, the pair Linux
+// exports in /sys/firmware/dmi/tables.
+func ReadSysfsTables(ctx context.Context, dir string) (*Info, error) {
+	entry, err := readBounded(ctx, filepath.Join(dir, "smbios_entry_point"), 64)
+	if err != nil {
+		return nil, err
+	}
+	table, err := readBounded(ctx, filepath.Join(dir, "DMI"), MaxInputSize)
+	if err != nil {
+		return nil, err
+	}
+	info, err := DecodeTable(entry, table)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	info.Source = dir
+	return info, nil
+}
+
+// ReadDMIID reads the values the Linux kernel decoded into a
+// /sys/class/dmi/id directory. A missing file is an absent field. The
+// kernel does not export the SMBIOS version, so Info.Version is zero, and it
+// masks the chassis-lock bit out of chassis_type, so HardwareID-12 differs
+// from the raw tables on a chassis that reports a lock.
+func ReadDMIID(ctx context.Context, dir string) (*Info, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("%s: not a directory", dir)
+	}
+	var f Fields
+	var found bool
+	read := func(name string) (string, bool, error) {
+		data, err := readBounded(ctx, filepath.Join(dir, name), 4096)
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+			return "", false, nil
+		}
+		if err != nil {
+			return "", false, err
+		}
+		found = true
+		return strings.TrimSuffix(string(data), "\n"), true, nil
+	}
+	for _, s := range []struct {
+		name string
+		dst  *string
+	}{
+		{"sys_vendor", &f.Manufacturer},
+		{"product_family", &f.Family},
+		{"product_name", &f.ProductName},
+		{"product_sku", &f.SKU},
+		{"bios_vendor", &f.BIOSVendor},
+		{"bios_version", &f.BIOSVersion},
+		{"board_vendor", &f.BaseboardManufacturer},
+		{"board_name", &f.BaseboardProduct},
+	} {
+		v, _, err := read(s.name)
+		if err != nil {
+			return nil, err
+		}
+		*s.dst = v
+	}
+	// bios_release is "major.minor" in decimal (absent when the BIOS says 0xFF).
+	if v, ok, err := read("bios_release"); err != nil {
+		return nil, err
+	} else if ok {
+		major, minor, okSplit := strings.Cut(strings.TrimSpace(v), ".")
+		a, errA := strconv.ParseUint(major, 10, 8)
+		b, errB := strconv.ParseUint(minor, 10, 8)
+		if !okSplit || errA != nil || errB != nil {
+			return nil, fmt.Errorf("%s: %w: bios_release %q is not MAJOR.MINOR", dir, ErrMalformed, v)
+		}
+		f.BIOSMajorRelease, f.BIOSMinorRelease = U8(uint8(a)), U8(uint8(b))
+	}
+	if v, ok, err := read("chassis_type"); err != nil {
+		return nil, err
+	} else if ok {
+		n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 8)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w: chassis_type %q is not a byte", dir, ErrMalformed, v)
+		}
+		f.EnclosureType = U8(uint8(n))
+	}
+	if !found {
+		return nil, fmt.Errorf("%s: %w: no DMI id files", dir, ErrNoSMBIOS)
+	}
+	return &Info{Source: dir, Fields: f}, nil
+}
+
+// ReadFieldsFile reads a fields file: YAML (or JSON, which YAML includes)
+// with the keys of Fields. Unknown keys are refused; problems come back as a
+// problem.List.
+func ReadFieldsFile(ctx context.Context, path string) (*Info, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	data, err := problem.ReadFileBounded(path, problem.MaxYAMLSize)
+	if err != nil {
+		return nil, err
+	}
+	f, err := ParseFields(path, data)
+	if err != nil {
+		return nil, err
+	}
+	return &Info{Source: path, Fields: f}, nil
+}
+
+// ParseFields decodes the contents of a fields file named name.
+func ParseFields(name string, data []byte) (Fields, error) {
+	var f Fields
+	if _, err := problem.DecodeYAML(name, data, &f); err != nil {
+		return Fields{}, err
+	}
+	return f, nil
+}
