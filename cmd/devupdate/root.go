@@ -95,6 +95,8 @@ func newRootCmd() *cobra.Command {
 		newKeysCmd(g),
 		newSignCmd(g),
 		newVerifyCmd(g),
+		newPublishCmd(g),
+		newServeCmd(g),
 	)
 	return root
 }

@@ -1,0 +1,219 @@
+package origin_test
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/devupdate/devupdate/cdn"
+	"github.com/devupdate/devupdate/cdn/memory"
+	"github.com/devupdate/devupdate/cdn/origin"
+	"github.com/devupdate/devupdate/internal/testtool"
+)
+
+// countingHandler counts origin requests per path and remembers the status
+// it answered, so the test sees what nginx asked of the origin.
+type countingHandler struct {
+	h      http.Handler
+	mu     sync.Mutex
+	hits   map[string]int
+	status map[string][]int
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (r *statusRecorder) WriteHeader(code int) { r.code = code; r.ResponseWriter.WriteHeader(code) }
+
+func (c *countingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := &statusRecorder{ResponseWriter: w, code: 200}
+	c.h.ServeHTTP(rec, r)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.hits[r.URL.Path]++
+	c.status[r.URL.Path] = append(c.status[r.URL.Path], rec.code)
+}
+
+func (c *countingHandler) count(path string) (int, []int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.hits[path], append([]int(nil), c.status[path]...)
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// startNginx runs Debian's nginx with the repository's example config
+// (examples/cdn/nginx.conf), rewritten only to listen on a free loopback port
+// and to proxy to originAddr, as the current user in a temporary prefix.
+func startNginx(t *testing.T, originAddr string) string {
+	t.Helper()
+	bin := testtool.Need(t, "nginx")
+	conf, err := os.ReadFile(filepath.Join(testtool.RepoRoot(t), "examples", "cdn", "nginx.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := user.LookupGroupId(u.Gid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var port int
+	var lastErr error
+	for range 5 { // the free port can be taken before nginx binds it
+		port = freePort(t)
+		text := string(conf)
+		for old, repl := range map[string]string{
+			"listen 127.0.0.1:8080;": fmt.Sprintf("listen 127.0.0.1:%d;", port),
+			"server 127.0.0.1:8000;": "server " + originAddr + ";",
+			"worker_processes auto;": "worker_processes 1;\nuser " + u.Username + " " + g.Name + ";",
+		} {
+			if !strings.Contains(text, old) {
+				t.Fatalf("examples/cdn/nginx.conf no longer contains %q", old)
+			}
+			text = strings.Replace(text, old, repl, 1)
+		}
+		prefix := t.TempDir()
+		cpath := filepath.Join(prefix, "nginx.conf")
+		if err := os.WriteFile(cpath, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		cmd := exec.Command(bin, "-p", prefix+"/", "-c", cpath, "-e", filepath.Join(prefix, "error.log"), "-g", "daemon off;")
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(exited) }()
+		t.Cleanup(func() {
+			_ = cmd.Process.Signal(os.Interrupt) // SIGINT: fast shutdown
+			select {
+			case <-exited:
+			case <-time.After(5 * time.Second):
+				_ = cmd.Process.Kill()
+				<-exited
+			}
+			if t.Failed() {
+				log, _ := os.ReadFile(filepath.Join(prefix, "error.log"))
+				access, _ := os.ReadFile(filepath.Join(prefix, "access.log"))
+				t.Logf("nginx output:\n%s\nerror.log:\n%s\naccess.log:\n%s", out.String(), log, access)
+			}
+		})
+		deadline := time.Now().Add(15 * time.Second)
+		for time.Now().Before(deadline) {
+			select {
+			case <-exited:
+				lastErr = fmt.Errorf("nginx exited: %s", out.String())
+			default:
+				if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second); err == nil {
+					c.Close()
+					return fmt.Sprintf("http://127.0.0.1:%d", port)
+				}
+				time.Sleep(50 * time.Millisecond)
+				continue
+			}
+			break
+		}
+		if lastErr == nil {
+			t.Fatalf("nginx did not listen on port %d", port)
+		}
+	}
+	t.Fatal(lastErr)
+	return ""
+}
+
+func get(t *testing.T, url string) (string, string) {
+	t.Helper()
+	resp, body := do(t, "GET", url, nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d", url, resp.StatusCode)
+	}
+	return resp.Header.Get("X-Cache-Status"), string(body)
+}
+
+// TestNginxCachesContentAndRevalidatesPointers puts the real nginx with the
+// example config in front of the origin handler: immutable content is a
+// cache HIT from the second request on, and a pointer with a 1-second
+// max-age goes back to the origin once it has expired (EXPIRED with new
+// bytes when it changed, REVALIDATED through a 304 when it did not).
+func TestNginxCachesContentAndRevalidatesPointers(t *testing.T) {
+	s := memory.New()
+	content := bytes.Repeat([]byte("cabinet bytes "), 5000)
+	key := publish(t, s, content)
+	const ptr = "rings/Preview/catalog.json"
+	v1, err := cdn.PutPointer(t.Context(), s, ptr, []byte(`{"v":1}`), "", cdn.WithMaxAge(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := origin.NewHandler(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter := &countingHandler{h: h, hits: map[string]int{}, status: map[string][]int{}}
+	srv := httptest.NewServer(counter)
+	t.Cleanup(srv.Close)
+	cdnURL := startNginx(t, srv.Listener.Addr().String())
+
+	status, body := get(t, cdnURL+"/"+key)
+	if status != "MISS" || body != string(content) {
+		t.Errorf("first content GET: X-Cache-Status %q, %d bytes; want MISS and the content", status, len(body))
+	}
+	for i := range 2 {
+		status, body = get(t, cdnURL+"/"+key)
+		if status != "HIT" || body != string(content) {
+			t.Errorf("content GET %d: X-Cache-Status %q; want HIT", i+2, status)
+		}
+	}
+	if n, _ := counter.count("/" + key); n != 1 {
+		t.Errorf("origin served the content %d times, want once", n)
+	}
+
+	if status, body = get(t, cdnURL+"/"+ptr); status != "MISS" || body != `{"v":1}` {
+		t.Errorf("first pointer GET: %q %q", status, body)
+	}
+	if status, _ = get(t, cdnURL+"/"+ptr); status != "HIT" {
+		t.Errorf("pointer within max-age: %q, want HIT", status)
+	}
+	if _, err := cdn.PutPointer(t.Context(), s, ptr, []byte(`{"v":2}`), v1.ETag, cdn.WithMaxAge(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	// nginx keeps whole seconds: an entry cached at second S with max-age=1
+	// is stale from second S+2 on.
+	time.Sleep(2100 * time.Millisecond)
+	if status, body = get(t, cdnURL+"/"+ptr); status != "EXPIRED" || body != `{"v":2}` {
+		t.Errorf("changed pointer after max-age: %q %q, want EXPIRED with v2", status, body)
+	}
+	time.Sleep(2100 * time.Millisecond)
+	if status, body = get(t, cdnURL+"/"+ptr); status != "REVALIDATED" || body != `{"v":2}` {
+		t.Errorf("unchanged pointer after max-age: %q %q, want REVALIDATED with v2", status, body)
+	}
+	if n, codes := counter.count("/" + ptr); n != 3 || codes[2] != http.StatusNotModified {
+		t.Errorf("origin saw %d pointer requests answered %v, want 3 ending in 304", n, codes)
+	}
+	if n, _ := counter.count("/" + key); n != 1 {
+		t.Errorf("content went back to the origin (%d requests), want it cached", n)
+	}
+}
