@@ -4,7 +4,7 @@
 
 GO       ?= go
 BIN      := $(CURDIR)/bin
-FUZZTIME ?= 10s
+FUZZTIME ?= 50000x
 DEMO_DIR ?= $(CURDIR)/_demo
 BENCH_DIR ?= $(CURDIR)/_bench
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
