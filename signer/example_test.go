@@ -3,6 +3,7 @@ package signer_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"os"
@@ -18,12 +19,16 @@ func ExampleSigner_SignFile() {
 	ctx := context.Background()
 	dir, _ := os.MkdirTemp("", "example")
 	defer os.RemoveAll(dir)
-	manifest := []byte(`{"kind": "driver", "name": "Contoso.Toaster.Driver"}`)
+	inf := []byte("[Version]\r\nSignature=\"$WINDOWS NT$\"\r\n")
+	// update.json as `devupdate build` writes it (manifest.Update.EncodeJSON).
+	manifest := []byte(fmt.Sprintf(`{"files": [{"path": "toaster.inf", "sha256": "%x", "size": %d}], "inf": "toaster.inf",
+"kind": "driver", "name": "Contoso.Toaster.Driver", "schema": 1, "targets": ["3faec92a-3ae3-5744-be88-495e90a7d541"], "version": "1.0.0.2"}`,
+		sha256.Sum256(inf), len(inf)))
 	cab := filepath.Join(dir, "toaster.cab")
-	_, err := packager.WriteFile(ctx, cab, []packager.File{{
-		Name: "update.json", Size: int64(len(manifest)),
-		Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(manifest)), nil },
-	}})
+	file := func(name string, data []byte) packager.File {
+		return packager.File{Name: name, Size: int64(len(data)), Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }}
+	}
+	_, err := packager.WriteFile(ctx, cab, []packager.File{file("update.json", manifest), file("toaster.inf", inf)})
 	if err != nil {
 		fmt.Println(err)
 		return

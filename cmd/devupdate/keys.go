@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -14,7 +15,10 @@ func newKeysCmd(g *globalOptions) *cobra.Command {
 }
 
 func newKeysDevPKICmd(g *globalOptions) *cobra.Command {
-	var rsa bool
+	var (
+		rsa        bool
+		commonName string
+	)
 	c := &cobra.Command{
 		Use:   "dev-pki DIR",
 		Short: "Write a TEST-ONLY EV-style code-signing chain (root.pem, chain.pem, leaf.key) for demos and tests",
@@ -30,6 +34,12 @@ Existing files are not overwritten.`,
 			var opts []devpki.Option
 			if rsa {
 				opts = append(opts, devpki.WithRSA(3072))
+			}
+			if commonName != "" {
+				if !strings.Contains(commonName, "TEST-ONLY") {
+					return usageErrorf("--common-name %q must say TEST-ONLY: this chain must never be mistaken for a real one", commonName)
+				}
+				opts = append(opts, devpki.WithLeafCommonName(commonName))
 			}
 			dir := args[0]
 			if err := devpki.Generate(cmd.Context(), dir, opts...); err != nil {
@@ -48,5 +58,6 @@ Existing files are not overwritten.`,
 		},
 	}
 	c.Flags().BoolVar(&rsa, "rsa", false, "use RSA-3072 keys instead of ECDSA P-256")
+	c.Flags().StringVar(&commonName, "common-name", "", "the leaf's common name, which must contain TEST-ONLY (e.g. a demo OS vendor's; default \"devupdate TEST-ONLY Code Signing\")")
 	return c
 }

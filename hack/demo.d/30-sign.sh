@@ -7,13 +7,9 @@ set -euo pipefail
 shopt -s nullglob
 cabs=("$DEMO_DIR"/cabs/*.cab)
 if [ ${#cabs[@]} -eq 0 ]; then
-	# Step 20 makes the example cabinets; without it, package a sample.
-	echo "30-sign: no cabinets in $DEMO_DIR/cabs; packaging a sample driver update"
-	sample="$DEMO_DIR/sample-driver"
-	mkdir -p "$sample" "$DEMO_DIR/cabs"
-	printf '{"kind": "driver", "name": "Contoso.Toaster.Driver", "version": "1.0.0.0"}\n' >"$sample/update.json"
-	printf '[Version]\r\nSignature="$WINDOWS NT$"\r\nCatalogFile=toaster.cat\r\n' >"$sample/toaster.inf"
-	"$DEVUPDATE" cab create "$DEMO_DIR/cabs/Contoso.Toaster.Driver.cab" "$sample"
+	# Step 20 makes the example cabinets; without it, build the example driver.
+	echo "30-sign: no cabinets in $DEMO_DIR/cabs; building the example driver update"
+	"$DEVUPDATE" build "$(dirname "$0")/../../examples/contoso-toaster/updates/driver/update.yaml" -o "$DEMO_DIR/cabs"
 	cabs=("$DEMO_DIR"/cabs/*.cab)
 fi
 "$DEVUPDATE" sign "${cabs[@]}" --key "file:$DEMO_DIR/pki/leaf.key" --cert "$DEMO_DIR/pki/chain.pem" --roots "$DEMO_DIR/pki/root.pem"
