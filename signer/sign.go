@@ -129,13 +129,13 @@ func (s *Signer) SignFile(ctx context.Context, in, out string) (res *Result, err
 	}
 	u, cab, err := readUpdate(in, src, st.Size())
 	if err != nil {
-		return nil, fmt.Errorf("signing %s: %w", in, err)
+		return nil, fmt.Errorf("signing: %w", err) // err names the file
 	}
 	kind := kindOf(u)
 	var pkgs []Package
 	if kind == KindOS {
 		if pkgs, err = verifyVendorPackages(ctx, in, cab, u, s.policy); err != nil {
-			return nil, fmt.Errorf("signing %s: %w", in, err)
+			return nil, fmt.Errorf("signing: %w", err) // err names the file
 		}
 		s.opts.logger.DebugContext(ctx, "vendor packages verified", "file", in, "packages", len(pkgs))
 	}

@@ -145,7 +145,7 @@ func TestSignVerifyOSUpdateCLI(t *testing.T) {
 	if _, stderr, code := run(t, "keys", "dev-pki", oem); code != exitOK {
 		t.Fatalf("dev-pki: %s", stderr)
 	}
-	if _, stderr, code := run(t, "keys", "dev-pki", vendor, "--common-name", "TEST-ONLY OS Vendor"); code != exitOK {
+	if _, stderr, code := run(t, "keys", "dev-pki", vendor, "--common-name", "TEST-ONLY OS Vendor", "--non-ev"); code != exitOK {
 		t.Fatalf("dev-pki --common-name: %s", stderr)
 	}
 	if _, _, code := run(t, "keys", "dev-pki", filepath.Join(dir, "x"), "--common-name", "Microsoft Windows"); code != exitUsage {
@@ -159,7 +159,10 @@ func TestSignVerifyOSUpdateCLI(t *testing.T) {
 	keyArgs := func(pki string) []string {
 		return []string{"--key", filepath.Join(pki, "leaf.key"), "--cert", filepath.Join(pki, "chain.pem"), "--roots", filepath.Join(pki, "root.pem")}
 	}
-	if _, stderr, code := run(t, append([]string{"sign", vendorCab}, keyArgs(vendor)...)...); code != exitOK {
+	if _, _, code := run(t, append([]string{"sign", vendorCab}, keyArgs(vendor)...)...); code != exitFailed {
+		t.Errorf("vendor sign with a non-EV certificate without --insecure-allow-non-ev: exit %d, want %d", code, exitFailed)
+	}
+	if _, stderr, code := run(t, append([]string{"sign", vendorCab, "--insecure-allow-non-ev"}, keyArgs(vendor)...)...); code != exitOK {
 		t.Fatalf("vendor sign: %s", stderr)
 	}
 	product, err := os.ReadFile(filepath.Join(testtool.RepoRoot(t), "examples", "contoso-toaster", "product.yaml"))
@@ -201,6 +204,7 @@ func TestSignVerifyOSUpdateCLI(t *testing.T) {
 			Path      string `json:"path"`
 			Signature struct {
 				SubjectCN string `json:"subject_cn"`
+				EV        bool   `json:"ev"`
 				NotAfter  string `json:"not_after"`
 			} `json:"signature"`
 		} `json:"packages"`
@@ -210,7 +214,7 @@ func TestSignVerifyOSUpdateCLI(t *testing.T) {
 	}
 	if len(reports) != 1 || !reports[0].Valid || reports[0].Kind != "os" || reports[0].SubjectCN != "devupdate TEST-ONLY Code Signing" ||
 		len(reports[0].Packages) != 1 || reports[0].Packages[0].Path != "os/Vendor-OS.cab" ||
-		reports[0].Packages[0].Signature.SubjectCN != "TEST-ONLY OS Vendor" || reports[0].Packages[0].Signature.NotAfter == "" {
+		reports[0].Packages[0].Signature.SubjectCN != "TEST-ONLY OS Vendor" || reports[0].Packages[0].Signature.EV || reports[0].Packages[0].Signature.NotAfter == "" {
 		t.Errorf("reports = %+v", reports)
 	}
 	if b, err := exec.Command(testtool.Need(t, "osslsigncode"), "verify", "-in", outer, "-CAfile", filepath.Join(oem, "root.pem")).CombinedOutput(); err != nil {
