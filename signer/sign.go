@@ -147,7 +147,7 @@ func (s *Signer) SignFile(ctx context.Context, in, out string) (res *Result, err
 	inPlace := sameFile(in, out)
 	if inPlace && h.reserveHeader == sigHeaderSize {
 		src.Close()
-		return s.fillReserve(ctx, in)
+		return s.fillReserve(ctx, in, st)
 	}
 	if !inPlace {
 		if _, err := os.Lstat(out); err == nil {
@@ -255,7 +255,10 @@ func (s *Signer) SignFile(ctx context.Context, in, out string) (res *Result, err
 // signed cabinet at once. A failure in between truncates the tail away, so
 // the file is at every moment the unsigned or the signed cabinet, never a
 // half-signed one.
-func (s *Signer) fillReserve(ctx context.Context, path string) (*Result, error) {
+//
+// checked is the file SignFile examined (update.json, vendor packages): if
+// path no longer names that same, unchanged file, nothing is signed.
+func (s *Signer) fillReserve(ctx context.Context, path string, checked os.FileInfo) (*Result, error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return nil, err
@@ -264,6 +267,9 @@ func (s *Signer) fillReserve(ctx context.Context, path string) (*Result, error) 
 	st, err := f.Stat()
 	if err != nil {
 		return nil, err
+	}
+	if !os.SameFile(st, checked) || st.Size() != checked.Size() || !st.ModTime().Equal(checked.ModTime()) {
+		return nil, fmt.Errorf("signing %s: the file changed while it was being signed", path)
 	}
 	h, err := readCabHeader(path, f, st.Size())
 	if err != nil {
