@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/devupdate/devupdate/internal/testtool"
 	"github.com/devupdate/devupdate/manifest"
@@ -33,25 +34,37 @@ type osUpdate struct {
 	outer       string // the built, unsigned outer cabinet
 }
 
+// vendorSetup varies the vendor's side of an osUpdate.
+type vendorSetup struct {
+	tamper   bool            // flip one byte of the package after the vendor signed it
+	pki      []devpki.Option // applied after the defaults (non-EV, vendor common name)
+	signArgs []string        // extra osslsigncode sign arguments
+}
+
 // newOSUpdate builds the update; tamper flips one byte of the vendor's
 // package after the vendor signed it.
 func newOSUpdate(t *testing.T, tamper bool) *osUpdate {
 	t.Helper()
+	return newOSUpdateWith(t, vendorSetup{tamper: tamper})
+}
+
+func newOSUpdateWith(t *testing.T, v vendorSetup) *osUpdate {
+	t.Helper()
 	ctx := context.Background()
 	o := &osUpdate{
 		oem: newFixture(t),
-		vendor: newFixture(t, devpki.WithLeafCommonName("TEST-ONLY OS Vendor Code Signing"), devpki.WithLeafEdit(func(c *x509.Certificate) {
+		vendor: newFixture(t, append([]devpki.Option{devpki.WithLeafCommonName("TEST-ONLY OS Vendor Code Signing"), devpki.WithLeafEdit(func(c *x509.Certificate) {
 			c.Policies, c.PolicyIdentifiers = nil, nil // an OS vendor's certificate need not be EV
-		})),
+		})}, v.pki...)...),
 	}
 	work := t.TempDir()
 	unsigned := signertest.GcabCabinet(t, filepath.Join(work, "vendor-unsigned.cab"),
 		signertest.File{Name: "update.mum", Data: []byte("<assembly/>\r\n")},
 		signertest.File{Name: "onecore.bin", Data: payload(120_000)})
 	signed := filepath.Join(work, "vendor.cab")
-	osslSign(t, o.vendor, unsigned, signed)
+	osslSign(t, o.vendor, unsigned, signed, v.signArgs...)
 	o.vendorCab = read(t, signed)
-	if tamper {
+	if v.tamper {
 		o.vendorCab[len(o.vendorCab)/2] ^= 0x01
 	}
 
@@ -315,5 +328,60 @@ func TestSignRefusesInvalidUpdateJSON(t *testing.T) {
 	}
 	if le := binary.LittleEndian; le.Uint32(read(t, in)[48:]) != 0 {
 		t.Error("refused cabinet was signed")
+	}
+}
+
+// TestOSUpdateVendorCertificateRules: the vendor's certificate need not be
+// EV, but the code-signing EKU, validity, key strength and chain rules
+// apply to it, each refusal a *PackageError wrapping the rule's
+// *PolicyError; a timestamped vendor signature is checked against the
+// timestamp roots and reported with its time.
+func TestOSUpdateVendorCertificateRules(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now()
+	tsa := signertest.NewTSA(t)
+	tests := []struct {
+		name  string
+		setup vendorSetup
+		want  error
+		rule  signer.Rule
+	}{
+		{name: "expired", setup: vendorSetup{pki: []devpki.Option{devpki.WithLeafEdit(func(c *x509.Certificate) {
+			c.Policies, c.NotBefore, c.NotAfter = nil, now.AddDate(-2, 0, 0), now.AddDate(-1, 0, 0)
+		})}}, want: signer.ErrExpired, rule: signer.RuleValidity},
+		{name: "no code-signing EKU", setup: vendorSetup{pki: []devpki.Option{devpki.WithLeafEdit(func(c *x509.Certificate) {
+			c.Policies, c.ExtKeyUsage = nil, []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+		})}}, want: signer.ErrNotCodeSigning, rule: signer.RuleCodeSigningEKU},
+		{name: "RSA-2048", setup: vendorSetup{pki: []devpki.Option{devpki.WithRSA(2048)}}, want: signer.ErrWeakKey, rule: signer.RuleKeyStrength},
+		{name: "timestamped", setup: vendorSetup{signArgs: []string{"-ts", tsa.URL}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := newOSUpdateWith(t, tt.setup)
+			policy := o.policy()
+			policy.TimestampRoots = tsa.Roots()
+			s, err := signer.New(ctx, o.oem.pki.LeafKey, o.oem.pki.Chain(), policy)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := s.SignFile(ctx, o.outer, o.outer)
+			if tt.want == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ts := res.Packages[0].Signature.Timestamp; ts == nil || ts.Before(now.Add(-time.Minute)) {
+					t.Errorf("vendor timestamp = %v, want about now", ts)
+				}
+				if got, err := signer.Verify(ctx, o.outer, policy); err != nil || got.Packages[0].Signature.Timestamp == nil {
+					t.Errorf("verify: %+v, %v", got, err)
+				}
+				return
+			}
+			var pe *signer.PackageError
+			var pol *signer.PolicyError
+			if !errors.Is(err, tt.want) || !errors.As(err, &pe) || !errors.As(err, &pol) || pol.Rule != tt.rule {
+				t.Fatalf("err = %v, want a *PackageError wrapping %v (rule %s)", err, tt.want, tt.rule)
+			}
+		})
 	}
 }
