@@ -9,7 +9,8 @@
 // The package owns the update.yaml rules and per-kind checks: a driver's
 // .inf and every catalog and file it names, an app's package, an OS
 // update's build and its vendor-signed .cab packages (VendorSigned: the
-// signer verifies them and never signs them again). It
+// signer verifies them against the OS vendor's roots and never signs them
+// again; the OEM signs the outer cabinet as for every kind). It
 // does not write cabinets (see manifest/build and packager), compute CHIDs
 // (smbios) or decide what is already published (flight).
 package manifest

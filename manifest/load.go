@@ -484,8 +484,10 @@ func (l *loader) kind(src *source, u *Update, cab map[string]string) {
 
 // checkVendorCabinets checks that an OS update carries its vendor's
 // packages: at least one .cab, and every .cab with an Authenticode
-// signature appended. Only the presence of the signature is checked here;
-// the signer verifies it (vendor_signed) and never signs these again.
+// signature appended. Only the presence of the signature is checked here:
+// the OS vendor's roots are the signer's input, and it verifies every
+// package against them before the OEM signs the outer cabinet, and on
+// verify; the packages themselves are never signed again.
 func (l *loader) checkVendorCabinets(u *Update) {
 	n := 0
 	for _, f := range u.Files {

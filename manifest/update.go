@@ -11,8 +11,10 @@ type Kind string
 
 // The kinds of update.
 const (
-	// KindOS is an operating-system update, already signed by its vendor:
-	// the signer verifies it and never re-signs it.
+	// KindOS is an operating-system update: its payload holds the OS
+	// vendor's Authenticode-signed .cab packages, which the signer verifies
+	// against the vendor's roots and never re-signs or modifies; the OEM
+	// signs the outer cabinet as for every kind.
 	KindOS Kind = "os"
 	// KindDriver is a driver package: an .inf and the files it names.
 	KindDriver Kind = "driver"
@@ -76,9 +78,10 @@ type Update struct {
 	Package string
 	// OSBuild is the OS build an OS update brings (KindOS only).
 	OSBuild Version
-	// VendorSigned is true for KindOS, and only for it: the cabinet comes
-	// signed by the OS vendor, and the signer must verify that signature
-	// and never sign it again.
+	// VendorSigned is true for KindOS, and only for it: the .cab packages
+	// in the payload come signed by the OS vendor; the signer verifies them
+	// against the vendor's roots and never signs them again (the outer
+	// cabinet is signed by the OEM as for every kind).
 	VendorSigned bool
 
 	// Extra holds the top-level update.json fields this version does not

@@ -22,6 +22,11 @@ type SignRequest struct {
 	// RootsFile holds the roots the chain must build to. Default "": the
 	// system roots.
 	RootsFile string
+	// OSVendorRootsFile holds the OS vendor's roots, which the vendor
+	// packages inside an os-kind cabinet must verify against before it is
+	// signed (see Policy.VendorPolicy). Default "": none, and signing an
+	// os-kind cabinet fails with ErrNoOSVendorRoots.
+	OSVendorRootsFile string
 	// TimestampRootsFile holds the roots the timestamp authority's chain
 	// must build to. Default "": the system roots.
 	TimestampRootsFile string
@@ -63,6 +68,11 @@ func SignCabinets(ctx context.Context, req SignRequest) ([]*Result, error) {
 		return nil, fmt.Errorf("roots: %w", err)
 	}
 	policy := Policy{Roots: roots}
+	if req.OSVendorRootsFile != "" {
+		if policy.OSVendorRoots, err = LoadRoots(ctx, req.OSVendorRootsFile); err != nil {
+			return nil, fmt.Errorf("OS vendor roots: %w", err)
+		}
+	}
 	if req.TimestampRootsFile != "" {
 		policy.TimestampRoots, err = LoadRoots(ctx, req.TimestampRootsFile)
 	} else {

@@ -1,17 +1,14 @@
 package signer
 
 import (
-	"bufio"
-	"bytes"
-	"compress/flate"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/devupdate/devupdate/manifest"
+	"github.com/devupdate/devupdate/packager"
 )
 
 // Bounds applied to untrusted cabinets before any field is trusted.
@@ -21,7 +18,7 @@ const (
 	maxHeaderArea = 1 << 20
 	// MaxSignatureSize bounds the PKCS#7 blob appended to a cabinet.
 	MaxSignatureSize = 1 << 20
-	// maxManifestSize bounds the embedded update.json read for its kind.
+	// maxManifestSize bounds the embedded update.json.
 	maxManifestSize = manifest.MaxUpdateJSONSize
 
 	cfHeaderSize     = 36
@@ -157,123 +154,52 @@ func readSignature(name string, r io.ReaderAt, h *cabHeader) ([]byte, error) {
 	return blob, nil
 }
 
-// cabKind returns the "kind" field (manifest.Kind) of the update.json
-// embedded in the cabinet, or "" when it holds none. Only that field is
-// decoded: whether the rest of update.json is valid is the manifest
-// checker's business, not a reason to sign or refuse. It reads through bounds only: the file
-// table, then the one folder's data blocks up to the end of update.json,
-// inflating MSZIP blocks 32 KiB at a time.
-func cabKind(name string, r io.ReaderAt, h *cabHeader) (string, error) {
-	bad := func(off int64, format string, args ...any) error {
-		return &CabinetError{File: name, Offset: off, Rule: fmt.Sprintf(format, args...)}
+// readUpdate returns the update.json embedded in the cabinet (nil when it
+// holds none), read through the packager's reader: the cabinet structure
+// is checked, update.json is decompressed through a bound of
+// manifest.MaxUpdateJSONSize bytes and parsed strictly by
+// manifest.ParseUpdateJSON. A present but invalid update.json is an
+// *UpdateJSONError: signing or trusting a cabinet whose manifest the
+// device side would refuse helps nobody. The opened cabinet is returned
+// for further reads (os-kind vendor packages); the caller closes it.
+func readUpdate(name string, r io.ReaderAt, size int64) (*manifest.Update, *packager.Cabinet, error) {
+	cab, err := packager.Open(r, size, packager.WithName(name))
+	if err != nil {
+		return nil, nil, &CabinetError{File: name, Rule: fmt.Sprintf("cabinet structure: %v", err)}
 	}
-	le := binary.LittleEndian
-	br := bufio.NewReader(io.NewSectionReader(r, h.offsetFiles, h.totalSize-h.offsetFiles))
-	off := h.offsetFiles
-	var (
-		found             bool
-		fileSize, fileOff int64
-		folder            int
-		entry             [16]byte
-	)
-	for i := 0; i < h.numFiles; i++ {
-		if _, err := io.ReadFull(br, entry[:]); err != nil {
-			return "", bad(off, "CFFILE %d truncated", i)
-		}
-		nameBytes, err := br.ReadSlice(0)
-		if err != nil || len(nameBytes) > 257 {
-			return "", bad(off+16, "CFFILE %d name is not a NUL-terminated string of at most 256 bytes", i)
-		}
-		fname := string(nameBytes[:len(nameBytes)-1])
-		if strings.EqualFold(fname, manifestName) {
-			found = true
-			fileSize = int64(le.Uint32(entry[0:]))
-			fileOff = int64(le.Uint32(entry[4:]))
-			folder = int(le.Uint16(entry[8:]))
+	var entry *packager.Entry
+	for _, e := range cab.Files() {
+		if strings.EqualFold(e.Name, manifestName) {
+			entry = &e
 			break
 		}
-		off += 16 + int64(len(nameBytes))
 	}
-	if !found {
-		return "", nil
+	if entry == nil {
+		return nil, cab, nil
 	}
-	if fileSize > maxManifestSize {
-		return "", bad(off, "%s is %d bytes, more than %d", manifestName, fileSize, maxManifestSize)
+	if entry.Size > maxManifestSize {
+		return nil, nil, &UpdateJSONError{File: name, Err: fmt.Errorf("%s is %d bytes, more than %d", manifestName, entry.Size, maxManifestSize)}
 	}
-	if folder >= h.numFolders {
-		return "", bad(off+8, "%s names folder %d of %d", manifestName, folder, h.numFolders)
+	rc, err := cab.Open(entry.Name)
+	if err != nil {
+		return nil, nil, &CabinetError{File: name, Rule: fmt.Sprintf("%s: %v", manifestName, err)}
 	}
-	folderOff := h.folderStart + int64(folder)*int64(8+h.reserveFolder)
-	var fb [8]byte
-	if _, err := r.ReadAt(fb[:], folderOff); err != nil {
-		return "", bad(folderOff, "CFFOLDER %d unreadable", folder)
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, maxManifestSize+1))
+	if err != nil {
+		return nil, nil, &CabinetError{File: name, Rule: fmt.Sprintf("%s: %v", manifestName, err)}
 	}
-	dataOff := int64(le.Uint32(fb[0:]))
-	blocks := int(le.Uint16(fb[4:]))
-	compression := le.Uint16(fb[6:]) & 0xf
-	if compression > 1 {
-		return "", bad(folderOff+6, "folder %d compression %d: only none and MSZIP are read", folder, compression)
+	u, err := manifest.ParseUpdateJSON(name+"!"+manifestName, data)
+	if err != nil {
+		return nil, nil, &UpdateJSONError{File: name, Err: err}
 	}
-	if dataOff < h.offsetFiles || dataOff > h.totalSize {
-		return "", bad(folderOff, "folder %d data offset %d outside the cabinet", folder, dataOff)
+	return u, cab, nil
+}
+
+// kindOf is the update's kind, "" for a cabinet without update.json.
+func kindOf(u *manifest.Update) string {
+	if u == nil {
+		return ""
 	}
-	data := bufio.NewReader(io.NewSectionReader(r, dataOff, h.totalSize-dataOff))
-	var (
-		out    bytes.Buffer // bytes of update.json collected so far
-		window []byte       // MSZIP history: the previous block's output
-		pos    int64        // uncompressed offset in the folder
-		in     = make([]byte, 0xffff)
-		plain  = make([]byte, 0x8000)
-	)
-	for i := 0; i < blocks && pos < fileOff+fileSize; i++ {
-		var bh [8]byte
-		if _, err := io.ReadFull(data, bh[:]); err != nil {
-			return "", bad(dataOff, "CFDATA %d of folder %d truncated", i, folder)
-		}
-		if _, err := data.Discard(h.reserveData); err != nil {
-			return "", bad(dataOff, "CFDATA %d of folder %d truncated", i, folder)
-		}
-		cb, ucb := int(le.Uint16(bh[4:])), int(le.Uint16(bh[6:]))
-		if ucb > len(plain) {
-			return "", bad(dataOff+6, "CFDATA %d uncompresses to %d bytes, more than 32768", i, ucb)
-		}
-		if _, err := io.ReadFull(data, in[:cb]); err != nil {
-			return "", bad(dataOff, "CFDATA %d of folder %d truncated", i, folder)
-		}
-		if compression == 0 {
-			if cb != ucb {
-				return "", bad(dataOff+4, "uncompressed CFDATA %d sizes differ (%d, %d)", i, cb, ucb)
-			}
-			copy(plain, in[:cb])
-		} else {
-			if cb < 2 || in[0] != 'C' || in[1] != 'K' {
-				return "", bad(dataOff+8, "MSZIP CFDATA %d does not start with CK", i)
-			}
-			fr := flate.NewReaderDict(bytes.NewReader(in[2:cb]), window)
-			if _, err := io.ReadFull(fr, plain[:ucb]); err != nil {
-				return "", bad(dataOff+8, "MSZIP CFDATA %d does not inflate to %d bytes: %v", i, ucb, err)
-			}
-			window = append(window, plain[:ucb]...)
-			if n := len(window) - 0x8000; n > 0 {
-				window = append(window[:0], window[n:]...)
-			}
-		}
-		// keep the part of this block that belongs to update.json
-		lo, hi := max(fileOff-pos, 0), min(fileOff+fileSize-pos, int64(ucb))
-		if lo < hi {
-			out.Write(plain[lo:hi])
-		}
-		pos += int64(ucb)
-		dataOff += 8 + int64(h.reserveData) + int64(cb)
-	}
-	if int64(out.Len()) != fileSize {
-		return "", bad(dataOff, "folder %d ends before %s does", folder, manifestName)
-	}
-	var m struct {
-		Kind string `json:"kind"`
-	}
-	if err := json.Unmarshal(out.Bytes(), &m); err != nil {
-		return "", fmt.Errorf("%s: %s: %w: %v", name, manifestName, ErrMalformed, err)
-	}
-	return m.Kind, nil
+	return string(u.Kind)
 }

@@ -4,7 +4,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"strings"
 	"testing"
+
+	"github.com/devupdate/devupdate/internal/problem"
+	"github.com/devupdate/devupdate/manifest"
+	"github.com/devupdate/devupdate/signer/signertest"
 )
 
 // storedCab builds a minimal uncompressed cabinet holding update.json.
@@ -43,27 +48,53 @@ func storedCab(manifest []byte) []byte {
 	return append(b, manifest...)
 }
 
-func TestCabKind(t *testing.T) {
+// TestReadUpdate: update.json is read through the packager reader and
+// parsed strictly; a present but invalid one is an *UpdateJSONError
+// wrapping the manifest's problems.
+func TestReadUpdate(t *testing.T) {
+	valid := signertest.UpdateJSON(t, manifest.KindOS, signertest.File{Name: "os.cab", Data: []byte("x")}).Data
 	tests := []struct {
+		name     string
 		manifest string
 		want     string
 		err      error
 	}{
-		{`{"kind":"os"}`, "os", nil},
-		{`{"kind":"driver","name":"Contoso.Toaster.Driver"}`, "driver", nil},
-		{`{"name":"x"}`, "", nil},
-		{`{"kind":`, "", ErrMalformed},
+		{"valid os", string(valid), "os", nil},
+		{"kind only", `{"kind":"os"}`, "", problem.ErrInvalid},
+		{"truncated", `{"kind":`, "", ErrInvalidUpdateJSON},
+		{"duplicate key", strings.Replace(string(valid), `"kind": "os"`, `"kind": "os", "kind": "driver"`, 1), "", ErrInvalidUpdateJSON},
 	}
 	for _, tt := range tests {
-		b := storedCab([]byte(tt.manifest))
-		h, err := readCabHeader("t.cab", bytes.NewReader(b), int64(len(b)))
-		if err != nil {
-			t.Fatalf("%s: header: %v", tt.manifest, err)
-		}
-		got, err := cabKind("t.cab", bytes.NewReader(b), h)
-		if got != tt.want || !errors.Is(err, tt.err) || (tt.err == nil && err != nil) {
-			t.Errorf("%s: kind %q, %v; want %q, %v", tt.manifest, got, err, tt.want, tt.err)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			b := storedCab([]byte(tt.manifest))
+			u, _, err := readUpdate("t.cab", bytes.NewReader(b), int64(len(b)))
+			if tt.err != nil {
+				var ue *UpdateJSONError
+				if !errors.Is(err, tt.err) || !errors.As(err, &ue) || ue.File != "t.cab" {
+					t.Fatalf("err = %v, want an *UpdateJSONError wrapping %v", err, tt.err)
+				}
+				return
+			}
+			if err != nil || kindOf(u) != tt.want {
+				t.Fatalf("kind %q, %v; want %q", kindOf(u), err, tt.want)
+			}
+		})
+	}
+}
+
+// TestReadUpdateWithoutManifest: a cabinet without update.json is a plain
+// cabinet (kind ""); a cabinet whose structure is broken is ErrMalformed.
+func TestReadUpdateWithoutManifest(t *testing.T) {
+	b := storedCab([]byte("hello"))
+	copy(b[bytes.Index(b, []byte("update.json")):], "readme.txtxx")
+	u, _, err := readUpdate("t.cab", bytes.NewReader(b), int64(len(b)))
+	if err != nil || u != nil {
+		t.Fatalf("plain cabinet: %+v, %v", u, err)
+	}
+	b = storedCab([]byte("hello"))
+	b[len(b)-len("hello")-4] ^= 0xff // CFDATA cbData: points past the cabinet
+	if _, _, err := readUpdate("t.cab", bytes.NewReader(b), int64(len(b))); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("broken cabinet: err = %v, want ErrMalformed", err)
 	}
 }
 
@@ -83,6 +114,8 @@ func FuzzCabinetHeader(f *testing.F) {
 		if h.totalSize+h.sigSize != int64(len(b)) || h.offsetFiles > h.totalSize {
 			t.Fatalf("accepted inconsistent header %+v for %d bytes", h, len(b))
 		}
-		_, _ = cabKind("f.cab", bytes.NewReader(b), h)
+		if _, _, err := readUpdate("f.cab", bytes.NewReader(b), int64(len(b))); err != nil && !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrInvalidUpdateJSON) {
+			t.Fatalf("update.json error %v is neither ErrMalformed nor ErrInvalidUpdateJSON", err)
+		}
 	})
 }

@@ -4,9 +4,16 @@
 // the streaming sign-then-verify pipeline that writes a signed cabinet
 // atomically.
 //
+// Every cabinet is signed by the key it is given (the OEM's), os-kind
+// updates included: the OS vendor's signed .cab packages inside an os-kind
+// cabinet are verified against Policy.OSVendorRoots (Policy.VendorPolicy)
+// before it is signed and whenever it is verified, and never modified. A
+// signature is never replaced: signing a signed cabinet is refused.
+//
 // It does not own the cabinet format (package packager writes and reads
-// cabinets; signer only parses the header area Authenticode covers and,
-// through a small bounded reader, the embedded update.json's kind) and it
+// cabinets; signer parses the header area Authenticode covers itself, and
+// reads update.json and vendor packages through packager, bounded, with
+// manifest.ParseUpdateJSON checking update.json) and it
 // does not own hardware tokens: PKCS#11 keys come from package
 // signer/pkcs11, which needs cgo, so that this package and everything that
 // only verifies builds with CGO_ENABLED=0.

@@ -20,12 +20,21 @@ var (
 	ErrDigestMismatch = errors.New("cabinet digest does not match its signature")
 	// ErrUnsupportedDigest: the signature uses a digest other than SHA-256.
 	ErrUnsupportedDigest = errors.New("signature digest is not SHA-256")
-	// ErrOSKind: an os-kind cabinet is already signed by its vendor and is
-	// never re-signed.
-	ErrOSKind = errors.New("os-kind cabinets are signed by the OS vendor and are never re-signed")
-	// ErrNoOSVendorRoots: an os-kind cabinet was verified without the OS
-	// vendor's roots.
-	ErrNoOSVendorRoots = errors.New("os-kind cabinet needs the OS vendor's roots")
+	// ErrAlreadySigned: the cabinet handed to sign already carries an
+	// Authenticode signature. A signature is never replaced: a vendor's
+	// signed package stays the vendor's.
+	ErrAlreadySigned = errors.New("cabinet already carries an Authenticode signature (never re-signed)")
+	// ErrInvalidUpdateJSON: the cabinet's update.json is present but not a
+	// valid update manifest (wrapped in an *UpdateJSONError).
+	ErrInvalidUpdateJSON = errors.New("invalid update.json")
+	// ErrNoOSVendorRoots: an os-kind cabinet was signed or verified without
+	// the OS vendor's roots, which its vendor packages are checked against.
+	ErrNoOSVendorRoots = errors.New("os-kind cabinet needs the OS vendor's roots to verify its vendor packages")
+	// ErrVendorPackage: a vendor package (.cab) inside an os-kind cabinet
+	// does not verify (wrapped in a *PackageError with the reason).
+	ErrVendorPackage = errors.New("OS vendor package refused")
+	// ErrNoVendorPackages: an os-kind cabinet holds no vendor .cab package.
+	ErrNoVendorPackages = errors.New("os-kind cabinet holds no vendor .cab package")
 	// ErrSubjectMismatch: the signer is not the subject the policy requires.
 	ErrSubjectMismatch = errors.New("signer subject does not match the required subject")
 	// ErrTimestamp: the timestamp authority could not be reached or its
@@ -110,3 +119,32 @@ func (e *CabinetError) Error() string {
 }
 
 func (e *CabinetError) Unwrap() error { return ErrMalformed }
+
+// UpdateJSONError: the update.json of File is present but invalid. It
+// unwraps to ErrInvalidUpdateJSON and to the manifest's problems (a
+// problem.List, itself wrapping problem.ErrInvalid).
+type UpdateJSONError struct {
+	File string
+	Err  error
+}
+
+func (e *UpdateJSONError) Error() string {
+	return fmt.Sprintf("%s: %s: %v", e.File, ErrInvalidUpdateJSON, e.Err)
+}
+
+func (e *UpdateJSONError) Unwrap() []error { return []error{ErrInvalidUpdateJSON, e.Err} }
+
+// PackageError: the vendor package Path inside the os-kind cabinet File is
+// refused. It unwraps to ErrVendorPackage and to the reason (a policy
+// refusal, ErrDigestMismatch, ErrNotSigned, ...).
+type PackageError struct {
+	File string
+	Path string
+	Err  error
+}
+
+func (e *PackageError) Error() string {
+	return fmt.Sprintf("%s: vendor package %s: %v", e.File, e.Path, e.Err)
+}
+
+func (e *PackageError) Unwrap() []error { return []error{ErrVendorPackage, e.Err} }

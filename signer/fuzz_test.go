@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/devupdate/devupdate/manifest"
 	"github.com/devupdate/devupdate/signer"
 	"github.com/devupdate/devupdate/signer/devpki"
 	"github.com/devupdate/devupdate/signer/signertest"
@@ -22,9 +23,8 @@ func FuzzVerify(f *testing.F) {
 	}
 	dir := f.TempDir()
 	signed := filepath.Join(dir, "signed.cab")
-	in := signertest.StoredCabinet(f, filepath.Join(dir, "in.cab"), true,
-		signertest.File{Name: "update.json", Data: []byte(`{"kind":"driver"}`)},
-		signertest.File{Name: "a.bin", Data: bytes.Repeat([]byte("abc"), 100)})
+	inf := signertest.File{Name: "a.inf", Data: bytes.Repeat([]byte("abc"), 100)}
+	in := signertest.StoredCabinet(f, filepath.Join(dir, "in.cab"), true, signertest.UpdateJSON(f, manifest.KindDriver, inf), inf)
 	s, err := signer.New(context.Background(), pki.LeafKey, pki.Chain(), signer.Policy{Roots: pki.Roots()})
 	if err != nil {
 		f.Fatal(err)

@@ -24,11 +24,13 @@ const MinRSABits = 3072
 type Policy struct {
 	// Roots the signer's chain must build to. Required.
 	Roots *x509.CertPool
-	// OSVendorRoots verify os-kind cabinets instead of Roots. Default nil:
-	// an os-kind cabinet is refused with ErrNoOSVendorRoots.
+	// OSVendorRoots verify the vendor packages (.cab) inside an os-kind
+	// cabinet (see VendorPolicy); the os-kind cabinet itself is signed by
+	// the OEM and verified against Roots like any other. Default nil: an
+	// os-kind cabinet is refused with ErrNoOSVendorRoots.
 	OSVendorRoots *x509.CertPool
 	// TimestampRoots verify the timestamp authority's chain. Default nil:
-	// Roots (or OSVendorRoots for os-kind cabinets) are used.
+	// Roots are used (OSVendorRoots for vendor packages).
 	TimestampRoots *x509.CertPool
 	// RequireEV refuses a signer without the EV policy OID on verify.
 	// Default false on verify; signing always requires EV unless

@@ -102,8 +102,14 @@ func New(ctx context.Context, key crypto.Signer, chain []*x509.Certificate, poli
 // reserve (adding the 20-byte reserve when the cabinet has none), appends
 // the signature, verifies the result against the policy, syncs, and only
 // then moves it to out: in place by rename, to a new name by link, so an
-// existing out other than in is never overwritten. os-kind cabinets are
-// refused with ErrOSKind.
+// existing out other than in is never overwritten.
+//
+// A cabinet that already carries a signature is refused (ErrAlreadySigned):
+// a signature is never replaced. A present but invalid update.json is
+// refused (*UpdateJSONError). Before an os-kind cabinet is signed, every
+// vendor package (.cab) inside it must verify against the policy's
+// VendorPolicy() (OSVendorRoots required: ErrNoOSVendorRoots); the
+// packages are read, never modified, and only the outer cabinet is signed.
 func (s *Signer) SignFile(ctx context.Context, in, out string) (res *Result, err error) {
 	src, err := os.Open(in)
 	if err != nil {
@@ -118,17 +124,30 @@ func (s *Signer) SignFile(ctx context.Context, in, out string) (res *Result, err
 	if err != nil {
 		return nil, err
 	}
-	kind, err := cabKind(in, src, h)
+	if h.signed() {
+		return nil, fmt.Errorf("signing %s: %w", in, ErrAlreadySigned)
+	}
+	u, cab, err := readUpdate(in, src, st.Size())
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("signing: %w", err) // err names the file
 	}
+	kind := kindOf(u)
+	var pkgs []Package
 	if kind == KindOS {
-		return nil, fmt.Errorf("signing %s: %w", in, ErrOSKind)
+		if pkgs, err = verifyVendorPackages(ctx, in, cab, u, s.policy); err != nil {
+			return nil, fmt.Errorf("signing: %w", err) // err names the file
+		}
+		s.opts.logger.DebugContext(ctx, "vendor packages verified", "file", in, "packages", len(pkgs))
 	}
+	defer func() {
+		if res != nil {
+			res.Kind, res.Packages = kind, pkgs
+		}
+	}()
 	inPlace := sameFile(in, out)
-	if inPlace && h.reserveHeader == sigHeaderSize && !h.signed() {
+	if inPlace && h.reserveHeader == sigHeaderSize {
 		src.Close()
-		return s.fillReserve(ctx, in, kind)
+		return s.fillReserve(ctx, in, st)
 	}
 	if !inPlace {
 		if _, err := os.Lstat(out); err == nil {
@@ -181,7 +200,7 @@ func (s *Signer) SignFile(ctx context.Context, in, out string) (res *Result, err
 		return nil, fmt.Errorf("signing %s: %w", in, classifySignError(err))
 	}
 	// Verify before anything is reported or moved into place.
-	res, err = verifyBlob(in, ts.Raw, digest.Imprint, kind, s.policy)
+	res, err = verifyBlob(in, ts.Raw, digest.Imprint, s.policy)
 	if err != nil {
 		return nil, fmt.Errorf("verify after sign: %w", err)
 	}
@@ -236,7 +255,10 @@ func (s *Signer) SignFile(ctx context.Context, in, out string) (res *Result, err
 // signed cabinet at once. A failure in between truncates the tail away, so
 // the file is at every moment the unsigned or the signed cabinet, never a
 // half-signed one.
-func (s *Signer) fillReserve(ctx context.Context, path, kind string) (*Result, error) {
+//
+// checked is the file SignFile examined (update.json, vendor packages): if
+// path no longer names that same, unchanged file, nothing is signed.
+func (s *Signer) fillReserve(ctx context.Context, path string, checked os.FileInfo) (*Result, error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return nil, err
@@ -245,6 +267,9 @@ func (s *Signer) fillReserve(ctx context.Context, path, kind string) (*Result, e
 	st, err := f.Stat()
 	if err != nil {
 		return nil, err
+	}
+	if !os.SameFile(st, checked) || st.Size() != checked.Size() || !st.ModTime().Equal(checked.ModTime()) {
+		return nil, fmt.Errorf("signing %s: the file changed while it was being signed", path)
 	}
 	h, err := readCabHeader(path, f, st.Size())
 	if err != nil {
@@ -266,7 +291,7 @@ func (s *Signer) fillReserve(ctx context.Context, path, kind string) (*Result, e
 	if err != nil {
 		return nil, fmt.Errorf("signing %s: %w", path, classifySignError(err))
 	}
-	res, err := verifyBlob(path, ts.Raw, digest.Imprint, kind, s.policy)
+	res, err := verifyBlob(path, ts.Raw, digest.Imprint, s.policy)
 	if err != nil {
 		return nil, fmt.Errorf("verify after sign: %w", err)
 	}

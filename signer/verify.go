@@ -21,7 +21,10 @@ import (
 	"github.com/devupdate/devupdate/manifest"
 )
 
-// KindOS is the update kind whose cabinets are signed by the OS vendor.
+// KindOS is the update kind whose cabinets carry OS vendor packages: the
+// outer cabinet is signed by the OEM like every other, the vendor's signed
+// .cab packages inside it are verified against the OS vendor's roots and
+// never re-signed.
 const KindOS = string(manifest.KindOS)
 
 // Result describes a verified signature.
@@ -36,18 +39,26 @@ type Result struct {
 	Timestamp *time.Time `json:"timestamp,omitempty"`
 	// Digest is the Authenticode imprint of the cabinet, "sha256:<hex>".
 	Digest string `json:"digest"`
+	// NotBefore and NotAfter are the signer certificate's validity.
+	NotBefore time.Time `json:"not_before"`
+	NotAfter  time.Time `json:"not_after"`
 	// Kind is the embedded update.json's kind ("" when the cabinet has none).
 	Kind string `json:"kind,omitempty"`
+	// Packages are the vendor packages of an os-kind cabinet, each with its
+	// verified vendor signature.
+	Packages []Package `json:"packages,omitempty"`
 }
 
 // Verify checks the Authenticode signature of the cabinet at path against
 // policy and returns what it found. The steps, in order: bound the header
 // area; read the signature; parse it as Authenticode over a cabinet with
-// SHA-256; read the embedded update.json's kind (os-kind cabinets are
-// checked against policy.OSVendorRoots); hash the cabinet in one streaming
-// pass and compare with the signed digest; check the PKCS#7 signature and
-// its RFC 3161 timestamp; apply the certificate policy at the timestamp's
-// time (or now); match the required subject.
+// SHA-256; hash the cabinet in one streaming pass and compare with the
+// signed digest; check the PKCS#7 signature and its RFC 3161 timestamp;
+// apply the certificate policy (chain to policy.Roots) at the timestamp's
+// time (or now); match the required subject; read the embedded
+// update.json (an invalid one is refused); and for an os-kind cabinet,
+// verify every vendor package (.cab) inside it against
+// policy.VendorPolicy() (policy.OSVendorRoots is then required).
 func Verify(ctx context.Context, path string, policy Policy) (*Result, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -63,6 +74,26 @@ func Verify(ctx context.Context, path string, policy Policy) (*Result, error) {
 
 // VerifyReaderAt is Verify over size bytes of r; name labels errors.
 func VerifyReaderAt(ctx context.Context, name string, r io.ReaderAt, size int64, policy Policy) (*Result, error) {
+	res, err := verifySignature(ctx, name, r, size, policy)
+	if err != nil {
+		return nil, err
+	}
+	u, cab, err := readUpdate(name, r, size)
+	if err != nil {
+		return nil, err
+	}
+	res.Kind = kindOf(u)
+	if res.Kind == KindOS {
+		if res.Packages, err = verifyVendorPackages(ctx, name, cab, u, policy); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// verifySignature checks the cabinet's own Authenticode signature against
+// policy, and nothing inside the cabinet.
+func verifySignature(ctx context.Context, name string, r io.ReaderAt, size int64, policy Policy) (*Result, error) {
 	h, err := readCabHeader(name, r, size)
 	if err != nil {
 		return nil, err
@@ -74,19 +105,11 @@ func VerifyReaderAt(ctx context.Context, name string, r io.ReaderAt, size int64,
 	if _, err := parseAuthenticode(name, blob); err != nil {
 		return nil, err
 	}
-	kind, err := cabKind(name, r, h)
-	if err != nil {
-		return nil, err
-	}
 	imprint, err := digestCabinet(ctx, name, io.NewSectionReader(r, 0, size))
 	if err != nil {
 		return nil, err
 	}
-	res, err := verifyBlob(name, blob, imprint.Imprint, kind, policy)
-	if err != nil {
-		return nil, err
-	}
-	return res, nil
+	return verifyBlob(name, blob, imprint.Imprint, policy)
 }
 
 // digestCabinet computes the Authenticode imprint of the cabinet read from
@@ -127,7 +150,7 @@ func parseAuthenticode(name string, blob []byte) (_ *authenticode.SpcIndirectDat
 // verifyBlob checks a signature blob against the cabinet imprint computed
 // from the bytes, and the signer against policy. It is the one verification
 // path: Verify uses it, and signing runs it before reporting success.
-func verifyBlob(name string, blob, imprint []byte, kind string, policy Policy) (_ *Result, err error) {
+func verifyBlob(name string, blob, imprint []byte, policy Policy) (_ *Result, err error) {
 	defer recoverMalformed(name, &err)
 	indirect, err := parseAuthenticode(name, blob)
 	if err != nil {
@@ -146,20 +169,15 @@ func verifyBlob(name string, blob, imprint []byte, kind string, policy Policy) (
 		return nil, fmt.Errorf("%s: %w: timestamp: %v", name, ErrBadSignature, err)
 	}
 	roots := policy.Roots
-	if kind == KindOS {
-		if policy.OSVendorRoots == nil {
-			return nil, fmt.Errorf("%s: %w", name, ErrNoOSVendorRoots)
-		}
-		roots = policy.OSVendorRoots
-	}
 	res := &Result{
 		File:      name,
 		Subject:   sig.Certificate.Subject.String(),
 		SubjectCN: sig.Certificate.Subject.CommonName,
 		Issuer:    sig.Certificate.Issuer.String(),
 		EV:        IsEV(sig.Certificate),
+		NotBefore: sig.Certificate.NotBefore.UTC(),
+		NotAfter:  sig.Certificate.NotAfter.UTC(),
 		Digest:    "sha256:" + hex.EncodeToString(imprint),
-		Kind:      kind,
 	}
 	at := policy.now()
 	if cs := ts.CounterSignature; cs != nil {

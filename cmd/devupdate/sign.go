@@ -1,7 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -18,7 +21,7 @@ func newSignCmd(g *globalOptions) *cobra.Command {
 		allowNonEV   bool
 	)
 	c := &cobra.Command{
-		Use:   "sign CAB... --key URI --cert CHAIN.pem [--timestamp-url URL] [-o OUT]",
+		Use:   "sign CAB... --key URI --cert CHAIN.pem [--os-vendor-roots ROOTS.pem] [--timestamp-url URL] [-o OUT]",
 		Short: "Authenticode-sign cabinets (SHA-256) with an EV code-signing key, in place unless -o",
 		Long: `Signs each cabinet with Authenticode (SHA-256), verifies the result, and only
 then replaces it (or writes -o OUT, never overwriting an existing file).
@@ -32,7 +35,13 @@ Secrets are never taken from the command line.
 The certificate must be an EV code-signing certificate (policy 2.23.140.1.3)
 with the code-signing EKU and digitalSignature, RSA >= 3072 or ECDSA
 P-256/P-384, valid now, matching the key and building to --roots (default:
-the system roots). os-kind cabinets are refused: their vendor signs them.`,
+the system roots).
+
+A cabinet that already carries a signature is refused: signatures are never
+replaced. An os-kind update (update.json "kind": "os") is signed like any
+other, but first every OS vendor package (.cab) inside it must verify
+against --os-vendor-roots (required for os-kind cabinets; the vendor's
+certificate need not be EV); those packages are never modified.`,
 		Args: usageArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if req.Key == "" {
@@ -53,6 +62,9 @@ the system roots). os-kind cabinets are refused: their vendor signs them.`,
 				req.Options = append(req.Options, signer.WithUnsafeAllowNonEV())
 			}
 			results, err := signer.SignCabinets(cmd.Context(), req)
+			if errors.Is(err, signer.ErrNoOSVendorRoots) {
+				err = fmt.Errorf("%w: give them with --os-vendor-roots ROOTS.pem", err)
+			}
 			if g.json() {
 				if jerr := writeJSON(cmd.OutOrStdout(), results); jerr != nil {
 					return jerr
@@ -60,6 +72,7 @@ the system roots). os-kind cabinets are refused: their vendor signs them.`,
 			} else {
 				for _, r := range results {
 					fmt.Fprintf(cmd.OutOrStdout(), "signed %s as %q (%s)\n", r.File, r.SubjectCN, r.Digest)
+					printPackages(cmd.OutOrStdout(), r.Packages)
 				}
 			}
 			return err
@@ -69,6 +82,7 @@ the system roots). os-kind cabinets are refused: their vendor signs them.`,
 	f.StringVar(&req.Key, "key", "", "signing key: pkcs11:URI, file:PATH or PATH")
 	f.StringVar(&req.CertFile, "cert", "", "PEM certificate chain, leaf first (default: the chain in a .pfx key)")
 	f.StringVar(&req.RootsFile, "roots", "", "PEM roots the chain must build to (default: system roots)")
+	f.StringVar(&req.OSVendorRootsFile, "os-vendor-roots", "", "PEM roots of the OS vendor, which the packages inside os-kind cabinets must verify against")
 	f.StringVarP(&req.Output, "out", "o", "", "write the signed cabinet here instead of in place (one CAB only)")
 	f.StringVar(&timestampURL, "timestamp-url", "", "RFC 3161 timestamp authority URL")
 	f.StringVar(&req.TimestampRootsFile, "timestamp-roots", "", "PEM roots of the timestamp authority (default: system roots)")
@@ -76,4 +90,12 @@ the system roots). os-kind cabinets are refused: their vendor signs them.`,
 	f.StringVar(&pfxPassFile, "pfx-password-file", "", "file holding the PKCS#12 password (default: DEVUPDATE_PFX_PASSWORD)")
 	f.BoolVar(&allowNonEV, "insecure-allow-non-ev", false, "INSECURE: sign with a certificate lacking the EV policy (devices refuse it)")
 	return c
+}
+
+// printPackages lists the verified vendor packages of an os-kind cabinet.
+func printPackages(w io.Writer, pkgs []signer.Package) {
+	for _, p := range pkgs {
+		fmt.Fprintf(w, "  vendor package %s: signed by %q (EV %t, valid %s to %s, %s)\n", p.Path, p.Signature.SubjectCN, p.Signature.EV,
+			p.Signature.NotBefore.Format(time.RFC3339), p.Signature.NotAfter.Format(time.RFC3339), p.Signature.Digest)
+	}
 }

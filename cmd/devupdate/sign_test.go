@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/devupdate/devupdate/internal/testtool"
+	"github.com/devupdate/devupdate/manifest"
 	"github.com/devupdate/devupdate/signer/signertest"
 )
 
@@ -44,7 +45,7 @@ func TestSignVerifyCLI(t *testing.T) {
 	if _, _, code := run(t, "keys", "dev-pki", pki); code != exitFailed {
 		t.Errorf("dev-pki over an existing PKI: exit %d, want %d", code, exitFailed)
 	}
-	a := gcabCabinet(t, dir, "a.cab", `{"kind":"driver"}`)
+	a := gcabCabinet(t, dir, "a.cab", string(signertest.UpdateJSON(t, manifest.KindOCP, signertest.File{Name: "payload.bin", Data: []byte("payload bytes for a.cab")}).Data))
 	b := gcabCabinet(t, dir, "b.cab", "")
 	root := filepath.Join(pki, "root.pem")
 	sign := []string{"sign", a, b, "--key", "file:" + filepath.Join(pki, "leaf.key"), "--cert", filepath.Join(pki, "chain.pem"), "--roots", root}
@@ -89,10 +90,14 @@ func TestSignVerifyCLI(t *testing.T) {
 	if _, _, code := run(t, "verify", a); code != exitUsage {
 		t.Errorf("verify without --roots: exit %d", code)
 	}
-	// os-kind cabinets are never re-signed
-	osCab := gcabCabinet(t, dir, "os.cab", `{"kind": "os"}`)
-	if _, _, code := run(t, "sign", osCab, "--key", filepath.Join(pki, "leaf.key"), "--cert", filepath.Join(pki, "chain.pem"), "--roots", root); code != exitFailed {
-		t.Errorf("sign os-kind: exit %d, want %d", code, exitFailed)
+	// a signed cabinet is never signed again
+	if _, _, code := run(t, sign...); code != exitFailed {
+		t.Errorf("sign a signed cabinet: exit %d, want %d", code, exitFailed)
+	}
+	// an invalid update.json is refused
+	bad := gcabCabinet(t, dir, "bad.cab", `{"kind": "os"}`)
+	if _, _, code := run(t, "sign", bad, "--key", filepath.Join(pki, "leaf.key"), "--cert", filepath.Join(pki, "chain.pem"), "--roots", root); code != exitFailed {
+		t.Errorf("sign with an invalid update.json: exit %d, want %d", code, exitFailed)
 	}
 	// a PIN in the URI is refused
 	if _, _, code := run(t, "sign", b, "--key", "pkcs11:token=t;object=k?pin-value=1234", "--cert", filepath.Join(pki, "chain.pem")); code != exitFailed {
@@ -127,5 +132,92 @@ func TestSignTimestampCLI(t *testing.T) {
 	}
 	if b, err := exec.Command(testtool.Need(t, "osslsigncode"), "verify", "-in", cab, "-CAfile", root, "-TSA-CAfile", tsa.RootFile).CombinedOutput(); err != nil {
 		t.Errorf("osslsigncode: %v\n%s", err, b)
+	}
+}
+
+// TestSignVerifyOSUpdateCLI: an OS vendor (its own TEST-ONLY PKI) signs its
+// package; the OEM builds an os update carrying it, signs the outer cabinet
+// (only with --os-vendor-roots) and verifies it with both roots; the
+// reports list the vendor package.
+func TestSignVerifyOSUpdateCLI(t *testing.T) {
+	dir := t.TempDir()
+	oem, vendor := filepath.Join(dir, "oem"), filepath.Join(dir, "vendor")
+	if _, stderr, code := run(t, "keys", "dev-pki", oem); code != exitOK {
+		t.Fatalf("dev-pki: %s", stderr)
+	}
+	if _, stderr, code := run(t, "keys", "dev-pki", vendor, "--common-name", "TEST-ONLY OS Vendor", "--non-ev"); code != exitOK {
+		t.Fatalf("dev-pki --common-name: %s", stderr)
+	}
+	if _, _, code := run(t, "keys", "dev-pki", filepath.Join(dir, "x"), "--common-name", "Microsoft Windows"); code != exitUsage {
+		t.Errorf("dev-pki --common-name without TEST-ONLY: exit %d, want %d", code, exitUsage)
+	}
+	update := filepath.Join(dir, "update")
+	if err := os.MkdirAll(filepath.Join(update, "payload"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	vendorCab := gcabCabinet(t, filepath.Join(update, "payload"), "Vendor-OS.cab", "")
+	keyArgs := func(pki string) []string {
+		return []string{"--key", filepath.Join(pki, "leaf.key"), "--cert", filepath.Join(pki, "chain.pem"), "--roots", filepath.Join(pki, "root.pem")}
+	}
+	if _, _, code := run(t, append([]string{"sign", vendorCab}, keyArgs(vendor)...)...); code != exitFailed {
+		t.Errorf("vendor sign with a non-EV certificate without --insecure-allow-non-ev: exit %d, want %d", code, exitFailed)
+	}
+	if _, stderr, code := run(t, append([]string{"sign", vendorCab, "--insecure-allow-non-ev"}, keyArgs(vendor)...)...); code != exitOK {
+		t.Fatalf("vendor sign: %s", stderr)
+	}
+	product, err := os.ReadFile(filepath.Join(testtool.RepoRoot(t), "examples", "contoso-toaster", "product.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	yaml := "name: Contoso.Toaster.OS\nkind: os\nversion: 10.0.17763.615\nos_build: 10.0.17763.615\nproducts: [product.yaml]\nfiles: [{source: payload/**, dest: os/}]\n"
+	for name, data := range map[string][]byte{"product.yaml": product, "update.yaml": []byte(yaml)} {
+		if err := os.WriteFile(filepath.Join(update, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, stderr, code := run(t, "build", filepath.Join(update, "update.yaml"), "-o", filepath.Join(dir, "cabs")); code != exitOK {
+		t.Fatalf("build: %s", stderr)
+	}
+	outer := filepath.Join(dir, "cabs", "Contoso.Toaster.OS_10.0.17763.615.cab")
+	vendorRoots := filepath.Join(vendor, "root.pem")
+	if _, _, code := run(t, append([]string{"sign", outer}, keyArgs(oem)...)...); code != exitFailed {
+		t.Errorf("sign os update without --os-vendor-roots: exit %d, want %d", code, exitFailed)
+	}
+	if _, stderr, code := run(t, append([]string{"sign", outer, "--os-vendor-roots", vendorRoots}, keyArgs(oem)...)...); code != exitOK {
+		t.Fatalf("sign os update: %s", stderr)
+	}
+	if _, _, code := run(t, "verify", outer, "--roots", filepath.Join(oem, "root.pem")); code != exitFailed {
+		t.Errorf("verify os update without --os-vendor-roots: exit %d, want %d", code, exitFailed)
+	}
+	if _, _, code := run(t, "verify", outer, "--roots", filepath.Join(oem, "root.pem"), "--os-vendor-roots", filepath.Join(oem, "root.pem")); code != exitFailed {
+		t.Errorf("verify os update with the OEM's roots as the vendor's: exit %d, want %d", code, exitFailed)
+	}
+	out, stderr, code := run(t, "verify", outer, "--roots", filepath.Join(oem, "root.pem"), "--os-vendor-roots", vendorRoots, "--require-ev", "-O", "json")
+	if code != exitOK {
+		t.Fatalf("verify: %s\n%s", stderr, out)
+	}
+	var reports []struct {
+		Valid     bool   `json:"valid"`
+		Kind      string `json:"kind"`
+		SubjectCN string `json:"subject_cn"`
+		Packages  []struct {
+			Path      string `json:"path"`
+			Signature struct {
+				SubjectCN string `json:"subject_cn"`
+				EV        bool   `json:"ev"`
+				NotAfter  string `json:"not_after"`
+			} `json:"signature"`
+		} `json:"packages"`
+	}
+	if err := json.Unmarshal([]byte(out), &reports); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if len(reports) != 1 || !reports[0].Valid || reports[0].Kind != "os" || reports[0].SubjectCN != "devupdate TEST-ONLY Code Signing" ||
+		len(reports[0].Packages) != 1 || reports[0].Packages[0].Path != "os/Vendor-OS.cab" ||
+		reports[0].Packages[0].Signature.SubjectCN != "TEST-ONLY OS Vendor" || reports[0].Packages[0].Signature.EV || reports[0].Packages[0].Signature.NotAfter == "" {
+		t.Errorf("reports = %+v", reports)
+	}
+	if b, err := exec.Command(testtool.Need(t, "osslsigncode"), "verify", "-in", outer, "-CAfile", filepath.Join(oem, "root.pem")).CombinedOutput(); err != nil {
+		t.Errorf("osslsigncode verify of the outer cabinet: %v\n%s", err, b)
 	}
 }

@@ -2,13 +2,19 @@ package signertest
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/devupdate/devupdate/internal/testtool"
+	"github.com/devupdate/devupdate/manifest"
+	"github.com/devupdate/devupdate/smbios"
 )
 
 // File is one file to put in a test cabinet.
@@ -129,4 +135,42 @@ func StoredCabinet(t testing.TB, path string, reserve bool, files ...File) strin
 		t.Fatal(err)
 	}
 	return path
+}
+
+// TargetCHID is the target CHID of the update.json UpdateJSON writes
+// (fwupd's ThinkPad T440s HardwareID-3).
+const TargetCHID = "3faec92a-3ae3-5744-be88-495e90a7d541"
+
+// UpdateJSON returns a valid update.json (manifest.ParseUpdateJSON accepts
+// it) of the given kind listing files with their sizes and SHA-256: a
+// driver's .inf and an app's package are the first file with a matching
+// extension, an os update brings build 10.0.17763.615.
+func UpdateJSON(t testing.TB, kind manifest.Kind, files ...File) File {
+	t.Helper()
+	chid, err := smbios.ParseCHID(TargetCHID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &manifest.Update{Name: "Contoso.Toaster.Test", Kind: kind, Version: manifest.Version{1, 0, 0, 1}, Targets: []smbios.CHID{chid}}
+	for _, f := range files {
+		sum := sha256.Sum256(f.Data)
+		u.Files = append(u.Files, manifest.File{Path: f.Name, Size: int64(len(f.Data)), SHA256: hex.EncodeToString(sum[:])})
+		switch ext := strings.ToLower(path.Ext(f.Name)); {
+		case kind == manifest.KindDriver && ext == ".inf" && u.INF == "":
+			u.INF = f.Name
+		case kind == manifest.KindApp && (ext == ".msix" || ext == ".appx") && u.Package == "":
+			u.Package = f.Name
+		}
+	}
+	if kind == manifest.KindOS {
+		u.OSBuild, u.VendorSigned = manifest.Version{10, 0, 17763, 615}, true
+	}
+	doc, err := u.EncodeJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := manifest.ParseUpdateJSON("update.json", doc); err != nil {
+		t.Fatalf("signertest.UpdateJSON wrote an invalid update.json: %v", err)
+	}
+	return File{Name: manifest.UpdateJSONName, Data: doc}
 }
