@@ -16,8 +16,8 @@ import (
 	"github.com/devupdate/devupdate/internal/testtool"
 )
 
-// TestBuildSignPublishServe is the pipeline end to end through the CLI: a
-// cabinet made by `cab create`, signed with a dev EV chain, published to a
+// TestBuildSignPublishServe is the pipeline end to end through the CLI: the
+// example driver update built by `build`, signed with a dev EV chain, published to a
 // local store and fetched back through the origin must still be the signed
 // bytes: same digest, valid EV Authenticode by our verifier and by
 // osslsigncode.
@@ -27,29 +27,23 @@ func TestBuildSignPublishServe(t *testing.T) {
 	if _, stderr, code := run(t, "keys", "dev-pki", pki); code != exitOK {
 		t.Fatalf("dev-pki: %s", stderr)
 	}
-	src := filepath.Join(dir, "src")
-	if err := os.MkdirAll(src, 0o755); err != nil {
-		t.Fatal(err)
+	manifestPath := filepath.Join(testtool.RepoRoot(t), "examples", "contoso-toaster", "updates", "driver", "update.yaml")
+	out, stderr, code := run(t, "build", manifestPath, "-o", dir, "--output", "json")
+	if code != exitOK {
+		t.Fatalf("build: %s", stderr)
 	}
-	for name, data := range map[string]string{
-		"update.json": `{"kind": "driver", "name": "Contoso.Toaster.Driver", "version": "1.0.0.0"}`,
-		"toaster.inf": "[Version]\r\nSignature=\"$WINDOWS NT$\"\r\nCatalogFile=toaster.cat\r\n",
-	} {
-		if err := os.WriteFile(filepath.Join(src, name), []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	var built struct{ Path string }
+	if err := json.Unmarshal([]byte(out), &built); err != nil || built.Path == "" {
+		t.Fatalf("build report %q: %v", out, err)
 	}
-	cab := filepath.Join(dir, "Contoso.Toaster.Driver.cab")
-	if _, stderr, code := run(t, "cab", "create", cab, src); code != exitOK {
-		t.Fatalf("cab create: %s", stderr)
-	}
+	cab := built.Path
 	root := filepath.Join(pki, "root.pem")
 	if _, stderr, code := run(t, "sign", cab, "--key", "file:"+filepath.Join(pki, "leaf.key"), "--cert", filepath.Join(pki, "chain.pem"), "--roots", root); code != exitOK {
 		t.Fatalf("sign: %s", stderr)
 	}
 
 	store := filepath.Join(dir, "store")
-	out, stderr, code := run(t, "publish", cab, "--store", store, "--output", "json")
+	out, stderr, code = run(t, "publish", cab, "--store", store, "--output", "json")
 	if code != exitOK {
 		t.Fatalf("publish: %s", stderr)
 	}
