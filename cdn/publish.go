@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/devupdate/devupdate/internal/iox"
 )
 
 // ImmutableCacheControl is served with content-addressed blobs: their bytes
@@ -160,7 +162,7 @@ func Publish(ctx context.Context, s Store, path string, opts ...Option) (Result,
 		return Result{}, fmt.Errorf("publish %s: not a regular file", path)
 	}
 	h := sha256.New()
-	n, err := io.Copy(h, &ctxReader{ctx: ctx, r: f})
+	n, err := io.Copy(h, iox.ContextReader(ctx, f))
 	if err != nil {
 		return Result{}, fmt.Errorf("publish %s: hashing: %w", path, err)
 	}
@@ -278,19 +280,6 @@ func (v *verifyingReader) Seek(off int64, whence int) (int64, error) {
 	v.h.Reset()
 	v.n = 0
 	return 0, nil
-}
-
-// ctxReader stops a long read when ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // PublishFiles publishes each file in turn (see Publish) and returns one

@@ -19,6 +19,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/devupdate/devupdate/internal/iox"
 	"github.com/devupdate/devupdate/internal/problem"
 	"github.com/devupdate/devupdate/manifest/inf"
 	"github.com/devupdate/devupdate/packager"
@@ -569,7 +570,11 @@ func (l *loader) checkINF(u *Update, infPath string, cab map[string]string) {
 		l.add("inf", []string{"inf"}, "%v", err)
 		return
 	}
-	data, err := readBounded(l.root, filepath.ToSlash(rel), inf.MaxSize)
+	data, err := iox.ReadRootFile(l.root, filepath.ToSlash(rel), inf.MaxSize)
+	if errors.Is(err, iox.ErrTooLarge) {
+		l.probs.Addf(host, 0, 0, "", "INF file is larger than the %d-byte limit", inf.MaxSize)
+		return
+	}
 	if err != nil {
 		l.add("inf", []string{"inf"}, "reading %s: %v", infPath, err)
 		return
@@ -590,17 +595,6 @@ func (l *loader) checkINF(u *Update, infPath string, cab map[string]string) {
 			l.probs.Addf(host, r.Line, r.Col, r.Field, "names %s, which is not in the payload (expected at cabinet path %s)", path.Base(r.Path), want)
 		}
 	}
-}
-
-// readBounded reads at most limit+1 bytes, so the caller's parser sees that
-// the file is too large without reading all of it.
-func readBounded(root *os.Root, name string, limit int64) ([]byte, error) {
-	f, err := root.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, limit+1))
 }
 
 // hash records the size and SHA-256 of every payload file.

@@ -7,11 +7,12 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
 	"software.sslmate.com/src/go-pkcs12"
+
+	"github.com/devupdate/devupdate/internal/iox"
 )
 
 // Environment variables the key sources read. Secrets never come from the
@@ -222,19 +223,8 @@ func LoadRoots(ctx context.Context, path string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// readBounded reads a whole small file, refusing one larger than limit.
+// readBounded reads a whole small file (a key, certificate or password),
+// refusing one larger than limit.
 func readBounded(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
-	}
-	return data, nil
+	return iox.ReadFile(context.Background(), path, limit)
 }

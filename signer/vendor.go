@@ -10,6 +10,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/devupdate/devupdate/internal/iox"
 	"github.com/devupdate/devupdate/manifest"
 	"github.com/devupdate/devupdate/packager"
 )
@@ -95,7 +96,7 @@ func verifyVendorPackage(ctx context.Context, name string, cab *packager.Cabinet
 		os.Remove(tmp.Name())
 	}()
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(ctxReader{ctx, rc}, e.Size+1))
+	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(iox.ContextReader(ctx, rc), e.Size+1))
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/sassoftware/relic/v8/lib/pkcs9"
 	"github.com/sassoftware/relic/v8/lib/x509tools"
 
+	"github.com/devupdate/devupdate/internal/iox"
 	"github.com/devupdate/devupdate/manifest"
 )
 
@@ -116,7 +117,7 @@ func verifySignature(ctx context.Context, name string, r io.ReaderAt, size int64
 // r in one streaming pass (relic's cabfile.Digest over a buffered reader).
 func digestCabinet(ctx context.Context, name string, r io.Reader) (d *cabfile.CabinetDigest, err error) {
 	defer recoverMalformed(name, &err)
-	d, err = cabfile.Digest(bufio.NewReaderSize(ctxReader{ctx, r}, 256<<10), crypto.SHA256)
+	d, err = cabfile.Digest(bufio.NewReaderSize(iox.ContextReader(ctx, r), 256<<10), crypto.SHA256)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -221,17 +222,4 @@ func recoverMalformed(name string, err *error) {
 	if r := recover(); r != nil {
 		*err = &CabinetError{File: name, Rule: fmt.Sprintf("unparseable signature data: %v", r)}
 	}
-}
-
-// ctxReader stops a long read when ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/devupdate/devupdate/internal/iox"
 	"github.com/devupdate/devupdate/internal/problem"
 )
 
@@ -78,22 +78,11 @@ func ReadRunningMachine(ctx context.Context, root string) (*Info, error) {
 // readBounded reads at most MaxInputSize bytes of path, refusing larger
 // files before anything parses them.
 func readBounded(ctx context.Context, path string, limit int64) ([]byte, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	if int64(len(data)) > limit {
+	data, err := iox.ReadFile(ctx, path, limit)
+	if errors.Is(err, iox.ErrTooLarge) {
 		return nil, fmt.Errorf("%s: %w: %w: more than %d bytes", path, ErrMalformed, ErrTooLarge, limit)
 	}
-	return data, nil
+	return data, err
 }
 
 // ReadDump reads a `dmidecode --dump-bin` file.

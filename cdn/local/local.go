@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/devupdate/devupdate/cdn"
+	"github.com/devupdate/devupdate/internal/iox"
 )
 
 // maxSidecar bounds a sidecar read: it holds a few short strings.
@@ -169,7 +170,7 @@ func (s *Store) open(ctx context.Context, op, key string) (*os.File, cdn.Info, e
 func (s *Store) props(key, etag string) cdn.Props {
 	for try := 0; ; try++ {
 		var sc sidecar
-		data, err := readBounded(s.root, filepath.FromSlash(metaName(key)), maxSidecar)
+		data, err := iox.ReadRootFile(s.root, filepath.FromSlash(metaName(key)), maxSidecar)
 		if err == nil {
 			err = json.Unmarshal(data, &sc)
 		}
@@ -182,22 +183,6 @@ func (s *Store) props(key, etag string) cdn.Props {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-func readBounded(root *os.Root, name string, limit int64) ([]byte, error) {
-	f, err := root.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s: larger than %d bytes", name, limit)
-	}
-	return data, nil
 }
 
 // Stat implements cdn.Store.
@@ -269,7 +254,7 @@ func (s *Store) stage(ctx context.Context, op, key string, body io.Reader, p cdn
 	if err != nil {
 		return st, fmt.Errorf("%s %s: %w", op, key, err)
 	}
-	_, err = io.Copy(f, ctxReader{ctx, body})
+	_, err = io.Copy(f, iox.ContextReader(ctx, body))
 	if err == nil {
 		err = f.Sync()
 	}
@@ -454,16 +439,4 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(cdn.Info) error
 		}
 	}
 	return nil
-}
-
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

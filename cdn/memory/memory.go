@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/devupdate/devupdate/cdn"
+	"github.com/devupdate/devupdate/internal/iox"
 )
 
 // Store is an in-memory cdn.Store; the zero value is not usable, call New.
@@ -97,7 +98,7 @@ func (s *Store) put(ctx context.Context, op, key string, body io.Reader, p cdn.P
 	// Read the whole body before looking at the map: a failing body leaves
 	// nothing behind, like the real backends.
 	var buf bytes.Buffer
-	if _, err := io.Copy(&buf, ctxReader{ctx, body}); err != nil {
+	if _, err := io.Copy(&buf, iox.ContextReader(ctx, body)); err != nil {
 		return cdn.Info{}, fmt.Errorf("%s %s: %w", op, key, err)
 	}
 	s.mu.Lock()
@@ -160,16 +161,4 @@ func copyProps(p cdn.Props) cdn.Props {
 func copyInfo(i cdn.Info) cdn.Info {
 	i.Props = copyProps(i.Props)
 	return i
-}
-
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

@@ -2,14 +2,16 @@ package problem
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 	"strconv"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/devupdate/devupdate/internal/iox"
 )
 
 // MaxYAMLSize bounds every YAML document devupdate reads. Manifests and
@@ -20,19 +22,11 @@ const MaxYAMLSize = 1 << 20
 // ReadFileBounded reads at most limit bytes of path and fails with a Problem
 // naming the file when it is larger.
 func ReadFileBounded(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	if int64(len(data)) > limit {
+	data, err := iox.ReadFile(context.Background(), path, limit)
+	if errors.Is(err, iox.ErrTooLarge) {
 		return nil, List{{File: path, Rule: fmt.Sprintf("file is larger than the %d-byte limit", limit)}}
 	}
-	return data, nil
+	return data, err
 }
 
 var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)

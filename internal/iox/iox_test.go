@@ -1,0 +1,96 @@
+package iox
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestReadAllLimit(t *testing.T) {
+	tests := []struct {
+		in      string
+		limit   int64
+		tooLarg bool
+	}{
+		{"", 0, false},
+		{"abc", 3, false},
+		{"abcd", 3, true},
+		{"abc", 0, true},
+	}
+	for _, tt := range tests {
+		got, err := ReadAll(strings.NewReader(tt.in), "in", tt.limit)
+		var tl *TooLargeError
+		if tt.tooLarg {
+			if !errors.As(err, &tl) || !errors.Is(err, ErrTooLarge) || tl.Name != "in" || tl.Limit != tt.limit {
+				t.Errorf("ReadAll(%q, %d) = %q, %v; want a TooLargeError", tt.in, tt.limit, got, err)
+			}
+			continue
+		}
+		if err != nil || string(got) != tt.in {
+			t.Errorf("ReadAll(%q, %d) = %q, %v", tt.in, tt.limit, got, err)
+		}
+	}
+}
+
+// The reader stops at limit+1 bytes: a huge input is never read whole.
+func TestReadAllStopsEarly(t *testing.T) {
+	r := &countingReader{}
+	if _, err := ReadAll(r, "endless", 10); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("err = %v", err)
+	}
+	if r.n > 11 {
+		t.Errorf("read %d bytes for a 10-byte limit", r.n)
+	}
+}
+
+type countingReader struct{ n int }
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	p = p[:1]
+	p[0] = 'x'
+	c.n++
+	return 1, nil
+}
+
+func TestReadFileAndRoot(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "f"), []byte("hello"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ReadFile(context.Background(), filepath.Join(dir, "f"), 5); err != nil || string(got) != "hello" {
+		t.Errorf("ReadFile = %q, %v", got, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := ReadFile(ctx, filepath.Join(dir, "f"), 5); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled ReadFile: %v", err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	if _, err := ReadRootFile(root, "f", 4); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("ReadRootFile over the limit: %v", err)
+	}
+	if _, err := ReadRootFile(root, "../f", 5); err == nil {
+		t.Errorf("ReadRootFile escaped its root")
+	}
+}
+
+func TestContextReader(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := ContextReader(ctx, bytes.NewReader(make([]byte, 10)))
+	buf := make([]byte, 4)
+	if n, err := r.Read(buf); n != 4 || err != nil {
+		t.Fatalf("Read = %d, %v", n, err)
+	}
+	cancel()
+	if _, err := r.Read(buf); !errors.Is(err, context.Canceled) {
+		t.Errorf("Read after cancel: %v", err)
+	}
+}
