@@ -31,6 +31,15 @@ if [ ${#missing[@]} -gt 0 ]; then
 		sudo="sudo"
 	fi
 	export DEBIAN_FRONTEND=noninteractive
+	# Packages such as nginx start a system service on install, listening on
+	# every address. The tests start their own servers on loopback, so forbid
+	# service starts for the duration of the install (Debian's policy-rc.d).
+	policy=/usr/sbin/policy-rc.d
+	if [ ! -e "$policy" ]; then
+		printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+		$sudo chmod 755 "$policy"
+		trap '$sudo rm -f "$policy"' EXIT
+	fi
 	$sudo apt-get update -qq
 	$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
