@@ -2,6 +2,7 @@
 # (local store, dev keys); `make test` installs what the tests need and runs
 # them all. See README.md.
 
+SHELL    := /bin/bash
 GO       ?= go
 BIN      := $(CURDIR)/bin
 FUZZTIME ?= 50000x
@@ -11,7 +12,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 export DEVUPDATE := $(BIN)/devupdate
 
-.PHONY: all build deps test test-go fuzz demo bench lint clean
+.PHONY: all build deps test fuzz demo bench lint clean
 
 all: build
 
@@ -21,9 +22,12 @@ build:
 deps:
 	@hack/install-deps.sh
 
+# The summary line (tests: N passed, N failed, N skipped) closes the run.
 test: deps lint
-	DEVUPDATE_REQUIRE_TOOLS=1 $(GO) test -count=1 ./...
+	@mkdir -p $(BIN)
+	set -o pipefail; DEVUPDATE_REQUIRE_TOOLS=1 $(GO) test -count=1 -json ./... | $(GO) run ./hack/testsummary -o $(BIN)/test-summary.txt
 	FUZZTIME=$(FUZZTIME) hack/fuzz.sh
+	@cat $(BIN)/test-summary.txt
 
 fuzz:
 	FUZZTIME=$(FUZZTIME) hack/fuzz.sh
