@@ -222,20 +222,7 @@ func testConcurrentCreate(t *testing.T, s cdn.Store) {
 		}()
 	}
 	wg.Wait()
-	winner := -1
-	for i, err := range errs {
-		switch {
-		case err == nil && winner >= 0:
-			t.Fatalf("writers %d and %d both created the blob", winner, i)
-		case err == nil:
-			winner = i
-		case !errors.Is(err, cdn.ErrExists):
-			t.Errorf("writer %d: error = %v, want ErrExists", i, err)
-		}
-	}
-	if winner < 0 {
-		t.Fatal("no writer won")
-	}
+	winner := oneWinner(t, errs, cdn.ErrExists, "writer")
 	got, info := readAll(t, s, "race", cdn.Range{})
 	if !bytes.Equal(got, bytes.Repeat([]byte{byte('a' + winner)}, 64<<10)) || info.Props.Metadata["writer"] != fmt.Sprint(winner) {
 		t.Errorf("stored blob is not writer %d's (metadata %v)", winner, info.Props.Metadata)
@@ -286,20 +273,7 @@ func testConcurrentReplace(t *testing.T, s cdn.Store) {
 		}()
 	}
 	wg.Wait()
-	winner := -1
-	for i, err := range errs {
-		switch {
-		case err == nil && winner >= 0:
-			t.Fatalf("replacers %d and %d both won with the same ETag", winner, i)
-		case err == nil:
-			winner = i
-		case !errors.Is(err, cdn.ErrPreconditionFailed):
-			t.Errorf("replacer %d: error = %v, want ErrPreconditionFailed", i, err)
-		}
-	}
-	if winner < 0 {
-		t.Fatal("no replacer won")
-	}
+	winner := oneWinner(t, errs, cdn.ErrPreconditionFailed, "replacer")
 	if got, _ := readAll(t, s, "ptr", cdn.Range{}); string(got) != fmt.Sprint("v2-", winner) {
 		t.Errorf("stored %q, want replacer %d's", got, winner)
 	}
@@ -530,4 +504,25 @@ func testPutPointer(t *testing.T, s cdn.Store) {
 	if _, err := cdn.PutPointer(ctx(t), s, "blobs/sha256/x", []byte("x"), ""); !errors.Is(err, cdn.ErrInvalidKey) {
 		t.Errorf("pointer under blobs/: error = %v, want ErrInvalidKey", err)
 	}
+}
+
+// oneWinner checks the outcome of concurrent conditional writes: exactly one
+// succeeded, and every other failed with loserErr. It returns the winner.
+func oneWinner(t *testing.T, errs []error, loserErr error, who string) int {
+	t.Helper()
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil && winner >= 0:
+			t.Fatalf("%ss %d and %d both won", who, winner, i)
+		case err == nil:
+			winner = i
+		case !errors.Is(err, loserErr):
+			t.Errorf("%s %d: error = %v, want %v", who, i, err, loserErr)
+		}
+	}
+	if winner < 0 {
+		t.Fatalf("no %s won", who)
+	}
+	return winner
 }
