@@ -212,12 +212,7 @@ func TestLoadProblems(t *testing.T) {
 	p := func(line, col int, field, rule string) problem.Problem {
 		return problem.Problem{File: "update.yaml", Line: line, Col: col, Field: field, Rule: rule}
 	}
-	tests := []struct {
-		name  string
-		yaml  string
-		extra map[string]string
-		want  problem.List
-	}{
+	tests := []problemCase{
 		{"unknown key", head + files + "colour: red\n", nil, problem.List{p(6, 0, "", "yaml: field colour not found in type manifest.source")}},
 		{"empty file", "", nil, problem.List{p(0, 0, "", "file is empty")}},
 		{"name missing", "kind: ocp\nversion: 1.0.0.1\nproducts: [product.yaml]\n" + files, nil,
@@ -335,6 +330,23 @@ func TestLoadProblems(t *testing.T) {
 			p(8, 11, "os_build", "is only for kind os, not ocp"),
 		}},
 	}
+	runProblemCases(t, tests)
+}
+
+// loadProblems loads yaml as update.yaml beside the base payload (plus
+// extra files) from inside the fixture directory, so problems name
+// "update.yaml", and returns the problems.
+// problemCase is one manifest (plus extra payload files) and every problem
+// Load must report for it.
+type problemCase struct {
+	name  string
+	yaml  string
+	extra map[string]string
+	want  problem.List
+}
+
+func runProblemCases(t *testing.T, tests []problemCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := loadProblems(t, tt.yaml, tt.extra)
@@ -347,9 +359,6 @@ func TestLoadProblems(t *testing.T) {
 	}
 }
 
-// loadProblems loads yaml as update.yaml beside the base payload (plus
-// extra files) from inside the fixture directory, so problems name
-// "update.yaml", and returns the problems.
 func loadProblems(t *testing.T, yaml string, extra map[string]string) problem.List {
 	t.Helper()
 	files := basePayload()
@@ -376,12 +385,7 @@ func TestLoadKindProblems(t *testing.T) {
 		return problem.Problem{File: file, Line: line, Col: col, Field: field, Rule: rule}
 	}
 	const drvFiles = "files: [{source: drv/**, dest: d/}]\n"
-	tests := []struct {
-		name  string
-		yaml  string
-		extra map[string]string
-		want  problem.List
-	}{
+	tests := []problemCase{
 		{"driver without inf", head + "kind: driver\n" + drvFiles, nil,
 			problem.List{p("update.yaml", 1, 1, "inf", "a driver update must name its .inf (its path in the cabinet)")}},
 		{"driver inf extension", head + "kind: driver\n" + drvFiles + "inf: d/toaster.sys\n", nil,
@@ -426,16 +430,7 @@ func TestLoadKindProblems(t *testing.T) {
 		{"inf on app", head + "kind: app\nfiles: [{source: app/**}]\npackage: Contoso.Toast.msix\ninf: x.inf\n", nil,
 			problem.List{p("update.yaml", 7, 6, "inf", "is only for kind driver, not app")}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := loadProblems(t, tt.yaml, tt.extra)
-			want := append(problem.List(nil), tt.want...)
-			want.Sort()
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("problems (-want +got):\n%s", diff)
-			}
-		})
-	}
+	runProblemCases(t, tests)
 }
 
 func TestLoadInvalidProductReportsItsProblems(t *testing.T) {
