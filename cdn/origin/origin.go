@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path"
 	"strings"
 	"time"
 
@@ -21,8 +22,10 @@ import (
 )
 
 type options struct {
-	logger *slog.Logger
-	ready  func(net.Addr)
+	logger         *slog.Logger
+	ready          func(net.Addr)
+	timestampAge   time.Duration
+	notFoundMaxAge time.Duration
 }
 
 // Option configures NewHandler and ListenAndServe.
@@ -39,8 +42,36 @@ func WithReady(fn func(net.Addr)) Option {
 	return func(o *options) error { o.ready = fn; return nil }
 }
 
+// WithTimestampMaxAge sets how long caches may keep a TUF timestamp.json (any
+// key named timestamp.json), the one file of a ring's repository that is
+// rewritten (default 60 s; at least one second). Every other metadata file is
+// versioned and served with its stored immutable Cache-Control.
+func WithTimestampMaxAge(d time.Duration) Option {
+	return func(o *options) error {
+		if d < time.Second {
+			return fmt.Errorf("timestamp max-age %v is below one second", d)
+		}
+		o.timestampAge = d
+		return nil
+	}
+}
+
+// WithNotFoundMaxAge sets how long caches may keep a 404 (default 10 s; 0
+// sends no-store). A device's scan begins with a request for the next
+// N.root.json, a 404 on every scan until a root rotation: a short negative
+// max-age lets the CDN answer it without making a rotation wait long.
+func WithNotFoundMaxAge(d time.Duration) Option {
+	return func(o *options) error {
+		if d < 0 {
+			return fmt.Errorf("negative not-found max-age %v", d)
+		}
+		o.notFoundMaxAge = d
+		return nil
+	}
+}
+
 func newOptions(opts []Option) (options, error) {
-	o := options{logger: slog.New(slog.DiscardHandler), ready: func(net.Addr) {}}
+	o := options{logger: slog.New(slog.DiscardHandler), ready: func(net.Addr) {}, timestampAge: 60 * time.Second, notFoundMaxAge: 10 * time.Second}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return o, err
@@ -55,12 +86,25 @@ func NewHandler(s cdn.Store, opts ...Option) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &handler{s: s, log: o.logger}, nil
+	return &handler{s: s, log: o.logger, o: o}, nil
 }
 
 type handler struct {
 	s   cdn.Store
 	log *slog.Logger
+	o   options
+}
+
+func maxAge(d time.Duration) string {
+	if d <= 0 {
+		return "no-store"
+	}
+	return fmt.Sprintf("public, max-age=%d", int(d/time.Second))
+}
+
+func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", maxAge(h.o.notFoundMaxAge))
+	http.NotFound(w, r)
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -72,12 +116,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	key := strings.TrimPrefix(r.URL.Path, "/")
 	if cdn.ValidateKey(key) != nil {
 		// Covers "/", directories ("blobs/"), "..", hidden files: no listing, no escape.
-		http.NotFound(w, r)
+		h.notFound(w, r)
 		return
 	}
 	info, err := h.s.Stat(r.Context(), key)
 	if errors.Is(err, cdn.ErrNotFound) {
-		http.NotFound(w, r)
+		h.notFound(w, r)
 		return
 	}
 	if err != nil {
@@ -88,6 +132,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
 	hdr.Set("ETag", info.ETag)
 	cc := info.Props.CacheControl
+	if path.Base(key) == "timestamp.json" {
+		cc = maxAge(h.o.timestampAge)
+	}
 	if cc == "" {
 		cc = "no-cache" // unknown freshness: caches must revalidate
 	}
