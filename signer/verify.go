@@ -48,6 +48,9 @@ type Result struct {
 	// Packages are the vendor packages of an os-kind cabinet, each with its
 	// verified vendor signature.
 	Packages []Package `json:"packages,omitempty"`
+	// Update is the embedded update.json, parsed (nil when the cabinet has
+	// none).
+	Update *manifest.Update `json:"-"`
 }
 
 // Verify checks the Authenticode signature of the cabinet at path against
@@ -84,6 +87,7 @@ func VerifyReaderAt(ctx context.Context, name string, r io.ReaderAt, size int64,
 		return nil, err
 	}
 	res.Kind = kindOf(u)
+	res.Update = u
 	if res.Kind == KindOS {
 		if res.Packages, err = verifyVendorPackages(ctx, name, cab, u, policy); err != nil {
 			return nil, err
