@@ -196,3 +196,5 @@ func (e *env) entries(d *device) map[string]*catalog.Entry {
 	}
 	return out
 }
+
+func newUpdater(d *device) (*updater.Updater, error) { return updater.New(d.cfg) }

@@ -126,41 +126,60 @@ type Keyring struct {
 	keys map[string]Key
 }
 
-// LoadKeyring reads a keys file (JSON, see KeysFile).
+// LoadKeyring reads a keys file (see ReadKeysFile) and returns its keyring.
 func LoadKeyring(ctx context.Context, path string, open KeyOpener) (*Keyring, error) {
+	cfg, err := ReadKeysFile(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	return NewKeyring(cfg, filepath.Dir(path), open), nil
+}
+
+// ReadKeysFile reads and checks a keys file (JSON, see KeysFile).
+func ReadKeysFile(ctx context.Context, path string) (KeysFile, error) {
 	data, err := iox.ReadFile(ctx, path, MaxKeysFile)
 	if err != nil {
-		return nil, fmt.Errorf("keys file: %w", err)
+		return KeysFile{}, fmt.Errorf("keys file: %w", err)
 	}
+	return ParseKeysFile(path, data)
+}
+
+// ParseKeysFile parses the keys file data read from path (path labels
+// errors): unknown fields, unknown roles, roles without keys and thresholds
+// that cannot be met are refused.
+func ParseKeysFile(path string, data []byte) (KeysFile, error) {
 	var cfg KeysFile
 	dec := json.NewDecoder(strings.NewReader(string(data)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&cfg); err != nil {
-		return nil, fmt.Errorf("%s: %w: %v", path, ErrKey, err)
+		return KeysFile{}, fmt.Errorf("%s: %w: %v", path, ErrKey, err)
+	}
+	if dec.More() {
+		return KeysFile{}, fmt.Errorf("%s: %w: data after the JSON object", path, ErrKey)
 	}
 	for ring, roles := range cfg.Rings {
 		if !catalog.ValidRing(ring) {
-			return nil, fmt.Errorf("%s: %w: ring name %q", path, ErrKey, ring)
+			return KeysFile{}, fmt.Errorf("%s: %w: ring name %q", path, ErrKey, ring)
 		}
 		for role, rk := range roles {
 			if !slices.Contains(Roles, role) {
-				return nil, fmt.Errorf("%s: %w: ring %s: unknown role %q (root, targets, snapshot, timestamp)", path, ErrKey, ring, role)
+				return KeysFile{}, fmt.Errorf("%s: %w: ring %s: unknown role %q (root, targets, snapshot, timestamp)", path, ErrKey, ring, role)
 			}
 			if rk == nil || len(rk.Keys) == 0 {
-				return nil, fmt.Errorf("%s: %w: ring %s: role %s lists no keys", path, ErrKey, ring, role)
+				return KeysFile{}, fmt.Errorf("%s: %w: ring %s: role %s lists no keys", path, ErrKey, ring, role)
 			}
 			if rk.Threshold == 0 {
 				rk.Threshold = 1
 			}
 			if rk.Threshold < 1 || rk.Threshold > len(rk.Keys) {
-				return nil, fmt.Errorf("%s: %w: ring %s: role %s threshold %d with %d keys", path, ErrKey, ring, role, rk.Threshold, len(rk.Keys))
+				return KeysFile{}, fmt.Errorf("%s: %w: ring %s: role %s threshold %d with %d keys", path, ErrKey, ring, role, rk.Threshold, len(rk.Keys))
 			}
 			if len(rk.Retired) > 0 && role != metadata.ROOT {
-				return nil, fmt.Errorf("%s: %w: ring %s: only root keys are retired by signing the next root", path, ErrKey, ring)
+				return KeysFile{}, fmt.Errorf("%s: %w: ring %s: only root keys are retired by signing the next root", path, ErrKey, ring)
 			}
 		}
 	}
-	return NewKeyring(cfg, filepath.Dir(path), open), nil
+	return cfg, nil
 }
 
 // NewKeyring returns a keyring for cfg; relative file references are

@@ -210,7 +210,37 @@ func readRegistry(ctx context.Context, s cdn.Store) (*Registry, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	if err := reg.validate(); err != nil {
+		return nil, "", fmt.Errorf("%s: %w: %v", registryKey, ErrCorrupt, err)
+	}
 	return &reg, info.ETag, nil
+}
+
+// validate checks what a registry read back from the store must satisfy.
+func (r *Registry) validate() error {
+	seen := map[string]bool{}
+	for _, c := range r.Rings {
+		if !catalog.ValidRing(c.Name) || seen[c.Name] {
+			return fmt.Errorf("ring %q invalid or repeated", c.Name)
+		}
+		seen[c.Name] = true
+		if err := c.Expiry.validate(); err != nil {
+			return fmt.Errorf("ring %s: %v", c.Name, err)
+		}
+	}
+	chids := map[smbios.CHID]bool{}
+	for _, p := range r.Products {
+		if p.CHID.IsZero() || chids[p.CHID] || len(p.Rings) == 0 || !slices.Contains(p.Targets, p.CHID) {
+			return fmt.Errorf("product %q: CHID missing, repeated or not among its targets, or no rings", p.Name)
+		}
+		chids[p.CHID] = true
+		for _, ring := range p.Rings {
+			if !seen[ring] {
+				return fmt.Errorf("product %q: unknown ring %q", p.Name, ring)
+			}
+		}
+	}
+	return nil
 }
 
 // LedgerVersion is one version of an update ever added to any ring.
