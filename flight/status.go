@@ -198,14 +198,20 @@ func (f *Flight) History(ctx context.Context, ring, name string) ([]Event, error
 			events = append(events, evs...)
 		}
 	}
+	// Oldest first; within one second, in ring order (an update enters a
+	// ring before the next), then in the order the versions were signed.
+	ringIndex := func(r string) int { return slices.IndexFunc(reg.Rings, func(c RingConfig) bool { return c.Name == r }) }
 	slices.SortStableFunc(events, func(a, b Event) int {
 		if c := a.Change.Time.Compare(b.Change.Time); c != 0 {
 			return c
 		}
-		if c := cmpString(a.Ring, b.Ring); c != 0 {
+		if c := ringIndex(a.Ring) - ringIndex(b.Ring); c != 0 {
 			return c
 		}
-		return cmpString(a.Product, b.Product)
+		if c := cmpString(a.Product, b.Product); c != 0 {
+			return c
+		}
+		return int(a.TargetsVersion - b.TargetsVersion)
 	})
 	return events, nil
 }

@@ -97,6 +97,7 @@ func newRootCmd() *cobra.Command {
 		newVerifyCmd(g),
 		newPublishCmd(g),
 		newServeCmd(g),
+		newFlightCmd(g),
 	)
 	return root
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -11,7 +12,10 @@ import (
 )
 
 func newServeCmd(g *globalOptions) *cobra.Command {
-	var storeURL, addr string
+	var (
+		storeURL, addr           string
+		tsMaxAge, notFoundMaxAge time.Duration
+	)
 	c := &cobra.Command{
 		Use:   "serve --store URL [--addr 127.0.0.1:PORT]",
 		Short: "Serve a store over HTTP as the origin behind a CDN",
@@ -35,10 +39,13 @@ Put a caching CDN in front of it (see examples/cdn/nginx.conf).`,
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "serving %s on http://%s\n", storeURL, a)
 			}
-			return origin.ListenAndServe(cmd.Context(), addr, s, origin.WithReady(ready))
+			return origin.ListenAndServe(cmd.Context(), addr, s, origin.WithReady(ready),
+				origin.WithTimestampMaxAge(tsMaxAge), origin.WithNotFoundMaxAge(notFoundMaxAge))
 		},
 	}
 	c.Flags().StringVar(&storeURL, "store", "", "store URL: a directory, file://, mem:// or azblob://ACCOUNT/CONTAINER")
 	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8000", "listen address")
+	c.Flags().DurationVar(&tsMaxAge, "timestamp-max-age", 60*time.Second, "Cache-Control max-age of the rings' timestamp.json")
+	c.Flags().DurationVar(&notFoundMaxAge, "not-found-max-age", 10*time.Second, "Cache-Control max-age of 404s (such as a device's probe for the next root); 0 for no-store")
 	return c
 }
