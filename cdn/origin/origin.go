@@ -7,6 +7,7 @@
 package origin
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -89,6 +90,9 @@ func NewHandler(s cdn.Store, opts ...Option) (http.Handler, error) {
 	return &handler{s: s, log: o.logger, o: o}, nil
 }
 
+// smallBlob is the size up to which a blob is served from one whole read.
+const smallBlob = 64 << 10
+
 type handler struct {
 	s   cdn.Store
 	log *slog.Logger
@@ -119,7 +123,24 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r)
 		return
 	}
-	info, err := h.s.Stat(r.Context(), key)
+	// Small blobs (the rings' metadata, timestamp.json among them) are read
+	// whole in one Get, so the body served is the version the headers
+	// name even when a pointer is swapped meanwhile; larger ones are
+	// immutable content, streamed by range.
+	var (
+		info  cdn.Info
+		small []byte
+		err   error
+	)
+	rc, ginfo, err := h.s.Get(r.Context(), key, cdn.Range{Offset: 0, Length: smallBlob + 1})
+	if err == nil {
+		small, err = io.ReadAll(io.LimitReader(rc, smallBlob+1))
+		rc.Close()
+		info = ginfo
+		if int64(len(small)) > smallBlob || info.Size > smallBlob {
+			small = nil
+		}
+	}
 	if errors.Is(err, cdn.ErrNotFound) {
 		h.notFound(w, r)
 		return
@@ -147,6 +168,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	if sum := info.Props.Metadata[cdn.MetaSHA256]; sum != "" {
 		hdr.Set("X-Checksum-Sha256", sum)
+	}
+	if small != nil {
+		http.ServeContent(w, r, "", info.Modified, bytes.NewReader(small))
+		return
 	}
 	http.ServeContent(w, r, "", info.Modified, &blobSeeker{ctx: r.Context(), s: h.s, info: info, log: h.log})
 }
