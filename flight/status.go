@@ -246,8 +246,12 @@ func (f *Flight) repoHistory(ctx context.Context, ring string, p ProductInfo, ro
 		}
 		cur = md
 	}
+	type last struct {
+		change  catalog.Change
+		rollout catalog.Rollout
+	}
 	var events []Event
-	seen := map[string]catalog.Change{}
+	seen := map[string]last{}
 	for i := len(chain) - 1; i >= 0; i-- {
 		md := chain[i]
 		entries, err := entriesOf(versioned(st.dir, md.Signed.Version, "targets"), md)
@@ -258,10 +262,13 @@ func (f *Flight) repoHistory(ctx context.Context, ring string, p ProductInfo, ro
 			if name != "" && e.Name != name {
 				continue
 			}
-			if old, ok := seen[path]; ok && old.Time.Equal(e.Change.Time) && old.Action == e.Change.Action && old.Actor == e.Change.Actor {
-				continue
+			now := last{e.Change, e.Rollout}
+			if old, ok := seen[path]; ok && old.change.Time.Equal(now.change.Time) && old.change.Action == now.change.Action &&
+				old.change.Actor == now.change.Actor && old.change.Reason == now.change.Reason && old.change.From == now.change.From &&
+				old.rollout == now.rollout {
+				continue // unchanged since the previous version
 			}
-			seen[path] = e.Change
+			seen[path] = now
 			events = append(events, Event{Ring: ring, Product: p.Name, TargetsVersion: md.Signed.Version, Name: e.Name,
 				Version: e.Version.String(), Change: e.Change, State: e.Rollout.State, Percent: e.Rollout.Percent})
 		}

@@ -205,13 +205,15 @@ func sign[T metadata.Roles](md *metadata.Metadata[T], with []signature.Signer) (
 	return md.ToBytes(false)
 }
 
-// createVersioned writes a new versioned metadata file, the first free
-// version from v on: a version left behind by a crashed writer, or taken
-// by a concurrent one that has not yet swapped the timestamp, is skipped
-// (TUF clients accept gaps; the timestamp swap decides who wins). It returns
-// the version written.
+// createVersioned writes a new versioned metadata file at a free version
+// from v on: a version left behind by a crashed writer, or taken by a
+// concurrent one that has not yet swapped the timestamp, is skipped, by
+// steps that double so that however many such versions pile up it takes few
+// tries (TUF clients accept gaps; the timestamp swap decides who wins). It
+// returns the version written.
 func (f *Flight) createVersioned(ctx context.Context, dir, role string, v int64, build func(v int64) ([]byte, error)) (int64, error) {
-	for range 16 {
+	step := int64(1)
+	for range 24 {
 		data, err := build(v)
 		if err != nil {
 			return 0, err
@@ -223,7 +225,8 @@ func (f *Flight) createVersioned(ctx context.Context, dir, role string, v int64,
 		if !errors.Is(err, cdn.ErrExists) {
 			return 0, err
 		}
-		v++
+		v += step
+		step *= 2
 	}
 	return 0, fmt.Errorf("%s/%s: %w", dir, role, ErrConflict)
 }
