@@ -11,8 +11,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -54,6 +56,9 @@ smbios:
   baseboard_product: TB-01
 `
 
+// newFlightFixture initialises the rings with TEST-ONLY development keys
+// (or, when env names a keys file, with those keys) and writes the device
+// roots to dir/roots.
 func newFlightFixture(t *testing.T, storeURL string, env ...string) *flightFixture {
 	t.Helper()
 	fx := &flightFixture{t: t, dir: t.TempDir(), storeURL: storeURL, env: env}
@@ -67,8 +72,13 @@ func newFlightFixture(t *testing.T, storeURL string, env ...string) *flightFixtu
 	}
 	h, _ := p.TargetingID()
 	fx.chid = h.GUID.String()
-	fx.run(0, "flight", "init", pp, "--dev-keys", filepath.Join(fx.dir, "keys"))
-	fx.env = append(fx.env, EnvFlightKeys+"="+filepath.Join(fx.dir, "keys", "keys.json"), "DEVUPDATE_ACTOR=tester")
+	initArgs := []string{"flight", "init", pp, "--out", filepath.Join(fx.dir, "roots")}
+	if !slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, EnvFlightKeys+"=") }) {
+		initArgs = append(initArgs, "--dev-keys", filepath.Join(fx.dir, "keys"))
+		fx.env = append(fx.env, EnvFlightKeys+"="+filepath.Join(fx.dir, "keys", "keys.json"))
+	}
+	fx.run(0, initArgs...)
+	fx.env = append(fx.env, "DEVUPDATE_ACTOR=tester")
 	var getenv = func(k string) string {
 		for _, kv := range fx.env {
 			if v, ok := strings.CutPrefix(kv, k+"="); ok {
@@ -168,7 +178,7 @@ type flightJSON struct {
 type watcher struct {
 	stop chan struct{}
 	done chan error
-	n    int
+	n    atomic.Int64
 }
 
 func (fx *flightFixture) watch(ring string) *watcher {
@@ -206,20 +216,27 @@ func (fx *flightFixture) watch(ring string) *watcher {
 				w.done <- err
 				return
 			}
-			w.n++
+			w.n.Add(1)
 		}
 	}()
 	return w
 }
 
+// finish stops the device after at least one more successful refresh and
+// reports any failure.
 func (w *watcher) finish(t *testing.T) {
 	t.Helper()
+	for start := w.n.Load(); w.n.Load() <= start; {
+		select {
+		case err := <-w.done:
+			t.Errorf("a device refreshing during the changes failed: %v", err)
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 	close(w.stop)
 	if err := <-w.done; err != nil {
 		t.Errorf("a device refreshing during the changes failed: %v", err)
-	}
-	if w.n == 0 {
-		t.Error("the device never refreshed")
 	}
 }
 
@@ -259,7 +276,6 @@ func (fx *flightFixture) history(name string) flightJSON {
 // against the store at storeURL.
 func testConcurrentFlight(t *testing.T, storeURL string, env ...string) {
 	fx := newFlightFixture(t, storeURL, env...)
-	fx.run(0, "flight", "init", "--out", filepath.Join(fx.dir, "roots"))
 	const n = 8
 	cabs := make([]string, n)
 	for i := range cabs {
