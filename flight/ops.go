@@ -152,7 +152,7 @@ func checkPercent(p int) error {
 }
 
 // Add puts verified cabinets into ring, the first ring of every product
-// they target. Each must target registered products, and its version must
+// they target, in one change per product repository. Each must target registered products, and its version must
 // be higher than every version of its name ever added to any ring (unless
 // AllowDowngrade), never reusing a version with other bytes. Re-adding the
 // same cabinet changes nothing.
@@ -178,7 +178,18 @@ func (f *Flight) Add(ctx context.Context, ring string, cands []*Candidate, o Add
 	if err != nil {
 		return nil, err
 	}
-	var results []Result
+	// pending is one cabinet to add to one product's repository.
+	type pending struct {
+		result int
+		path   string
+		entry  *catalog.Entry
+		c      *Candidate
+	}
+	var (
+		results   []Result
+		order     []ProductInfo
+		byProduct = map[smbios.CHID][]pending{}
+	)
 	for _, c := range cands {
 		u := c.Update
 		ce := func(err error) error {
@@ -222,24 +233,39 @@ func (f *Flight) Add(ctx context.Context, ring string, cands []*Candidate, o Add
 		if err := entry.Validate(c.File, path); err != nil {
 			return results, ce(err)
 		}
-		res := Result{Ring: ring, Name: u.Name, Version: v.String(), Action: string(catalog.ActionAdd)}
+		results = append(results, Result{Ring: ring, Name: u.Name, Version: v.String(), Action: string(catalog.ActionAdd)})
 		for _, p := range inRing {
-			changed, err := f.apply(ctx, ring, cfg, p.CHID, sg, func(_ context.Context, _ *repoState, ts map[string]*target) (bool, error) {
-				if t, ok := ts[path]; ok {
-					if t.sha256 != c.SHA256 || t.length != c.Length {
-						return false, fmt.Errorf("%w: %s holds other bytes (sha256 %s)", ErrDuplicateVersion, path, t.sha256)
-					}
-					return false, nil // added before: nothing to do
-				}
-				ts[path] = &target{entry: entry, length: c.Length, sha256: c.SHA256, dirty: true}
-				return true, nil
-			})
-			if err != nil {
-				return results, ce(err)
+			if _, ok := byProduct[p.CHID]; !ok {
+				order = append(order, p)
 			}
-			res.note(p.Name, changed)
+			byProduct[p.CHID] = append(byProduct[p.CHID], pending{result: len(results) - 1, path: path, entry: entry, c: c})
 		}
-		results = append(results, res)
+	}
+	// One change per product repository, whatever the number of cabinets.
+	for _, p := range order {
+		adds := byProduct[p.CHID]
+		changedPaths := map[string]bool{}
+		_, err := f.apply(ctx, ring, cfg, p.CHID, sg, func(_ context.Context, _ *repoState, ts map[string]*target) (bool, error) {
+			clear(changedPaths)
+			for _, a := range adds {
+				if t, ok := ts[a.path]; ok {
+					if t.sha256 != a.c.SHA256 || t.length != a.c.Length {
+						return false, &ChangeError{Ring: ring, Name: a.entry.Name, Version: a.entry.Version.String(),
+							Err: fmt.Errorf("%w: %s holds other bytes (sha256 %s)", ErrDuplicateVersion, a.path, t.sha256)}
+					}
+					continue // added before: nothing to do
+				}
+				ts[a.path] = &target{entry: a.entry, length: a.c.Length, sha256: a.c.SHA256, dirty: true}
+				changedPaths[a.path] = true
+			}
+			return len(changedPaths) > 0, nil
+		})
+		if err != nil {
+			return results, err
+		}
+		for _, a := range adds {
+			results[a.result].note(p.Name, changedPaths[a.path])
+		}
 	}
 	return results, nil
 }

@@ -181,6 +181,17 @@ func (f *Flight) History(ctx context.Context, ring, name string) ([]Event, error
 			return nil, err
 		}
 	}
+	// With a name, only the repositories of products it ever targeted.
+	var targeted []ProductInfo
+	if name != "" {
+		versions, err := ledgerVersions(ctx, f.s, name)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range versions {
+			targeted = append(targeted, reg.targeted(v.Targets)...)
+		}
+	}
 	var events []Event
 	for _, cfg := range reg.Rings {
 		if ring != "" && cfg.Name != ring {
@@ -191,6 +202,9 @@ func (f *Flight) History(ctx context.Context, ring, name string) ([]Event, error
 			return nil, err
 		}
 		for _, p := range reg.productsIn(cfg.Name) {
+			if name != "" && !slices.ContainsFunc(targeted, func(q ProductInfo) bool { return q.CHID == p.CHID }) {
+				continue // the update never targeted this product
+			}
 			evs, err := f.repoHistory(ctx, cfg.Name, p, root, name)
 			if err != nil {
 				return nil, err
