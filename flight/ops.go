@@ -125,6 +125,36 @@ func (f *Flight) apply(ctx context.Context, ring string, cfg *RingConfig, chid s
 	return false, fmt.Errorf("%s/%s: %w", ring, chid, ErrConflict)
 }
 
+// change is what every change starts from: the registry, the ring's
+// configuration and the keys that sign it.
+type change struct {
+	reg *Registry
+	cfg *RingConfig
+	sg  *signers
+}
+
+// begin checks who and reads what a change to ring needs.
+func (f *Flight) begin(ctx context.Context, ring string, who Who, withTargets bool) (*change, error) {
+	if err := who.check(); err != nil {
+		return nil, err
+	}
+	reg, _, err := readRegistry(ctx, f.s)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := reg.Ring(ring)
+	if err != nil {
+		return nil, err
+	}
+	c := &change{reg: reg, cfg: cfg}
+	if withTargets {
+		if c.sg, err = f.ringSigners(ctx, ring, true); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
 // Result reports one change: which repositories it changed.
 type Result struct {
 	Ring    string   `json:"ring"`
@@ -163,21 +193,11 @@ func (f *Flight) Add(ctx context.Context, ring string, cands []*Candidate, o Add
 	if err := checkPercent(o.Rollout); err != nil {
 		return nil, err
 	}
-	if err := who.check(); err != nil {
-		return nil, err
-	}
-	reg, _, err := readRegistry(ctx, f.s)
+	ch, err := f.begin(ctx, ring, who, true)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := reg.Ring(ring)
-	if err != nil {
-		return nil, err
-	}
-	sg, err := f.ringSigners(ctx, ring, true)
-	if err != nil {
-		return nil, err
-	}
+	reg, cfg, sg := ch.reg, ch.cfg, ch.sg
 	// pending is one cabinet to add to one product's repository.
 	type pending struct {
 		result int
@@ -343,24 +363,14 @@ func (f *Flight) Promote(ctx context.Context, name string, v catalog.Version, to
 	if err := checkPercent(rollout); err != nil {
 		return nil, ce(err)
 	}
-	if err := who.check(); err != nil {
-		return nil, err
-	}
-	reg, _, err := readRegistry(ctx, f.s)
+	ch, err := f.begin(ctx, to, who, true)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := reg.Ring(to)
-	if err != nil {
-		return nil, err
-	}
+	reg, cfg, sg := ch.reg, ch.cfg, ch.sg
 	lv, err := f.lookup(ctx, reg, name, v)
 	if err != nil {
 		return nil, ce(err)
-	}
-	sg, err := f.ringSigners(ctx, to, true)
-	if err != nil {
-		return nil, err
 	}
 	path := catalog.TargetPath(name, v)
 	res := &Result{Ring: to, Name: name, Version: v.String(), Action: string(catalog.ActionPromote)}
@@ -458,24 +468,14 @@ func (f *Flight) SetState(ctx context.Context, ring, name string, v catalog.Vers
 	default:
 		return nil, ce(fmt.Errorf("%w: %q is not a state change", ErrTransition, action))
 	}
-	if err := who.check(); err != nil {
-		return nil, err
-	}
-	reg, _, err := readRegistry(ctx, f.s)
+	ch, err := f.begin(ctx, ring, who, true)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := reg.Ring(ring)
-	if err != nil {
-		return nil, err
-	}
+	reg, cfg, sg := ch.reg, ch.cfg, ch.sg
 	lv, err := f.lookup(ctx, reg, name, v)
 	if err != nil {
 		return nil, ce(err)
-	}
-	sg, err := f.ringSigners(ctx, ring, true)
-	if err != nil {
-		return nil, err
 	}
 	path := catalog.TargetPath(name, v)
 	res := &Result{Ring: ring, Name: name, Version: v.String(), Action: string(action)}

@@ -102,17 +102,11 @@ func (f *Flight) Refresh(ctx context.Context, warn time.Duration) (*RefreshResul
 // then every repository's targets, snapshot and timestamp are re-signed
 // with the new keys. Re-running it after a crash completes the rotation.
 func (f *Flight) RotateKeys(ctx context.Context, ring string, who Who) (*RingRoot, error) {
-	if err := who.check(); err != nil {
-		return nil, err
-	}
-	reg, _, err := readRegistry(ctx, f.s)
+	ch, err := f.begin(ctx, ring, who, false)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := reg.Ring(ring)
-	if err != nil {
-		return nil, err
-	}
+	reg, cfg := ch.reg, ch.cfg
 	old, err := f.ringRoot(ctx, ring)
 	if err != nil {
 		return nil, err
