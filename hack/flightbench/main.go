@@ -208,7 +208,7 @@ func (d *device) scan() traffic {
 func products(n int) []*product.Product {
 	var out []*product.Product
 	for i := range n {
-		p, err := product.Parse(fmt.Sprintf("p%d.yaml", i), fmt.Appendf(nil, "name: p%d\nsmbios:\n  manufacturer: Contoso\n  family: Bench\n  product_name: Model %d\n  sku: SKU-%d\n  baseboard_manufacturer: Contoso\n  baseboard_product: BB\nrings: [Preview]\n", i, i, i))
+		p, err := product.Parse(fmt.Sprintf("p%d.yaml", i), fmt.Appendf(nil, "name: p%d\nsmbios:\n  manufacturer: Contoso\n  family: Bench\n  product_name: Model %d\n  sku: SKU-%d\n  baseboard_manufacturer: Contoso\n  baseboard_product: BB\nrings: [Preview, EarlyAdopter]\n", i, i, i))
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -239,7 +239,7 @@ func openKey(ctx context.Context, ref string) (flight.Key, error) {
 }
 
 func buildOurs(ctx context.Context, s cdn.Store, n int, dir string) *ring {
-	keysPath, err := flight.GenerateDevKeys(filepath.Join(dir, fmt.Sprintf("keys-%d-%d", n, time.Now().UnixNano())), []string{"Preview"})
+	keysPath, err := flight.GenerateDevKeys(filepath.Join(dir, fmt.Sprintf("keys-%d-%d", n, time.Now().UnixNano())), []string{"Preview", "EarlyAdopter"})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -252,7 +252,8 @@ func buildOurs(ctx context.Context, s cdn.Store, n int, dir string) *ring {
 		log.Fatal(err)
 	}
 	r := &ring{f: f, keys: kr, prods: products(n)}
-	if _, err := f.Init(ctx, flight.InitRequest{Rings: []flight.RingConfig{{Name: "Preview", Expiry: flight.DefaultExpiry}}, Products: r.prods}); err != nil {
+	rings := []flight.RingConfig{{Name: "Preview", Expiry: flight.DefaultExpiry}, {Name: "EarlyAdopter", Expiry: flight.DefaultExpiry}}
+	if _, err := f.Init(ctx, flight.InitRequest{Rings: rings, Products: r.prods}); err != nil {
 		log.Fatal(err)
 	}
 	// One published blob serves every update: what differs is metadata.
@@ -496,7 +497,7 @@ func timeChanges(ctx context.Context, name string, s cdn.Store, n, runs int, dir
 	start := time.Now()
 	r := buildOurs(ctx, s, n, dir)
 	defer r.keys.Close()
-	fmt.Printf("  %s: ring built in %v (init + %d adds of %d cabinets)\n", name, time.Since(start).Round(time.Millisecond), n, updatesPerProduct)
+	fmt.Printf("  %s: rings built in %v (init of 2 rings x %d products + %d adds of %d cabinets)\n", name, time.Since(start).Round(time.Millisecond), n, n, updatesPerProduct)
 	p := buildPeer(ctx, s, r.prods, r.blob, r.length)
 	v := catalog.Version{1, 0, 0, 1}
 	next := 2
@@ -529,6 +530,9 @@ func timeChanges(ctx context.Context, name string, s cdn.Store, n, runs int, dir
 			next++
 			must(r.f.Add(ctx, "Preview", []*flight.Candidate{r.cand(fmt.Sprintf("Contoso.P%d.U0", i), manifest.Version{1, 0, 0, uint16(next)}, chidOf(r.prods[i]))}, flight.AddOptions{}, who))
 		})},
+		{"promote", median(func(i int) {
+			must(r.f.Promote(ctx, fmt.Sprintf("Contoso.P%d.U2", i), v, "EarlyAdopter", 50, false, who))
+		})},
 		{"rollout", median(state(catalog.ActionRollout, 80))},
 		{"pause", median(state(catalog.ActionPause, 0))},
 		{"resume", median(state(catalog.ActionResume, 0))},
@@ -539,10 +543,9 @@ func timeChanges(ctx context.Context, name string, s cdn.Store, n, runs int, dir
 	}
 	for _, row := range rows {
 		line := fmt.Sprintf("  %s: %-22s %9.2f ms", name, row.what, float64(row.d.Microseconds())/1000)
-		if row.what == "rollout" || row.what == "pause" || row.what == "resume" || row.what == "halt" {
+		if row.what != "add (1 cabinet)" && !strings.Contains(row.what, "(") {
 			line += fmt.Sprintf("   peer (delegated role + %d-entry snapshot) %8.2f ms, ratio ours/peer %.2f", n, float64(peerChange.Microseconds())/1000, float64(row.d)/float64(peerChange))
 		}
 		fmt.Println(line)
 	}
-	_ = ctx
 }
