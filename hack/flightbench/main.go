@@ -333,7 +333,6 @@ type peer struct {
 	names     []string
 	tsVersion int64
 	expires   time.Time
-	entryFor  func(i, u int) (string, *metadata.TargetFiles)
 }
 
 func newPeerSigner() signature.Signer {
