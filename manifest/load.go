@@ -107,15 +107,17 @@ func Load(ctx context.Context, path string, opts ...Option) (*Update, error) {
 
 // LoadAll loads several manifests, collecting the problems of all of them,
 // and also refuses two manifests that describe the same name and version.
+// The updates come back in the order of paths, nil where a manifest has
+// problems, with the problems of every manifest as one problem.List.
 func LoadAll(ctx context.Context, paths []string, opts ...Option) ([]*Update, error) {
 	o, err := newOptions(opts)
 	if err != nil {
 		return nil, err
 	}
 	var all problem.List
-	var out []*Update
+	out := make([]*Update, len(paths))
 	seen := map[string]string{}
-	for _, p := range paths {
+	for i, p := range paths {
 		u, err := load(ctx, p, o)
 		if l := problem.As(err); l != nil {
 			all = append(all, l...)
@@ -129,12 +131,9 @@ func LoadAll(ctx context.Context, paths []string, opts ...Option) ([]*Update, er
 			continue
 		}
 		seen[key] = p
-		out = append(out, u)
+		out[i] = u
 	}
-	if err := all.Err(); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return out, all.Err()
 }
 
 // loader holds the state of one Load.

@@ -48,6 +48,12 @@ type Result struct {
 	// Packages are the vendor packages of an os-kind cabinet, each with its
 	// verified vendor signature.
 	Packages []Package `json:"packages,omitempty"`
+	// Certificate is the signer's certificate.
+	Certificate *x509.Certificate `json:"-"`
+	// AlreadySigned is set by SignFile for a cabinet it left as it was: it
+	// already carried a signature by the same certificate under the same
+	// policy.
+	AlreadySigned bool `json:"-"`
 }
 
 // Verify checks the Authenticode signature of the cabinet at path against
@@ -179,6 +185,8 @@ func verifyBlob(name string, blob, imprint []byte, policy Policy) (_ *Result, er
 		NotBefore: sig.Certificate.NotBefore.UTC(),
 		NotAfter:  sig.Certificate.NotAfter.UTC(),
 		Digest:    "sha256:" + hex.EncodeToString(imprint),
+
+		Certificate: sig.Certificate,
 	}
 	at := policy.now()
 	if cs := ts.CounterSignature; cs != nil {

@@ -3,13 +3,13 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/devupdate/devupdate/cmd/internal/cli"
 	"github.com/devupdate/devupdate/internal/problem"
 )
 
@@ -17,10 +17,18 @@ func exampleUpdate(name string) string {
 	return filepath.Join("..", "..", "examples", "contoso-toaster", "updates", name, "update.yaml")
 }
 
-type buildReport struct {
-	Path   string `json:"path"`
+type builtCabinet struct {
+	File   string `json:"file"`
 	Size   int64  `json:"size"`
 	SHA256 string `json:"sha256"`
+	State  string `json:"state"`
+}
+
+type buildItem struct {
+	File    string        `json:"file"`
+	OK      bool          `json:"ok"`
+	Error   *cli.Error    `json:"error"`
+	Cabinet *builtCabinet `json:"cabinet"`
 }
 
 func TestBuildJSONOne(t *testing.T) {
@@ -29,18 +37,18 @@ func TestBuildJSONOne(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	var r buildReport
-	if err := json.Unmarshal([]byte(out), &r); err != nil {
-		t.Fatalf("not one JSON object: %v\n%s", err, out)
+	rep := decode[batchReport[buildItem]](t, out)
+	if !rep.OK || len(rep.Results) != 1 || rep.Results[0].Cabinet == nil {
+		t.Fatalf("report %+v: want one result, an array even for one manifest", rep)
 	}
 	data, err := os.ReadFile(filepath.Join(dir, "Contoso.Toaster.Driver_1.0.0.2.cab"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256(data)
-	want := buildReport{filepath.Join(dir, "Contoso.Toaster.Driver_1.0.0.2.cab"), int64(len(data)), hex.EncodeToString(sum[:])}
-	if r != want {
-		t.Errorf("report = %+v, want %+v", r, want)
+	want := builtCabinet{filepath.Join(dir, "Contoso.Toaster.Driver_1.0.0.2.cab"), int64(len(data)), hex.EncodeToString(sum[:]), "written"}
+	if r := rep.Results[0]; *r.Cabinet != want || r.File != exampleUpdate("driver") || !r.OK {
+		t.Errorf("result = %+v %+v, want %+v", r, *r.Cabinet, want)
 	}
 }
 
@@ -50,12 +58,9 @@ func TestBuildJSONSeveral(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	var rs []buildReport
-	if err := json.Unmarshal([]byte(out), &rs); err != nil {
-		t.Fatalf("not a JSON list: %v\n%s", err, out)
-	}
-	if len(rs) != 2 || filepath.Base(rs[0].Path) != "Contoso.Toaster.Settings_1.0.0.1.cab" || filepath.Base(rs[1].Path) != "Contoso.Toaster.App_1.0.0.3.cab" {
-		t.Errorf("reports = %+v", rs)
+	rs := decode[batchReport[buildItem]](t, out).Results
+	if len(rs) != 2 || filepath.Base(rs[0].Cabinet.File) != "Contoso.Toaster.Settings_1.0.0.1.cab" || filepath.Base(rs[1].Cabinet.File) != "Contoso.Toaster.App_1.0.0.3.cab" {
+		t.Errorf("results = %+v", rs)
 	}
 }
 
@@ -66,9 +71,11 @@ func TestBuildReportsEveryProblem(t *testing.T) {
 	if code != exitFailed {
 		t.Fatalf("exit %d, want %d", code, exitFailed)
 	}
-	wantText := bad + `:1:1: inf: a driver update must name its .inf (its path in the cabinet)
+	wantText := exampleUpdate("app") + `: not built: other manifests given with it have problems
+` + bad + `:1:1: inf: a driver update must name its .inf (its path in the cabinet)
 ` + bad + `:3:10: version: "1.0.0.99999": version must be four dot-separated numbers a.b.c.d, each 0-65535
 ` + bad + `:7:11: files[0].dest: "driver" must end with / (a directory) because source "payload/**" is a pattern
+devupdate: 3 problems in 1 file
 `
 	if diff := cmp.Diff(wantText, stderr); diff != "" {
 		t.Errorf("stderr (-want +got):\n%s", diff)
@@ -81,16 +88,13 @@ func TestBuildReportsEveryProblem(t *testing.T) {
 	if code != exitFailed {
 		t.Fatalf("exit %d, want %d", code, exitFailed)
 	}
-	var rep struct {
-		Valid    bool         `json:"valid"`
-		Problems problem.List `json:"problems"`
-	}
-	if err := json.Unmarshal([]byte(out), &rep); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, out)
-	}
-	if rep.Valid || len(rep.Problems) != 3 || rep.Problems[1] != (problem.Problem{File: bad, Line: 3, Col: 10, Field: "version",
+	rep := decode[batchReport[buildItem]](t, out)
+	if rep.OK || rep.Error == nil || rep.Error.Code != "invalid_input" || len(rep.Problems) != 3 || rep.Problems[1] != (problem.Problem{File: bad, Line: 3, Col: 10, Field: "version",
 		Rule: `"1.0.0.99999": version must be four dot-separated numbers a.b.c.d, each 0-65535`}) {
 		t.Errorf("report = %+v", rep)
+	}
+	if len(rep.Results) != 1 || rep.Results[0].OK || rep.Results[0].Error.Code != "invalid_input" {
+		t.Errorf("results = %+v, want the bad manifest's", rep.Results)
 	}
 }
 
@@ -131,18 +135,17 @@ func TestManifestValidate(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	var rep struct {
-		Valid   bool `json:"valid"`
-		Updates []struct {
-			Name    string `json:"name"`
-			Version string `json:"version"`
-			INF     string `json:"inf"`
-		} `json:"updates"`
+	type update struct {
+		Name    string `json:"name"`
+		Version string `json:"version"`
+		INF     string `json:"inf"`
 	}
-	if err := json.Unmarshal([]byte(out), &rep); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, out)
-	}
-	if !rep.Valid || len(rep.Updates) != 2 || rep.Updates[1].Name != "Contoso.Toaster.Driver" || rep.Updates[1].INF != "driver/toaster.inf" {
+	rep := decode[batchReport[struct {
+		File   string `json:"file"`
+		OK     bool   `json:"ok"`
+		Update update `json:"update"`
+	}]](t, out)
+	if !rep.OK || len(rep.Results) != 2 || rep.Results[1].Update.Name != "Contoso.Toaster.Driver" || rep.Results[1].Update.INF != "driver/toaster.inf" || rep.Results[1].File != exampleUpdate("driver") {
 		t.Errorf("report = %+v", rep)
 	}
 	out, _, code = run(t, "manifest", "validate", exampleUpdate("app"))

@@ -104,6 +104,17 @@ func (l List) Err() error {
 	return l
 }
 
+// In returns the problems of file, nil when it has none.
+func (l List) In(file string) error {
+	var in List
+	for _, p := range l {
+		if p.File == file {
+			in = append(in, p)
+		}
+	}
+	return in.Err()
+}
+
 // Add appends a problem.
 func (l *List) Add(p Problem) { *l = append(*l, p) }
 

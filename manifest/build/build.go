@@ -17,11 +17,13 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/devupdate/devupdate/internal/problem"
 	"github.com/devupdate/devupdate/manifest"
 	"github.com/devupdate/devupdate/packager"
 )
@@ -42,14 +44,23 @@ func (e *ExistsError) Error() string {
 }
 func (e *ExistsError) Unwrap() error { return ErrExists }
 
+// ErrNotBuilt is the error of a manifest without problems of its own that
+// was not built because others given with it have problems: Manifests
+// builds all or nothing.
+var ErrNotBuilt = errors.New("not built: other manifests given with it have problems")
+
 // Result describes the cabinet of one update.
 type Result struct {
-	Path   string `json:"path"`
-	Size   int64  `json:"size"`
-	SHA256 string `json:"sha256"`
+	// Manifest is the update.yaml it was built from (Manifests only).
+	Manifest string
+	Path     string
+	Size     int64
+	SHA256   string
 	// Existed is true when an identical cabinet was already there; it was
 	// left as it was.
-	Existed bool `json:"existed,omitempty"`
+	Existed bool
+	// Err is why this manifest's cabinet was not built (Manifests only).
+	Err error
 }
 
 // Option configures Cabinet.
@@ -118,33 +129,45 @@ func newOptions(opts []Option) (*options, error) {
 }
 
 // Manifests loads every manifest (manifest.LoadAll: all problems of all
-// files at once, as a problem.List, before anything is written), creates
-// dir when missing and writes one cabinet per manifest, in order. A
-// cabinet that fails does not stop the others: the results of those
-// written are returned with every failure joined.
+// files at once, before anything is written), creates dir when missing and
+// writes one cabinet per manifest, in order. It returns one Result per
+// manifest, each with its own Err: a cabinet that fails does not stop the
+// others. The error is a failure of the whole: the problems of every
+// manifest as a problem.List (then nothing is written, and each Result's
+// Err is its manifest's problems or ErrNotBuilt), or the output directory.
 func Manifests(ctx context.Context, paths []string, dir string, opts ...Option) ([]*Result, error) {
 	o, err := newOptions(opts)
 	if err != nil {
 		return nil, err
 	}
 	updates, err := manifest.LoadAll(ctx, paths, o.manOpt...)
-	if err != nil {
+	out := make([]*Result, len(paths))
+	for i, p := range paths {
+		out[i] = &Result{Manifest: p}
+	}
+	if probs := problem.As(err); probs != nil {
+		for _, r := range out {
+			if r.Err = probs.In(r.Manifest); r.Err == nil {
+				r.Err = fmt.Errorf("%s: %w", r.Manifest, ErrNotBuilt)
+			}
+		}
+		return out, err
+	} else if err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	var out []*Result
-	var errs []error
 	for i, u := range updates {
 		res, err := cabinet(ctx, u, dir, o)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", paths[i], err))
+			out[i].Err = fmt.Errorf("%s: %w", paths[i], err)
 			continue
 		}
-		out = append(out, res)
+		res.Manifest = paths[i]
+		out[i] = res
 	}
-	return out, errors.Join(errs...)
+	return out, nil
 }
 
 func cabinet(ctx context.Context, u *manifest.Update, dir string, o *options) (*Result, error) {
@@ -153,50 +176,23 @@ func cabinet(ctx context.Context, u *manifest.Update, dir string, o *options) (*
 		return nil, err
 	}
 	final := filepath.Join(dir, u.CabinetName())
-	tmp, err := os.CreateTemp(dir, "."+u.CabinetName()+".*.tmp")
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		_ = tmp.Close()
-		_ = os.Remove(tmp.Name())
-	}()
-	res, err := packager.Write(ctx, tmp, files, o.packOpt...)
-	if err != nil {
-		return nil, fmt.Errorf("building %s: %w", final, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return nil, err
-	}
-	if err := tmp.Sync(); err != nil {
-		return nil, err
-	}
-	if err := tmp.Close(); err != nil {
-		return nil, err
-	}
-	out := &Result{Path: final, Size: res.Size, SHA256: res.SHA256}
-	// A hard link creates the name only when it is free, atomically: unlike
-	// a rename it can never replace a cabinet someone else just wrote.
-	err = os.Link(tmp.Name(), final)
+	res, err := packager.WriteFile(ctx, final, files, o.packOpt...)
 	switch {
 	case err == nil:
-		syncDir(dir)
 		o.log.Info("cabinet written", "path", final, "size", res.Size, "sha256", res.SHA256)
-		return out, nil
-	case errors.Is(err, os.ErrExist):
-		same, cerr := sameContent(final, res.Size, res.SHA256)
-		if cerr != nil {
-			return nil, cerr
-		}
-		if !same {
-			return nil, &ExistsError{Path: final}
-		}
-		out.Existed = true
-		o.log.Info("identical cabinet already there", "path", final)
-		return out, nil
-	default:
+		return &Result{Path: final, Size: res.Size, SHA256: res.SHA256}, nil
+	case res == nil || !errors.Is(err, fs.ErrExist):
 		return nil, err
 	}
+	same, err := sameContent(final, res.Size, res.SHA256)
+	if err != nil {
+		return nil, err
+	}
+	if !same {
+		return nil, &ExistsError{Path: final}
+	}
+	o.log.Info("identical cabinet already there", "path", final)
+	return &Result{Path: final, Size: res.Size, SHA256: res.SHA256, Existed: true}, nil
 }
 
 // Files returns what goes into the cabinet of u: update.json and the
@@ -270,11 +266,4 @@ func sameContent(path string, size int64, sum string) (bool, error) {
 		return false, err
 	}
 	return hex.EncodeToString(h.Sum(nil)) == sum, nil
-}
-
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync() // persist the new name; not every file system supports it
-		_ = d.Close()
-	}
 }

@@ -62,9 +62,13 @@ type Statuser interface{ status() *Status }
 // the order given, and err, the failure of the command as a whole (nil
 // when only inputs failed). In JSON: {"ok", "error"?, "problems"?,
 // "results": [...]}. In text: text(Stdout, item) for each input that
-// succeeded, "FILE: message" on Stderr for each that failed, then err and
-// one summary line on Stderr. It returns the error that sets the exit
-// status.
+// succeeded and "FILE: message" on Stderr for each that failed, then err
+// on Stderr, or the summary line "N of M failed".
+//
+// Validators pass every problem found as err (a Lister: the top-level
+// "problems") and, as each input's Err, its own problems (the item's
+// error then says how many); in text those are printed once, by err.
+// It returns the error that sets the exit status.
 func Batch[T Itemer](o *Output, items []T, err error, text func(w io.Writer, item T) error) error {
 	failed := 0
 	for _, it := range items {
@@ -73,7 +77,7 @@ func Batch[T Itemer](o *Output, items []T, err error, text func(w io.Writer, ite
 		i.Error = nil
 		if i.Err != nil {
 			failed++
-			i.Error = &Error{Code: o.App.Codes.Of(i.Err), Message: i.Err.Error()}
+			i.Error = o.errorOf(i.Err)
 		}
 	}
 	if items == nil {
@@ -90,18 +94,18 @@ func Batch[T Itemer](o *Output, items []T, err error, text func(w io.Writer, ite
 	} else {
 		for _, it := range items {
 			i := it.item()
-			if i.Err != nil {
+			switch {
+			case i.Err == nil:
+				if werr := text(o.Stdout, it); werr != nil {
+					return werr
+				}
+			case listerOf(i.Err) == nil || listerOf(err) == nil:
 				fmt.Fprintln(o.Stderr, Describe(i.File, i.Err))
-				continue
-			}
-			if werr := text(o.Stdout, it); werr != nil {
-				return werr
 			}
 		}
 		if err != nil {
 			o.printError(err)
-		}
-		if failed > 0 {
+		} else if failed > 0 {
 			fmt.Fprintf(o.Stderr, "%s: %d of %d failed\n", o.App.Name, failed, len(items))
 		}
 	}
