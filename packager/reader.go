@@ -341,3 +341,21 @@ func (c *Cabinet) walkBlocks(fi int, fn func(i int, off int64, cbData, cbUncomp 
 	}
 	return nil
 }
+
+// Unsigned returns the cabinet as it was before an Authenticode signature
+// was filled into its 20-byte signature reserve: the first cbCabinet bytes
+// with the reserve's signature size set back to zero, which is exactly what
+// this package wrote (signing in place fills that size and appends the
+// signature, nothing else). ok is false when the cabinet carries no
+// signature in such a reserve.
+func (c *Cabinet) Unsigned() (r io.Reader, size int64, ok bool) {
+	if !c.sig.Reserved || c.sig.Size == 0 || c.sig.Offset != c.cbCab {
+		return nil, 0, false
+	}
+	const sizeField = headerSize + reserveFieldLen + 8 // the signature size in the reserve
+	return io.MultiReader(
+		io.NewSectionReader(c.ra, 0, sizeField),
+		bytes.NewReader(make([]byte, 4)),
+		io.NewSectionReader(c.ra, sizeField+4, c.cbCab-sizeField-4),
+	), c.cbCab, true
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
@@ -154,5 +155,43 @@ func TestManifestValidate(t *testing.T) {
 	}
 	if _, _, code := run(t, "manifest", "validate", "testdata/manifest/bad-update.yaml"); code != exitFailed {
 		t.Errorf("bad manifest: exit %d, want %d", code, exitFailed)
+	}
+}
+
+// TestBuildAfterSigningInPlace: the cabinet signed in place by `sign` is
+// the same build plus a signature; building again leaves it and succeeds.
+func TestBuildAfterSigningInPlace(t *testing.T) {
+	dir := t.TempDir()
+	flags := devPKI(t, filepath.Join(dir, "pki"))
+	if _, stderr, code := run(t, "build", exampleUpdate("app"), "-o", dir); code != exitOK {
+		t.Fatalf("build: %s", stderr)
+	}
+	cab := filepath.Join(dir, "Contoso.Toaster.App_1.0.0.3.cab")
+	if _, stderr, code := run(t, append([]string{"sign", cab}, flags...)...); code != exitOK {
+		t.Fatalf("sign: %s", stderr)
+	}
+	signed, err := os.ReadFile(cab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := run(t, "build", exampleUpdate("app"), "-o", dir, "-O", "json")
+	if code != exitOK {
+		t.Fatalf("build again after signing: exit %d: %s %s", code, out, stderr)
+	}
+	sum := sha256.Sum256(signed)
+	r := decode[batchReport[buildItem]](t, out).Results[0]
+	if r.Cabinet == nil || r.Cabinet.State != "unchanged" || r.Cabinet.SHA256 != hex.EncodeToString(sum[:]) || r.Cabinet.Size != int64(len(signed)) {
+		t.Errorf("result %+v, want the signed cabinet unchanged", r.Cabinet)
+	}
+	if again, _ := os.ReadFile(cab); !bytes.Equal(again, signed) {
+		t.Error("the signed cabinet was modified")
+	}
+	// A signed cabinet whose cabinet bytes differ is not this build.
+	signed[len(signed)/4] ^= 1
+	if err := os.WriteFile(cab, signed, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, code := run(t, "build", exampleUpdate("app"), "-o", dir); code != exitFailed {
+		t.Errorf("build over an altered signed cabinet: exit %d, want %d", code, exitFailed)
 	}
 }

@@ -56,9 +56,12 @@ type Result struct {
 	Path     string
 	Size     int64
 	SHA256   string
-	// Existed is true when an identical cabinet was already there; it was
-	// left as it was.
+	// Existed is true when the same cabinet was already there: the same
+	// bytes, or the same bytes signed in place since (Signed). It was left
+	// as it was, and Size and SHA256 are those of the file there.
 	Existed bool
+	// Signed is true when the cabinet there is this build signed in place.
+	Signed bool
 	// Err is why this manifest's cabinet was not built (Manifests only).
 	Err error
 }
@@ -107,9 +110,9 @@ func WithConcurrency(n int) Option {
 // files and update.json (u.EncodeJSON) at the cabinet root. The cabinet is
 // written to a temporary file in dir and then linked into place, so the
 // name never holds a partial cabinet and is never replaced: when a cabinet
-// already has the name, the same bytes are fine (Result.Existed) and
-// different bytes are an *ExistsError. Building the same update twice
-// gives the same bytes.
+// already has the name, the same bytes are fine (Result.Existed), so is
+// this build signed in place since (Result.Signed), and anything else is an
+// *ExistsError. Building the same update twice gives the same bytes.
 func Cabinet(ctx context.Context, u *manifest.Update, dir string, opts ...Option) (*Result, error) {
 	o, err := newOptions(opts)
 	if err != nil {
@@ -184,15 +187,60 @@ func cabinet(ctx context.Context, u *manifest.Update, dir string, o *options) (*
 	case res == nil || !errors.Is(err, fs.ErrExist):
 		return nil, err
 	}
-	same, err := sameContent(final, res.Size, res.SHA256)
+	there, err := existing(final, res)
 	if err != nil {
 		return nil, err
 	}
-	if !same {
+	if there == nil {
 		return nil, &ExistsError{Path: final}
 	}
-	o.log.Info("identical cabinet already there", "path", final)
-	return &Result{Path: final, Size: res.Size, SHA256: res.SHA256, Existed: true}, nil
+	o.log.Info("same cabinet already there", "path", final, "signed", there.Signed)
+	return there, nil
+}
+
+// existing describes the cabinet at path when it is the one just built
+// (res): the same bytes, or the same bytes signed in place since (the
+// signature filled into the reserve and appended, as `devupdate sign`
+// does). It is nil when path holds anything else.
+func existing(path string, res *packager.Result) (*Result, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	sum, err := sha256Of(f)
+	if err != nil {
+		return nil, err
+	}
+	there := &Result{Path: path, Size: st.Size(), SHA256: sum, Existed: true}
+	if st.Size() == res.Size && sum == res.SHA256 {
+		return there, nil
+	}
+	c, err := packager.Open(f, st.Size(), packager.WithName(path))
+	if err != nil {
+		return nil, nil // not a cabinet: someone else's file
+	}
+	r, size, ok := c.Unsigned()
+	if !ok || size != res.Size {
+		return nil, nil
+	}
+	if unsigned, err := sha256Of(r); err != nil || unsigned != res.SHA256 {
+		return nil, err
+	}
+	there.Signed = true
+	return there, nil
+}
+
+func sha256Of(r io.Reader) (string, error) {
+	h := sha256.New()
+	if _, err := io.Copy(h, r); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // Files returns what goes into the cabinet of u: update.json and the
@@ -247,23 +295,3 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 }
 
 func (v *verifyingReader) Close() error { return v.r.Close() }
-
-func sameContent(path string, size int64, sum string) (bool, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return false, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return false, err
-	}
-	if st.Size() != size {
-		return false, nil
-	}
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return false, err
-	}
-	return hex.EncodeToString(h.Sum(nil)) == sum, nil
-}
