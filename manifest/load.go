@@ -162,10 +162,12 @@ func load(ctx context.Context, file string, o *options) (*Update, error) {
 	}
 	var src source
 	doc, err := problem.DecodeYAML(file, data, &src)
-	if err != nil {
+	if doc == nil {
 		return nil, err
 	}
-	l := &loader{ctx: ctx, log: o.log, file: file, dir: filepath.Dir(file), doc: doc}
+	// Unknown keys and wrong types are problems like the others: go on, so
+	// that one run reports them all.
+	l := &loader{ctx: ctx, log: o.log, file: file, dir: filepath.Dir(file), doc: doc, probs: problem.As(err)}
 	l.root, err = os.OpenRoot(l.dir)
 	if err != nil {
 		return nil, err
