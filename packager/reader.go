@@ -177,7 +177,7 @@ func (c *Cabinet) readAt(p []byte, off int64, structure string) error {
 func (c *Cabinet) parse() error {
 	le := binary.LittleEndian
 	if c.size < headerSize {
-		return c.errf(ErrMalformed, "CFHEADER", 0, "%d bytes is too short for a cabinet header", c.size)
+		return c.errf(ErrMalformed, "CFHEADER", 0, "not a cabinet (%d bytes, shorter than a cabinet header)", c.size)
 	}
 	c.cbCab = headerSize
 	var h [headerSize]byte
@@ -185,7 +185,7 @@ func (c *Cabinet) parse() error {
 		return err
 	}
 	if le.Uint32(h[0:]) != signature {
-		return c.errf(ErrMalformed, "CFHEADER", 0, "signature %q is not MSCF", h[0:4])
+		return c.errf(ErrMalformed, "CFHEADER", 0, "not a cabinet (no MSCF signature)")
 	}
 	c.cbCab = int64(le.Uint32(h[8:]))
 	if c.cbCab < headerSize || c.cbCab > c.size {

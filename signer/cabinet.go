@@ -66,7 +66,7 @@ func (h *cabHeader) shift() int64 {
 // readCabHeader parses and bounds the header area of the cabinet in r.
 func readCabHeader(name string, r io.ReaderAt, size int64) (*cabHeader, error) {
 	bad := func(off int64, format string, args ...any) error {
-		return &CabinetError{File: name, Offset: off, Rule: fmt.Sprintf(format, args...)}
+		return &CabinetError{File: name, Offset: off, Structure: "CFHEADER", Rule: fmt.Sprintf(format, args...)}
 	}
 	var b [cfHeaderSize + reserveFieldSize + sigHeaderSize]byte
 	n, err := r.ReadAt(b[:], 0)
@@ -74,11 +74,11 @@ func readCabHeader(name string, r io.ReaderAt, size int64) (*cabHeader, error) {
 		if err != nil && !errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("reading %s: %w", name, err)
 		}
-		return nil, bad(0, "shorter than a cabinet header (%d bytes)", n)
+		return nil, bad(0, "not a cabinet (%d bytes, shorter than a cabinet header)", n)
 	}
 	le := binary.LittleEndian
 	if string(b[:4]) != cabMagic {
-		return nil, bad(0, "signature is not MSCF")
+		return nil, bad(0, "not a cabinet (no MSCF signature)")
 	}
 	h := &cabHeader{
 		fileSize:    size,
@@ -165,7 +165,7 @@ func readSignature(name string, r io.ReaderAt, h *cabHeader) ([]byte, error) {
 func readUpdate(name string, r io.ReaderAt, size int64) (*manifest.Update, *packager.Cabinet, error) {
 	cab, err := packager.Open(r, size, packager.WithName(name))
 	if err != nil {
-		return nil, nil, &CabinetError{File: name, Rule: fmt.Sprintf("cabinet structure: %v", err)}
+		return nil, nil, fmt.Errorf("%w: %w", ErrMalformed, err) // err names the file and the place
 	}
 	var entry *packager.Entry
 	for _, e := range cab.Files() {

@@ -33,7 +33,7 @@ func newCabExtractCmd(o *cli.Output) *cobra.Command {
 				defer c.Close()
 				rep.Files, err = c.Extract(cmd.Context(), dir)
 				if errors.Is(err, packager.ErrTooLarge) {
-					err = fmt.Errorf("%w (the --max-bytes limit, %d bytes: raise it to extract this cabinet)", err, maxBytes)
+					err = fmt.Errorf("%w (--max-bytes %d: raise it to extract this cabinet)", err, maxBytes)
 				}
 			}
 			return cli.Single(o, rep, err, func(w io.Writer, r *cabExtractReport) error {

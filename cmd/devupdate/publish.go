@@ -128,7 +128,11 @@ func publishCheck(ctx context.Context, rootsFile, osRootsFile, tsRootsFile strin
 		}
 	}
 	return func(ctx context.Context, path string, r io.ReaderAt, size int64) error {
-		return hint(signer.CheckPublishable(ctx, path, r, size, policy, allowUnsigned))
+		err := hint(signer.CheckPublishable(ctx, path, r, size, policy, allowUnsigned))
+		if errors.Is(err, signer.ErrNotSigned) {
+			err = fmt.Errorf("%w: sign it first (devupdate sign), or give --insecure-allow-unsigned for a test store", err)
+		}
+		return err
 	}, nil
 }
 
