@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"crypto/x509"
+
 	"github.com/spf13/pflag"
 
 	"github.com/devupdate/devupdate/signer"
@@ -29,4 +32,35 @@ func (k *keyFlags) options() []signer.KeyOption {
 		opts = append(opts, signer.WithPFXPasswordFile(k.pfxPassFile))
 	}
 	return opts
+}
+
+// rootFlags are the trust anchors a signature is checked against, shared
+// by verify and publish.
+type rootFlags struct {
+	roots, osRoots, tsRoots string
+}
+
+func (r *rootFlags) register(f *pflag.FlagSet, rootsUsage string) {
+	f.StringVar(&r.roots, "roots", "", rootsUsage)
+	f.StringVar(&r.osRoots, "os-vendor-roots", "", "PEM `FILE` of the OS vendor's roots, for the packages inside os-kind cabinets")
+	f.StringVar(&r.tsRoots, "timestamp-roots", "", "PEM `FILE` of the timestamp authorities' roots (default: --roots)")
+}
+
+// policy loads the roots into a verification policy.
+func (r *rootFlags) policy(ctx context.Context) (signer.Policy, error) {
+	var p signer.Policy
+	for _, f := range []struct {
+		path string
+		pool **x509.CertPool
+	}{{r.roots, &p.Roots}, {r.osRoots, &p.OSVendorRoots}, {r.tsRoots, &p.TimestampRoots}} {
+		if f.path == "" {
+			continue
+		}
+		pool, err := signer.LoadRoots(ctx, f.path)
+		if err != nil {
+			return p, err
+		}
+		*f.pool = pool
+	}
+	return p, nil
 }

@@ -29,9 +29,9 @@ type publishResult struct {
 
 func newPublishCmd(o *cli.Output) *cobra.Command {
 	var (
-		storeURL, cdnBase                   string
-		rootsFile, osRootsFile, tsRootsFile string
-		allowUnsigned                       bool
+		storeURL, cdnBase string
+		roots             rootFlags
+		allowUnsigned     bool
 	)
 	c := &cobra.Command{
 		Use:   "publish CAB... --store URL",
@@ -59,7 +59,7 @@ container).`,
 			if storeURL == "" {
 				return cli.Missing("--store", "the store URL: a directory, file:///PATH or azblob://ACCOUNT/CONTAINER")
 			}
-			check, err := publishCheck(cmd.Context(), rootsFile, osRootsFile, tsRootsFile, allowUnsigned)
+			check, err := publishCheck(cmd.Context(), &roots, allowUnsigned)
 			if err != nil {
 				return err
 			}
@@ -96,36 +96,25 @@ container).`,
 	}
 	c.Flags().StringVar(&storeURL, "store", "", "store `URL`: a directory, file:// or azblob://ACCOUNT/CONTAINER")
 	c.Flags().StringVar(&cdnBase, "cdn-base", "", "public base `URL` of the CDN, used for the reported URLs")
-	c.Flags().StringVar(&rootsFile, "roots", "", "PEM `FILE` of the roots devices trust: apply the full signature policy (EV required)")
-	c.Flags().StringVar(&osRootsFile, "os-vendor-roots", "", "PEM `FILE` of the OS vendor's roots, for the packages inside os-kind cabinets (with --roots)")
-	c.Flags().StringVar(&tsRootsFile, "timestamp-roots", "", "PEM `FILE` of the timestamp authorities' roots (with --roots; default: --roots)")
+	roots.register(c.Flags(), "PEM `FILE` of the roots devices trust: apply the full signature policy (EV required)")
 	c.Flags().BoolVar(&allowUnsigned, "insecure-allow-unsigned", false, "INSECURE: publish unsigned cabinets too (devices refuse them)")
 	return c
 }
 
 // publishCheck is what publish asks of every cabinet before storing it:
 // signer.CheckPublishable, with the full policy when --roots is given.
-func publishCheck(ctx context.Context, rootsFile, osRootsFile, tsRootsFile string, allowUnsigned bool) (cdn.Check, error) {
-	if rootsFile == "" && (osRootsFile != "" || tsRootsFile != "") {
+func publishCheck(ctx context.Context, roots *rootFlags, allowUnsigned bool) (cdn.Check, error) {
+	if roots.roots == "" && (roots.osRoots != "" || roots.tsRoots != "") {
 		return nil, cli.Usagef("--os-vendor-roots and --timestamp-roots refine --roots: give --roots too")
 	}
 	var policy *signer.Policy
-	if rootsFile != "" {
-		policy = &signer.Policy{RequireEV: true}
-		var err error
-		if policy.Roots, err = signer.LoadRoots(ctx, rootsFile); err != nil {
+	if roots.roots != "" {
+		p, err := roots.policy(ctx)
+		if err != nil {
 			return nil, err
 		}
-		if osRootsFile != "" {
-			if policy.OSVendorRoots, err = signer.LoadRoots(ctx, osRootsFile); err != nil {
-				return nil, err
-			}
-		}
-		if tsRootsFile != "" {
-			if policy.TimestampRoots, err = signer.LoadRoots(ctx, tsRootsFile); err != nil {
-				return nil, err
-			}
-		}
+		p.RequireEV = true
+		policy = &p
 	}
 	return func(ctx context.Context, path string, r io.ReaderAt, size int64) error {
 		err := hint(signer.CheckPublishable(ctx, path, r, size, policy, allowUnsigned))

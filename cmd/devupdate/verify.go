@@ -11,8 +11,9 @@ import (
 
 func newVerifyCmd(o *cli.Output) *cobra.Command {
 	var (
-		policy                              signer.Policy
-		rootsFile, osRootsFile, tsRootsFile string
+		roots          rootFlags
+		requireEV      bool
+		requireSubject string
 	)
 	c := &cobra.Command{
 		Use:   "verify CAB... --roots ROOTS.pem [--os-vendor-roots ROOTS.pem] [--require-ev] [--require-subject SUBJECT]",
@@ -28,23 +29,14 @@ OEM's signature only). Each cabinet is reported (signer, EV, validity,
 timestamp, Authenticode digest, kind, vendor packages), every one checked.`,
 		Args: cli.Args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if rootsFile == "" {
+			if roots.roots == "" {
 				return cli.Missing("--roots", "the PEM roots the signers must chain to")
 			}
-			var err error
-			if policy.Roots, err = signer.LoadRoots(cmd.Context(), rootsFile); err != nil {
+			policy, err := roots.policy(cmd.Context())
+			if err != nil {
 				return err
 			}
-			if osRootsFile != "" {
-				if policy.OSVendorRoots, err = signer.LoadRoots(cmd.Context(), osRootsFile); err != nil {
-					return err
-				}
-			}
-			if tsRootsFile != "" {
-				if policy.TimestampRoots, err = signer.LoadRoots(cmd.Context(), tsRootsFile); err != nil {
-					return err
-				}
-			}
+			policy.RequireEV, policy.RequireSubject = requireEV, requireSubject
 			reports, _ := signer.VerifyCabinets(cmd.Context(), args, policy)
 			items := make([]*signedCabinet, len(reports))
 			for i, r := range reports {
@@ -56,10 +48,8 @@ timestamp, Authenticode digest, kind, vendor packages), every one checked.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&rootsFile, "roots", "", "PEM `FILE` of the roots signers must chain to (required)")
-	f.StringVar(&osRootsFile, "os-vendor-roots", "", "PEM `FILE` of the OS vendor's roots, for the packages inside os-kind cabinets")
-	f.StringVar(&tsRootsFile, "timestamp-roots", "", "PEM `FILE` of the timestamp authorities' roots (default: --roots)")
-	f.BoolVar(&policy.RequireEV, "require-ev", false, "refuse signers without the EV policy 2.23.140.1.3")
-	f.StringVar(&policy.RequireSubject, "require-subject", "", "refuse signers whose subject (CN or full DN) is not `SUBJECT`")
+	roots.register(f, "PEM `FILE` of the roots signers must chain to (required)")
+	f.BoolVar(&requireEV, "require-ev", false, "refuse signers without the EV policy 2.23.140.1.3")
+	f.StringVar(&requireSubject, "require-subject", "", "refuse signers whose subject (CN or full DN) is not `SUBJECT`")
 	return c
 }
