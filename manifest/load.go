@@ -21,6 +21,7 @@ import (
 
 	"github.com/devupdate/devupdate/internal/iox"
 	"github.com/devupdate/devupdate/internal/problem"
+	"github.com/devupdate/devupdate/internal/problem/yamlpos"
 	"github.com/devupdate/devupdate/manifest/inf"
 	"github.com/devupdate/devupdate/packager"
 	"github.com/devupdate/devupdate/smbios"
@@ -149,7 +150,7 @@ type loader struct {
 }
 
 func (l *loader) add(field string, at []string, format string, args ...any) {
-	p, _ := problem.Find(l.doc, at...)
+	p, _ := yamlpos.Find(l.doc, at...)
 	l.probs.Addf(l.file, p.Line, p.Col, field, format, args...)
 }
 
@@ -162,7 +163,7 @@ func load(ctx context.Context, file string, o *options) (*Update, error) {
 		return nil, err
 	}
 	var src source
-	doc, err := problem.DecodeYAML(file, data, &src)
+	doc, err := yamlpos.Decode(file, data, &src)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/devupdate/devupdate/internal/iox"
 	"github.com/devupdate/devupdate/internal/problem"
+	"github.com/devupdate/devupdate/internal/problem/yamlpos"
 )
 
 // Linux locations read for the running machine.
@@ -211,7 +212,7 @@ func ReadFieldsFile(ctx context.Context, path string) (*Info, error) {
 // ParseFields decodes the contents of a fields file named name.
 func ParseFields(name string, data []byte) (Fields, error) {
 	var f Fields
-	if _, err := problem.DecodeYAML(name, data, &f); err != nil {
+	if _, err := yamlpos.Decode(name, data, &f); err != nil {
 		return Fields{}, err
 	}
 	return f, nil

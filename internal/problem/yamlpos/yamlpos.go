@@ -1,46 +1,35 @@
-package problem
+// Package yamlpos decodes the YAML input files devupdate reads (update.yaml,
+// product.yaml, SMBIOS fields files) with unknown keys refused, reports YAML
+// errors as problem.List entries naming the file and line, and finds the
+// position of a value for a problem. It is the only place in devupdate that
+// imports a YAML parser, so the device side, which reads none, stays free of
+// it (internal/archtest checks that).
+package yamlpos
 
 import (
 	"bytes"
-	"context"
 	"errors"
-	"fmt"
 	"io"
 	"regexp"
 	"strconv"
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/devupdate/devupdate/internal/iox"
+	"github.com/devupdate/devupdate/internal/problem"
 )
-
-// MaxYAMLSize bounds every YAML document devupdate reads. Manifests and
-// product files are small; anything larger is a mistake or an attack, and is
-// refused before the parser sees it.
-const MaxYAMLSize = 1 << 20
-
-// ReadFileBounded reads at most limit bytes of path and fails with a Problem
-// naming the file when it is larger.
-func ReadFileBounded(path string, limit int64) ([]byte, error) {
-	data, err := iox.ReadFile(context.Background(), path, limit)
-	if errors.Is(err, iox.ErrTooLarge) {
-		return nil, List{{File: path, Rule: fmt.Sprintf("file is larger than the %d-byte limit", limit)}}
-	}
-	return data, err
-}
 
 var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 
-// DecodeYAML parses data (the contents of file) into v with unknown keys
+// Decode parses data (the contents of file) into v with unknown keys
 // refused, and returns the document node so callers can report positions.
 // A syntax or type error comes back as a List naming the file and line.
-func DecodeYAML(file string, data []byte, v any) (*yaml.Node, error) {
+func Decode(file string, data []byte, v any) (*yaml.Node, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, yamlErr(file, err)
 	}
 	if doc.Kind == 0 {
-		return nil, List{{File: file, Rule: "file is empty"}}
+		return nil, problem.List{{File: file, Rule: "file is empty"}}
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -51,7 +40,7 @@ func DecodeYAML(file string, data []byte, v any) (*yaml.Node, error) {
 }
 
 func yamlErr(file string, err error) error {
-	var l List
+	var l problem.List
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
 		for _, msg := range te.Errors {
@@ -59,15 +48,15 @@ func yamlErr(file string, err error) error {
 		}
 		return l.Err()
 	}
-	return List{yamlMsg(file, err.Error())}
+	return problem.List{yamlMsg(file, err.Error())}
 }
 
-func yamlMsg(file, msg string) Problem {
+func yamlMsg(file, msg string) problem.Problem {
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 		n, _ := strconv.Atoi(m[1])
-		return Problem{File: file, Line: n, Rule: "yaml: " + m[2]}
+		return problem.Problem{File: file, Line: n, Rule: "yaml: " + m[2]}
 	}
-	return Problem{File: file, Rule: "yaml: " + msg}
+	return problem.Problem{File: file, Rule: "yaml: " + msg}
 }
 
 // Pos is a place in a YAML file.
