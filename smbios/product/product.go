@@ -30,6 +30,7 @@ import (
 
 	"github.com/devupdate/devupdate/internal/problem"
 	"github.com/devupdate/devupdate/internal/problem/yamlpos"
+	"github.com/devupdate/devupdate/manifest/update"
 	"github.com/devupdate/devupdate/smbios"
 )
 
@@ -131,13 +132,11 @@ func (p *Product) add(l *problem.List, field string, at yamlpos.Pos, format stri
 	l.Addf(p.File, at.Line, at.Col, field, format, args...)
 }
 
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
-
 func (p *Product) checkName(l *problem.List) {
 	switch {
 	case p.Name == "":
 		p.add(l, "name", p.pos("name"), "required")
-	case !nameRE.MatchString(p.Name):
+	case update.CheckProductName(p.Name) != nil:
 		p.add(l, "name", p.pos("name"), "must be 1-64 of a-z, 0-9, '.', '_', '-', starting with a letter or digit")
 	}
 }

@@ -1,4 +1,4 @@
-package manifest
+package update
 
 import (
 	"bytes"
@@ -9,22 +9,31 @@ import (
 	"io"
 	"reflect"
 	"slices"
-	"strings"
 	"unicode/utf8"
 
+	"github.com/devupdate/devupdate/internal/iox"
 	"github.com/devupdate/devupdate/internal/problem"
 	"github.com/devupdate/devupdate/smbios"
 )
 
-// UpdateJSONName is the name of the update manifest inside every cabinet.
-const UpdateJSONName = "update.json"
+// JSONName is the name of the update manifest inside every cabinet.
+const JSONName = "update.json"
 
-// MaxUpdateJSONSize bounds update.json. A manifest listing the 65,535 files
-// a cabinet can hold stays below it.
-const MaxUpdateJSONSize = 16 << 20
+// MaxJSONSize bounds update.json. A manifest listing the 65,535 files a
+// cabinet can hold stays below it.
+const MaxJSONSize = 16 << 20
 
 // Schema is the update.json schema version this package writes and reads.
 const Schema = 1
+
+// Errors of update.json itself, besides the rules of Validate.
+var (
+	// ErrJSONSyntax: update.json is not UTF-8, not one JSON object without
+	// duplicate keys, or a field is not of its JSON type.
+	ErrJSONSyntax = errors.New("update.json syntax")
+	// ErrSchema: update.json is of a schema this version does not read.
+	ErrSchema = errors.New("update.json schema not supported")
+)
 
 // wireOut is the encoded shape of update.json. Keys end up sorted (see
 // EncodeJSON), so the field order here does not matter.
@@ -53,7 +62,7 @@ var knownKeys = map[string]bool{
 }
 
 // EncodeJSON returns the canonical update.json: one JSON object with its
-// keys sorted (unknown keys kept from ParseUpdateJSON included), files
+// keys sorted (unknown keys kept from ParseJSON included), files
 // sorted by cabinet path, targets by their string form, requirements by
 // name, two-space indentation, no HTML escaping, a final newline. It holds
 // no host-dependent data: no host paths, times or user names. The same
@@ -92,7 +101,7 @@ func (u *Update) MarshalJSON() ([]byte, error) {
 	slices.SortFunc(w.Targets, func(a, b smbios.CHID) int { return cmp.Compare(a.String(), b.String()) })
 	slices.SortFunc(w.Requires, func(a, b Requirement) int { return cmp.Compare(a.Name, b.Name) })
 	slices.SortFunc(w.Files, func(a, b File) int {
-		return cmp.Or(cmp.Compare(foldPath(a.Path), foldPath(b.Path)), cmp.Compare(a.Path, b.Path))
+		return cmp.Or(cmp.Compare(FoldPath(a.Path), FoldPath(b.Path)), cmp.Compare(a.Path, b.Path))
 	})
 	known, err := marshal(w)
 	if err != nil {
@@ -124,34 +133,44 @@ func marshal(v any) ([]byte, error) {
 	return bytes.TrimSuffix(b.Bytes(), []byte{'\n'}), nil
 }
 
-// ReadUpdateJSON reads update.json from r, at most MaxUpdateJSONSize bytes,
-// and parses it with ParseUpdateJSON. name is used in problems.
-func ReadUpdateJSON(name string, r io.Reader) (*Update, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxUpdateJSONSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", name, err)
+// ReadJSON reads update.json from r, at most MaxJSONSize bytes, and parses
+// it with ParseJSON. name is used in problems.
+func ReadJSON(name string, r io.Reader) (*Update, error) {
+	data, err := iox.ReadAll(r, name, MaxJSONSize)
+	if errors.Is(err, iox.ErrTooLarge) {
+		return nil, problem.List{{File: name, Rule: fmt.Sprintf("update.json is larger than the %d-byte limit", MaxJSONSize), Err: err}}
 	}
-	return ParseUpdateJSON(name, data)
+	if err != nil {
+		return nil, err
+	}
+	return ParseJSON(name, data)
 }
 
-// ParseUpdateJSON parses and checks an update.json (named name in
-// problems) as the signer and the device side read it from a cabinet: at
-// most MaxUpdateJSONSize bytes, UTF-8, one object without duplicate keys,
-// schema 1, and the same rules Load applies to what it can see without the
-// payload (names, versions, targets, cabinet paths, digests, per-kind
-// fields). Unknown top-level fields are kept in Extra and written back by
-// EncodeJSON; unknown fields inside files or requires entries are refused,
-// because an entry only partly understood could change what is installed.
-// Every problem is returned at once as a problem.List.
-func ParseUpdateJSON(name string, data []byte) (*Update, error) {
+// ParseJSON parses and checks an update.json (named name in problems) as
+// the signer, flight and the device side read it from a cabinet: at most
+// MaxJSONSize bytes, UTF-8, one object without duplicate keys, schema 1,
+// each field of its JSON type and syntax, and then every rule of Validate,
+// the same rules manifest.Load applies to update.yaml. Unknown top-level
+// fields are kept in Extra and written back by EncodeJSON; unknown fields
+// inside files or requires entries are refused, because an entry only
+// partly understood could change what is installed. Every problem is
+// returned at once as a problem.List, which unwraps to each rule's
+// sentinel (errors.Is(err, ErrZeroVersion), ...).
+func ParseJSON(name string, data []byte) (*Update, error) {
 	var ps problem.List
-	add := func(field, format string, args ...any) { ps.Addf(name, 0, 0, field, format, args...) }
-	if len(data) > MaxUpdateJSONSize {
-		add("", "update.json is larger than the %d-byte limit", MaxUpdateJSONSize)
+	// reported holds the fields whose syntax was already refused, so that
+	// Validate does not report them a second time as empty.
+	reported := map[string]bool{}
+	add := func(field string, err error) {
+		reported[field] = true
+		ps.Add(problem.Problem{File: name, Field: field, Rule: err.Error(), Err: err})
+	}
+	if len(data) > MaxJSONSize {
+		add("", &iox.TooLargeError{Name: name, Limit: MaxJSONSize})
 		return nil, ps.Err()
 	}
 	if !utf8.Valid(data) {
-		add("", "update.json is not valid UTF-8")
+		add("", rulef(ErrJSONSyntax, "update.json is not valid UTF-8"))
 		return nil, ps.Err()
 	}
 	fields, err := topLevel(data)
@@ -161,7 +180,7 @@ func ParseUpdateJSON(name string, data []byte) (*Update, error) {
 		if errors.As(err, &se) {
 			line, col = lineCol(data, se.Offset)
 		}
-		ps.Addf(name, line, col, "", "%v", err)
+		ps.Add(problem.Problem{File: name, Line: line, Col: col, Rule: err.Error(), Err: &ruleError{msg: err.Error(), err: ErrJSONSyntax}})
 		return nil, ps.Err()
 	}
 
@@ -176,38 +195,38 @@ func ParseUpdateJSON(name string, data []byte) (*Update, error) {
 		if err := dec.Decode(v); err != nil {
 			// Forget what was decoded before the error.
 			reflect.ValueOf(v).Elem().SetZero()
-			add(key, "%v", err)
+			add(key, &ruleError{msg: err.Error(), err: ErrJSONSyntax})
 			return false
 		}
 		return true
+	}
+	version := func(field, s string) Version {
+		v, err := ParseVersion(s)
+		if err != nil {
+			add(field, err)
+		}
+		return v
 	}
 
 	var schema int
 	if !get("schema", &schema) {
 		if _, ok := fields["schema"]; !ok {
-			add("schema", "required")
+			add("schema", ErrRequired)
 		}
 	} else if schema != Schema {
-		add("schema", "%d is not supported (this version reads schema %d)", schema, Schema)
+		add("schema", rulef(ErrSchema, "%d is not supported (this version reads schema %d)", schema, Schema))
 		return nil, ps.Err()
 	}
 
 	get("name", &u.Name)
-	if err := CheckName(u.Name); err != nil {
-		add("name", "%q: %v", u.Name, err)
-	}
 	var kind string
 	get("kind", &kind)
 	u.Kind = Kind(kind)
-	if !u.Kind.valid() {
-		add("kind", "%q is not a kind: one of os, driver, app, ocp", kind)
-	}
-	var version string
-	get("version", &version)
-	if v, err := ParseVersion(version); err != nil {
-		add("version", "%v", err)
-	} else {
-		u.Version = v
+	var v string
+	if get("version", &v) {
+		u.Version = version("version", v)
+	} else if _, ok := fields["version"]; !ok {
+		add("version", rulef(ErrRequired, "required (a.b.c.d, each 0-65535)"))
 	}
 	get("description", &u.Description)
 	get("release_notes", &u.ReleaseNotes)
@@ -215,21 +234,12 @@ func ParseUpdateJSON(name string, data []byte) (*Update, error) {
 
 	var targets []string
 	get("targets", &targets)
-	if len(targets) == 0 {
-		add("targets", "an update needs at least one target CHID")
-	}
-	seenT := map[smbios.CHID]bool{}
 	for i, s := range targets {
 		c, err := smbios.ParseCHID(s)
-		switch {
-		case err != nil:
-			add(fmt.Sprintf("targets[%d]", i), "%v", err)
-		case seenT[c]:
-			add(fmt.Sprintf("targets[%d]", i), "%s is listed twice", c)
-		default:
-			seenT[c] = true
-			u.Targets = append(u.Targets, c)
+		if err != nil {
+			add(fmt.Sprintf("targets[%d]", i), err)
 		}
+		u.Targets = append(u.Targets, c)
 	}
 
 	var reqs []struct {
@@ -237,21 +247,8 @@ func ParseUpdateJSON(name string, data []byte) (*Update, error) {
 		MinVersion string `json:"min_version"`
 	}
 	get("requires", &reqs)
-	seenR := map[string]bool{}
 	for i, r := range reqs {
-		f := fmt.Sprintf("requires[%d]", i)
-		v, verr := ParseVersion(r.MinVersion)
-		switch {
-		case CheckName(r.Name) != nil:
-			add(f+".name", "%q: %v", r.Name, ErrName)
-		case seenR[strings.ToUpper(r.Name)]:
-			add(f+".name", "%s is required twice", r.Name)
-		case verr != nil:
-			add(f+".min_version", "%v", verr)
-		default:
-			seenR[strings.ToUpper(r.Name)] = true
-			u.Requires = append(u.Requires, Requirement{Name: r.Name, MinVersion: v})
-		}
+		u.Requires = append(u.Requires, Requirement{Name: r.Name, MinVersion: version(fmt.Sprintf("requires[%d].min_version", i), r.MinVersion)})
 	}
 
 	var files []struct {
@@ -260,98 +257,29 @@ func ParseUpdateJSON(name string, data []byte) (*Update, error) {
 		SHA256 string `json:"sha256"`
 	}
 	get("files", &files)
-	if len(files) == 0 {
-		add("files", "an update needs at least one file")
-	}
-	cab := map[string]string{}
 	for i, f := range files {
-		field := fmt.Sprintf("files[%d]", i)
-		ok := true
-		if err := checkCabPath(f.Path); err != nil || strings.HasSuffix(f.Path, "/") {
-			if err == nil {
-				err = ErrPathSegment
-			}
-			add(field+".path", "%q: %v", f.Path, err)
-			ok = false
-		} else if reservedPaths[foldPath(f.Path)] {
-			add(field+".path", "%q is reserved for the update manifest", f.Path)
-			ok = false
-		} else if _, dup := cab[foldPath(f.Path)]; dup {
-			add(field+".path", "%q is listed twice (Windows paths ignore case)", f.Path)
-			ok = false
+		var size int64
+		if f.Size == nil {
+			add(fmt.Sprintf("files[%d].size", i), ErrRequired)
+		} else {
+			size = *f.Size
 		}
-		if f.Size == nil || *f.Size < 0 {
-			add(field+".size", "required, and must not be negative")
-			ok = false
-		}
-		if !isSHA256(f.SHA256) {
-			add(field+".sha256", "must be 64 lower-case hexadecimal digits")
-			ok = false
-		}
-		if ok {
-			cab[foldPath(f.Path)] = f.Path
-			u.Files = append(u.Files, File{Path: f.Path, Size: *f.Size, SHA256: f.SHA256})
-		}
-	}
-	for _, f := range u.Files {
-		for d := f.Path; ; {
-			i := strings.LastIndexByte(d, '/')
-			if i < 0 {
-				break
-			}
-			d = d[:i]
-			if other, ok := cab[foldPath(d)]; ok {
-				add("files", "cabinet path %q is a file, but %q needs it as a directory", other, f.Path)
-			}
-		}
+		u.Files = append(u.Files, File{Path: f.Path, Size: size, SHA256: f.SHA256})
 	}
 
 	get("inf", &u.INF)
 	get("package", &u.Package)
 	var osBuild string
-	get("os_build", &osBuild)
+	if get("os_build", &osBuild) {
+		u.OSBuild = version("os_build", osBuild)
+	}
 	get("vendor_signed", &u.VendorSigned)
-	inPayload := func(field, p string) {
-		if _, ok := cab[foldPath(p)]; !ok || cab[foldPath(p)] != p {
-			add(field, "%q is not one of the files", p)
-		}
-	}
-	switch u.Kind {
-	case KindDriver:
-		if u.INF == "" {
-			add("inf", "a driver update must name its .inf")
-		} else {
-			inPayload("inf", u.INF)
-		}
-	case KindApp:
-		if u.Package == "" {
-			add("package", "an app update must name its package file")
-		} else {
-			inPayload("package", u.Package)
-		}
-	case KindOS:
-		if !u.VendorSigned {
-			add("vendor_signed", "an OS update is signed by its vendor: vendor_signed must be true")
-		}
-		if v, err := ParseVersion(osBuild); err != nil {
-			add("os_build", "%v", err)
-		} else {
-			u.OSBuild = v
-		}
-	}
-	if u.Kind != KindDriver && u.INF != "" {
-		add("inf", "is only for kind driver")
-	}
-	if u.Kind != KindApp && u.Package != "" {
-		add("package", "is only for kind app")
-	}
-	if u.Kind != KindOS && osBuild != "" {
-		add("os_build", "is only for kind os")
-	}
-	if u.Kind != KindOS && u.VendorSigned {
-		add("vendor_signed", "is only for kind os")
-	}
 
+	for _, fe := range u.Validate() {
+		if !reported[fe.Field] {
+			ps.Add(problem.Problem{File: name, Field: fe.Field, Rule: fe.Err.Error(), Err: fe.Err})
+		}
+	}
 	for k, v := range fields {
 		if !knownKeys[k] {
 			if u.Extra == nil {
@@ -414,17 +342,4 @@ func lineCol(data []byte, off int64) (int, int) {
 	line := 1 + bytes.Count(before, []byte{'\n'})
 	col := int(off) - bytes.LastIndexByte(before, '\n')
 	return line, col
-}
-
-func isSHA256(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
 }
