@@ -7,6 +7,7 @@ import (
 
 	"github.com/devupdate/devupdate/internal/problem"
 	"github.com/devupdate/devupdate/smbios"
+	"github.com/devupdate/devupdate/smbios/smbiosyaml"
 )
 
 func newSmbiosCmd(g *globalOptions) *cobra.Command {
@@ -47,7 +48,7 @@ baseboard_manufacturer and baseboard_product.`,
 			if src.Kind != smbios.RunningMachine && src.Path == "" {
 				return usageErrorf("--%s needs a path", flagName(src.Kind))
 			}
-			info, err := smbios.Read(cmd.Context(), src)
+			info, err := smbiosyaml.Read(cmd.Context(), src)
 			if err != nil {
 				return printProblems(cmd, g, err)
 			}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/devupdate/devupdate/internal/iox"
 	"github.com/devupdate/devupdate/internal/problem"
+	"github.com/devupdate/devupdate/internal/strictjson"
 	"github.com/devupdate/devupdate/smbios"
 )
 
@@ -173,12 +174,12 @@ func ParseJSON(name string, data []byte) (*Update, error) {
 		add("", rulef(ErrJSONSyntax, "update.json is not valid UTF-8"))
 		return nil, ps.Err()
 	}
-	fields, err := topLevel(data)
+	fields, err := strictjson.Object(data)
 	if err != nil {
 		line, col := 0, 0
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
-			line, col = lineCol(data, se.Offset)
+			line, col = strictjson.LineCol(data, se.Offset)
 		}
 		ps.Add(problem.Problem{File: name, Line: line, Col: col, Rule: err.Error(), Err: &ruleError{msg: err.Error(), err: ErrJSONSyntax}})
 		return nil, ps.Err()
@@ -292,54 +293,4 @@ func ParseJSON(name string, data []byte) (*Update, error) {
 		return nil, err
 	}
 	return u, nil
-}
-
-// topLevel splits a JSON object into its members, refusing anything that is
-// not exactly one object, and duplicate keys, which different readers
-// would resolve differently.
-func topLevel(data []byte) (map[string]json.RawMessage, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, errors.New("update.json must be a JSON object")
-	}
-	fields := map[string]json.RawMessage{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		key, ok := tok.(string)
-		if !ok {
-			return nil, errors.New("update.json: object key expected")
-		}
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, err
-		}
-		if _, dup := fields[key]; dup {
-			return nil, fmt.Errorf("key %q appears twice", key)
-		}
-		fields[key] = raw
-	}
-	if _, err := dec.Token(); err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("update.json has data after its object")
-	}
-	return fields, nil
-}
-
-func lineCol(data []byte, off int64) (int, int) {
-	if off > int64(len(data)) {
-		off = int64(len(data))
-	}
-	before := data[:off]
-	line := 1 + bytes.Count(before, []byte{'\n'})
-	col := int(off) - bytes.LastIndexByte(before, '\n')
-	return line, col
 }

@@ -81,9 +81,9 @@ func TestParseJSONProblems(t *testing.T) {
 		in   string
 		want problem.List
 	}{
-		{"not an object", `[1]`, problem.List{p("", "update.json must be a JSON object", ErrJSONSyntax)}},
+		{"not an object", `[1]`, problem.List{p("", "must be one JSON object", ErrJSONSyntax)}},
 		{"syntax", "{\n\"schema\": 1,\n}", problem.List{{File: "update.json", Line: 3, Col: 1, Rule: "invalid character '}' looking for beginning of object key string", Err: ErrJSONSyntax}}},
-		{"trailing data", `{` + ok + `, ` + files + `} {}`, problem.List{p("", "update.json has data after its object", ErrJSONSyntax)}},
+		{"trailing data", `{` + ok + `, ` + files + `} {}`, problem.List{p("", "must be one JSON object: data after the object", ErrJSONSyntax)}},
 		{"duplicate key", `{` + ok + `, ` + files + `, "kind": "os"}`, problem.List{p("", `key "kind" appears twice`, ErrJSONSyntax)}},
 		{"not utf-8", "{\"name\": \"\xff\"}", problem.List{p("", "update.json is not valid UTF-8", ErrJSONSyntax)}},
 		{"too large", `{"x": "` + strings.Repeat("a", MaxJSONSize) + `"}`, problem.List{p("", "update.json is larger than the 16777216-byte limit", iox.ErrTooLarge)}},
