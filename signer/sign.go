@@ -15,9 +15,11 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/sassoftware/relic/v8/lib/authenticode"
+	relicauth "github.com/sassoftware/relic/v8/lib/authenticode"
 	"github.com/sassoftware/relic/v8/lib/certloader"
 	"github.com/sassoftware/relic/v8/lib/pkcs9"
+
+	"github.com/devupdate/devupdate/signer/authenticode"
 )
 
 type options struct {
@@ -88,7 +90,7 @@ func New(ctx context.Context, key crypto.Signer, chain []*x509.Certificate, poli
 		return nil, err
 	}
 	policy.RequireEV = policy.RequireEV || !o.unsafeAllowNonEV
-	if err := CheckCertificate(chain[0], chain[1:], key.Public(), policy.Roots, policy.now(), policy.RequireEV); err != nil {
+	if err := CheckCertificate(chain[0], chain[1:], key.Public(), policy.Roots, policy.Now(), policy.RequireEV); err != nil {
 		return nil, err
 	}
 	return &Signer{key: key, chain: chain, policy: policy, opts: o}, nil
@@ -120,21 +122,27 @@ func (s *Signer) SignFile(ctx context.Context, in, out string) (res *Result, err
 	if err != nil {
 		return nil, err
 	}
-	h, err := readCabHeader(in, src, st.Size())
+	h, err := authenticode.ReadHeader(in, src, st.Size())
 	if err != nil {
 		return nil, err
 	}
-	if h.signed() {
+	if h.Signed() {
 		return nil, fmt.Errorf("signing %s: %w", in, ErrAlreadySigned)
 	}
-	u, cab, err := readUpdate(in, src, st.Size())
+	u, cab, err := authenticode.ReadUpdate(in, src, st.Size())
 	if err != nil {
 		return nil, fmt.Errorf("signing: %w", err) // err names the file
 	}
-	kind := kindOf(u)
+	kind := ""
+	if u != nil {
+		kind = string(u.Kind)
+	}
 	var pkgs []Package
+	if cab != nil {
+		defer cab.Close()
+	}
 	if kind == KindOS {
-		if pkgs, err = verifyVendorPackages(ctx, in, cab, u, s.policy); err != nil {
+		if pkgs, err = authenticode.VerifyVendorPackages(ctx, in, cab, u, s.policy); err != nil {
 			return nil, fmt.Errorf("signing: %w", err) // err names the file
 		}
 		s.opts.logger.DebugContext(ctx, "vendor packages verified", "file", in, "packages", len(pkgs))
@@ -145,7 +153,7 @@ func (s *Signer) SignFile(ctx context.Context, in, out string) (res *Result, err
 		}
 	}()
 	inPlace := sameFile(in, out)
-	if inPlace && h.reserveHeader == sigHeaderSize {
+	if inPlace && h.ReserveHeader == authenticode.SignatureHeaderSize {
 		src.Close()
 		return s.fillReserve(ctx, in, st)
 	}
@@ -164,16 +172,16 @@ func (s *Signer) SignFile(ctx context.Context, in, out string) (res *Result, err
 			os.Remove(tmp.Name())
 		}
 	}()
-	s.opts.logger.DebugContext(ctx, "signing", "file", in, "bytes", st.Size(), "shift", h.shift())
+	s.opts.logger.DebugContext(ctx, "signing", "file", in, "bytes", st.Size(), "shift", h.Shift())
 
 	// Hash and copy at once: relic's cabfile.Digest reads the cabinet on
 	// this goroutine while the kernel copies the cabinet data (coffFiles to
 	// cbCabinet) to where it goes in the output (copy_file_range where the
 	// file system offers it). The input must not change meanwhile: its size
 	// and modification time are compared before and after.
-	newOffsetFiles := h.offsetFiles + h.shift()
+	newOffsetFiles := h.OffsetFiles + h.Shift()
 	copied := make(chan error, 1)
-	go func() { copied <- copyRange(in, tmp, h.offsetFiles, newOffsetFiles, h.totalSize-h.offsetFiles) }()
+	go func() { copied <- copyRange(in, tmp, h.OffsetFiles, newOffsetFiles, h.CabinetSize-h.OffsetFiles) }()
 	digest, err := digestCabinet(ctx, in, io.NewSectionReader(src, 0, st.Size()))
 	cerr := <-copied
 	if err != nil {
@@ -195,12 +203,12 @@ func (s *Signer) SignFile(ctx context.Context, in, out string) (res *Result, err
 		PrivateKey:   s.key,
 		Timestamper:  s.opts.timestamper,
 	}
-	_, ts, err := authenticode.SignCabImprint(ctx, digest, cert, nil)
+	_, ts, err := relicauth.SignCabImprint(ctx, digest, cert, nil)
 	if err != nil {
 		return nil, fmt.Errorf("signing %s: %w", in, classifySignError(err))
 	}
 	// Verify before anything is reported or moved into place.
-	res, err = verifyBlob(in, ts.Raw, digest.Imprint, s.policy)
+	res, err = authenticode.VerifyBlob(in, ts.Raw, digest.Imprint, s.policy)
 	if err != nil {
 		return nil, fmt.Errorf("verify after sign: %w", err)
 	}
@@ -271,27 +279,27 @@ func (s *Signer) fillReserve(ctx context.Context, path string, checked os.FileIn
 	if !os.SameFile(st, checked) || st.Size() != checked.Size() || !st.ModTime().Equal(checked.ModTime()) {
 		return nil, fmt.Errorf("signing %s: the file changed while it was being signed", path)
 	}
-	h, err := readCabHeader(path, f, st.Size())
+	h, err := authenticode.ReadHeader(path, f, st.Size())
 	if err != nil {
 		return nil, err
 	}
-	if h.reserveHeader != sigHeaderSize || h.signed() {
+	if h.ReserveHeader != authenticode.SignatureHeaderSize || h.Signed() {
 		return nil, fmt.Errorf("signing %s: %w: reserve changed while signing", path, ErrMalformed)
 	}
 	digest, err := digestCabinet(ctx, path, io.NewSectionReader(f, 0, st.Size()))
 	if err != nil {
 		return nil, err
 	}
-	orig := make([]byte, h.offsetFiles)
+	orig := make([]byte, h.OffsetFiles)
 	if _, err := f.ReadAt(orig, 0); err != nil {
 		return nil, err
 	}
 	cert := &certloader.Certificate{Leaf: s.chain[0], Certificates: s.chain, PrivateKey: s.key, Timestamper: s.opts.timestamper}
-	_, ts, err := authenticode.SignCabImprint(ctx, digest, cert, nil)
+	_, ts, err := relicauth.SignCabImprint(ctx, digest, cert, nil)
 	if err != nil {
 		return nil, fmt.Errorf("signing %s: %w", path, classifySignError(err))
 	}
-	res, err := verifyBlob(path, ts.Raw, digest.Imprint, s.policy)
+	res, err := authenticode.VerifyBlob(path, ts.Raw, digest.Imprint, s.policy)
 	if err != nil {
 		return nil, fmt.Errorf("verify after sign: %w", err)
 	}
@@ -309,11 +317,11 @@ func (s *Signer) fillReserve(ctx context.Context, path string, checked os.FileIn
 	committed := false
 	defer func() {
 		if !committed {
-			_ = f.Truncate(h.totalSize)
+			_ = f.Truncate(h.CabinetSize)
 			_ = f.Sync()
 		}
 	}()
-	if _, err := f.WriteAt(padded, h.totalSize); err != nil {
+	if _, err := f.WriteAt(padded, h.CabinetSize); err != nil {
 		return nil, err
 	}
 	if err := f.Sync(); err != nil {
@@ -339,7 +347,7 @@ func checkWritten(f *os.File, header, sig []byte) error {
 	if err != nil {
 		return err
 	}
-	h, err := readCabHeader(f.Name(), f, st.Size())
+	h, err := authenticode.ReadHeader(f.Name(), f, st.Size())
 	if err != nil {
 		return err
 	}
@@ -347,7 +355,7 @@ func checkWritten(f *os.File, header, sig []byte) error {
 	if _, err := f.ReadAt(got, 0); err != nil {
 		return err
 	}
-	blob, err := readSignature(f.Name(), f, h)
+	blob, err := authenticode.ReadSignature(f.Name(), f, h)
 	if err != nil {
 		return err
 	}
