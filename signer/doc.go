@@ -23,7 +23,7 @@
 // lib/cabfile, lib/pkcs7, lib/pkcs9). Signing hashes the input once while
 // copying it to a temporary file beside the output, fills the signature
 // reserve, appends the signature, verifies the result against the caller's
-// policy (authenticode.VerifyBlob, with authenticode's own digest), and only then renames it into place: memory stays flat whatever
-// the cabinet's size, and a failed or interrupted run never leaves a
-// half-written output.
+// policy (authenticode.VerifyBlob), and only then renames it into place:
+// memory stays flat whatever the cabinet's size, and a failed or
+// interrupted run never leaves a half-written output.
 package signer
