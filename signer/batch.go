@@ -41,7 +41,7 @@ type SignRequest struct {
 // could start (no key, no chain, a chain the policy refuses) the reports
 // are nil and the error says why. A cabinet already signed by the same
 // certificate under the same policy is reported as done
-// (Result.AlreadySigned), so signing a set of cabinets again is safe.
+// (Report.AlreadySigned), so signing a set of cabinets again is safe.
 func SignCabinets(ctx context.Context, req SignRequest) ([]Report, error) {
 	if len(req.Files) == 0 {
 		return nil, errors.New("no cabinet given")
@@ -98,7 +98,7 @@ func SignCabinets(ctx context.Context, req SignRequest) ([]Report, error) {
 			r.File, r.Source = req.Output, f
 		}
 		if r.Err = ctx.Err(); r.Err == nil {
-			r.Result, r.Err = s.SignFile(ctx, f, r.File)
+			r.Result, r.AlreadySigned, r.Err = s.sign(ctx, f, r.File)
 		}
 		if r.Valid = r.Err == nil; !r.Valid {
 			r.Error = r.Err.Error()
@@ -115,9 +115,12 @@ type Report struct {
 	File string `json:"file"`
 	// Source is the cabinet signed into File when they differ (sign -o).
 	Source string `json:"source,omitempty"`
-	Valid  bool   `json:"valid"`
-	Err    error  `json:"-"`
-	Error  string `json:"error,omitempty"`
+	// AlreadySigned: SignCabinets left File as it was, already signed by
+	// the same certificate under the same policy.
+	AlreadySigned bool   `json:"already_signed,omitempty"`
+	Valid         bool   `json:"valid"`
+	Err           error  `json:"-"`
+	Error         string `json:"error,omitempty"`
 }
 
 // VerifyCabinets verifies every file against policy and reports each; it

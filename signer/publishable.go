@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/sassoftware/relic/v8/lib/pkcs7"
+	"github.com/devupdate/devupdate/signer/authenticode"
 )
 
 // CheckPublishable refuses the cabinet name (r, size bytes) when devices
@@ -13,58 +13,32 @@ import (
 // cabinet (header, folders, files and data blocks within the file; an
 // embedded update.json valid), and signed, unless allowUnsigned. With a
 // policy, the signature must pass it in full (Verify: chain, EV, subject,
-// vendor packages). Without one, the signature must still be intact: a
-// well-formed Authenticode signature whose signed digest is the cabinet's
-// and whose PKCS#7 signature verifies with the certificate it carries.
+// vendor packages). Without one, the signature must still be intact
+// (authenticode.CheckIntact: the digest it signs is the cabinet's, and the
+// signer's signature verifies with the certificate it carries).
 //
 // It is the one function `devupdate publish` asks; it goes through the
-// package's verification entry points only.
+// verifier's entry points only.
 func CheckPublishable(ctx context.Context, name string, r io.ReaderAt, size int64, policy *Policy, allowUnsigned bool) error {
-	h, err := readCabHeader(name, r, size)
+	h, err := authenticode.ReadHeader(name, r, size)
 	if err != nil {
 		return err
 	}
-	if _, _, err := readUpdate(name, r, size); err != nil {
+	_, cab, err := authenticode.ReadUpdate(name, r, size)
+	if err != nil {
 		return err
 	}
-	if !h.signed() {
-		if allowUnsigned {
-			return nil
-		}
-		return fmt.Errorf("%s: %w", name, ErrNotSigned)
+	if cab != nil {
+		cab.Close()
 	}
-	if policy != nil {
+	switch {
+	case !h.Signed() && allowUnsigned:
+		return nil
+	case !h.Signed():
+		return fmt.Errorf("%s: %w", name, ErrNotSigned)
+	case policy != nil:
 		_, err := VerifyReaderAt(ctx, name, r, size, *policy)
 		return err
 	}
-	blob, err := readSignature(name, r, h)
-	if err != nil {
-		return err
-	}
-	indirect, err := parseAuthenticode(name, blob)
-	if err != nil {
-		return err
-	}
-	d, err := digestCabinet(ctx, name, io.NewSectionReader(r, 0, size))
-	if err != nil {
-		return err
-	}
-	if string(indirect.MessageDigest.Digest) != string(d.Imprint) {
-		return fmt.Errorf("%s: %w: signed %x, cabinet is %x", name, ErrDigestMismatch, indirect.MessageDigest.Digest, d.Imprint)
-	}
-	return intact(name, blob)
-}
-
-// intact checks that the PKCS#7 signature in blob verifies with the
-// certificate it carries (no trust decision).
-func intact(name string, blob []byte) (err error) {
-	defer recoverMalformed(name, &err)
-	psd, err := pkcs7.Unmarshal(blob)
-	if err != nil {
-		return fmt.Errorf("%s: %w: %v", name, ErrBadSignature, err)
-	}
-	if _, err := psd.Content.Verify(nil, false); err != nil {
-		return fmt.Errorf("%s: %w: %v", name, ErrBadSignature, err)
-	}
-	return nil
+	return authenticode.CheckIntact(ctx, name, r, size)
 }

@@ -128,11 +128,7 @@ func lockName(key string) string {
 }
 
 func etagOf(fi fs.FileInfo) string {
-	var ino uint64
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		ino = st.Ino
-	}
-	return fmt.Sprintf(`"%x-%x-%x"`, ino, fi.Size(), fi.ModTime().UnixNano())
+	return fmt.Sprintf(`"%x-%x-%x"`, fileID(fi), fi.Size(), fi.ModTime().UnixNano())
 }
 
 func statusErr(op, key string, err error) error {
@@ -384,7 +380,7 @@ func (s *Store) Replace(ctx context.Context, key string, body io.Reader, p cdn.P
 	return st.info, nil
 }
 
-// lock takes an exclusive flock on key's lock file, polling so ctx can
+// lock takes an exclusive lock (flock, LockFileEx on Windows) on key's lock file, polling so ctx can
 // cancel the wait.
 func (s *Store) lock(ctx context.Context, key string) (func(), error) {
 	f, err := s.root.OpenFile(filepath.FromSlash(lockName(key)), os.O_RDWR|os.O_CREATE, 0o644)
@@ -392,13 +388,13 @@ func (s *Store) lock(ctx context.Context, key string) (func(), error) {
 		return nil, err
 	}
 	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
+		locked, err := tryLock(f)
+		if err != nil {
 			f.Close()
 			return nil, err
+		}
+		if locked {
+			return func() { _ = unlock(f); f.Close() }, nil
 		}
 		select {
 		case <-ctx.Done():

@@ -20,7 +20,7 @@ func newApp() *cli.App {
 	return &cli.App{
 		Name:    "devupdate",
 		Short:   "Validate, package, sign, publish and flight device updates",
-		Version: version(),
+		Version: cli.Version(buildVersion),
 		Codes:   codes,
 		Commands: func(o *cli.Output) []*cobra.Command {
 			return []*cobra.Command{

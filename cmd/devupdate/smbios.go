@@ -7,6 +7,7 @@ import (
 
 	"github.com/devupdate/devupdate/cmd/internal/cli"
 	"github.com/devupdate/devupdate/smbios"
+	"github.com/devupdate/devupdate/smbios/smbiosyaml"
 )
 
 func newSmbiosCmd(o *cli.Output) *cobra.Command {
@@ -55,7 +56,7 @@ baseboard_manufacturer and baseboard_product.`,
 			if src.Kind != smbios.RunningMachine && src.Path == "" {
 				return cli.Usagef("--%s needs a path", flagName(src.Kind))
 			}
-			info, err := smbios.Read(cmd.Context(), src)
+			info, err := smbiosyaml.Read(cmd.Context(), src)
 			rep := &smbiosReport{}
 			if err == nil {
 				rep.Source, rep.Report = info.Source, smbios.NewReport(info)

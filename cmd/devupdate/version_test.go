@@ -4,7 +4,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -36,23 +35,6 @@ func TestMakeBuildStampsVersion(t *testing.T) {
 		}
 		if got := string(out); !strings.HasPrefix(got, "devupdate "+v) || strings.Contains(got, "(devel)") {
 			t.Errorf("devupdate %v = %q, want devupdate %s", args, got, v)
-		}
-	}
-}
-
-func TestVersionFallbacks(t *testing.T) {
-	tests := []struct {
-		bi   debug.BuildInfo
-		want string
-	}{
-		{debug.BuildInfo{Main: debug.Module{Version: "v1.4.0"}}, "v1.4.0"},
-		{debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{
-			{Key: "vcs.revision", Value: "0123456789abcdef0123"}, {Key: "vcs.modified", Value: "true"}}}, "devel-0123456789ab-dirty"},
-		{debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}, "devel"},
-	}
-	for _, tt := range tests {
-		if got := versionOf(&tt.bi); got != tt.want {
-			t.Errorf("versionOf(%+v) = %q, want %q", tt.bi.Main, got, tt.want)
 		}
 	}
 }

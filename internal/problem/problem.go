@@ -1,15 +1,19 @@
 // Package problem reports what is wrong with an input file in the one shape
 // every devupdate parser uses: FILE:LINE:COL: FIELD: RULE. It owns the
-// error types and the YAML position lookup shared by the product and update
-// manifest parsers; it does not know any of their rules.
+// error types shared by every parser (the YAML decoding and position
+// lookup are in internal/problem/yamlpos, so this package pulls in no YAML
+// parser); it does not know any of their rules.
 package problem
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/devupdate/devupdate/internal/iox"
 )
 
 // ErrInvalid is the sentinel every validation failure wraps, so callers can
@@ -25,6 +29,10 @@ type Problem struct {
 	Col   int    `json:"col,omitempty"`
 	Field string `json:"field,omitempty"`
 	Rule  string `json:"rule"`
+	// Err is the typed rule violation behind Rule, when the parser has one
+	// (for example an update rule sentinel); List unwraps to it, so callers
+	// test with errors.Is/As. It is not part of the report.
+	Err error `json:"-"`
 }
 
 // String formats the problem as FILE:LINE:COL: FIELD: RULE, leaving out the
@@ -78,8 +86,17 @@ func plural(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
-// Unwrap makes errors.Is(l, ErrInvalid) true.
-func (l List) Unwrap() error { return ErrInvalid }
+// Unwrap makes errors.Is(l, ErrInvalid) true, and errors.Is/As true for
+// the typed error of every problem that has one.
+func (l List) Unwrap() []error {
+	errs := []error{ErrInvalid}
+	for _, p := range l {
+		if p.Err != nil {
+			errs = append(errs, p.Err)
+		}
+	}
+	return errs
+}
 
 // Sort orders problems by file, line, column, field and rule, so reports are
 // stable whatever order the checks ran in.
@@ -130,4 +147,19 @@ func As(err error) List {
 		return l
 	}
 	return nil
+}
+
+// MaxYAMLSize bounds every YAML document devupdate reads. Manifests and
+// product files are small; anything larger is a mistake or an attack, and is
+// refused before the parser sees it.
+const MaxYAMLSize = 1 << 20
+
+// ReadFileBounded reads at most limit bytes of path and fails with a Problem
+// naming the file when it is larger.
+func ReadFileBounded(path string, limit int64) ([]byte, error) {
+	data, err := iox.ReadFile(context.Background(), path, limit)
+	if errors.Is(err, iox.ErrTooLarge) {
+		return nil, List{{File: path, Rule: fmt.Sprintf("file is larger than the %d-byte limit", limit)}}
+	}
+	return data, err
 }

@@ -1,4 +1,4 @@
-package signer
+package authenticode
 
 import (
 	"bytes"
@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/devupdate/devupdate/internal/problem"
-	"github.com/devupdate/devupdate/manifest"
+	"github.com/devupdate/devupdate/manifest/update"
 	"github.com/devupdate/devupdate/signer/signertest"
 )
 
@@ -52,7 +52,7 @@ func storedCab(manifest []byte) []byte {
 // parsed strictly; a present but invalid one is an *UpdateJSONError
 // wrapping the manifest's problems.
 func TestReadUpdate(t *testing.T) {
-	valid := signertest.UpdateJSON(t, manifest.KindOS, signertest.File{Name: "os.cab", Data: []byte("x")}).Data
+	valid := signertest.UpdateJSON(t, update.KindOS, signertest.File{Name: "os.cab", Data: []byte("x")}).Data
 	tests := []struct {
 		name     string
 		manifest string
@@ -67,7 +67,7 @@ func TestReadUpdate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := storedCab([]byte(tt.manifest))
-			u, _, err := readUpdate("t.cab", bytes.NewReader(b), int64(len(b)))
+			u, _, err := ReadUpdate("t.cab", bytes.NewReader(b), int64(len(b)))
 			if tt.err != nil {
 				var ue *UpdateJSONError
 				if !errors.Is(err, tt.err) || !errors.As(err, &ue) || ue.File != "t.cab" {
@@ -87,13 +87,13 @@ func TestReadUpdate(t *testing.T) {
 func TestReadUpdateWithoutManifest(t *testing.T) {
 	b := storedCab([]byte("hello"))
 	copy(b[bytes.Index(b, []byte("update.json")):], "readme.txtxx")
-	u, _, err := readUpdate("t.cab", bytes.NewReader(b), int64(len(b)))
+	u, _, err := ReadUpdate("t.cab", bytes.NewReader(b), int64(len(b)))
 	if err != nil || u != nil {
 		t.Fatalf("plain cabinet: %+v, %v", u, err)
 	}
 	b = storedCab([]byte("hello"))
 	b[len(b)-len("hello")-4] ^= 0xff // CFDATA cbData: points past the cabinet
-	if _, _, err := readUpdate("t.cab", bytes.NewReader(b), int64(len(b))); !errors.Is(err, ErrMalformed) {
+	if _, _, err := ReadUpdate("t.cab", bytes.NewReader(b), int64(len(b))); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("broken cabinet: err = %v, want ErrMalformed", err)
 	}
 }
@@ -104,17 +104,17 @@ func FuzzCabinetHeader(f *testing.F) {
 	f.Add(storedCab([]byte(`{"kind":"os"}`)))
 	f.Add(storedCab([]byte(`{}`)))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		h, err := readCabHeader("f.cab", bytes.NewReader(b), int64(len(b)))
+		h, err := ReadHeader("f.cab", bytes.NewReader(b), int64(len(b)))
 		if err != nil {
 			if !errors.Is(err, ErrMalformed) {
 				t.Fatalf("header error %v is not ErrMalformed", err)
 			}
 			return
 		}
-		if h.totalSize+h.sigSize != int64(len(b)) || h.offsetFiles > h.totalSize {
+		if h.CabinetSize+h.SignatureSize != int64(len(b)) || h.OffsetFiles > h.CabinetSize {
 			t.Fatalf("accepted inconsistent header %+v for %d bytes", h, len(b))
 		}
-		if _, _, err := readUpdate("f.cab", bytes.NewReader(b), int64(len(b))); err != nil && !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrInvalidUpdateJSON) {
+		if _, _, err := ReadUpdate("f.cab", bytes.NewReader(b), int64(len(b))); err != nil && !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrInvalidUpdateJSON) {
 			t.Fatalf("update.json error %v is neither ErrMalformed nor ErrInvalidUpdateJSON", err)
 		}
 	})

@@ -1,4 +1,4 @@
-package signer
+package authenticode
 
 import (
 	"context"
@@ -11,8 +11,8 @@ import (
 	"strings"
 
 	"github.com/devupdate/devupdate/internal/iox"
-	"github.com/devupdate/devupdate/manifest"
-	"github.com/devupdate/devupdate/packager"
+	"github.com/devupdate/devupdate/manifest/update"
+	"github.com/devupdate/devupdate/packager/cabinet"
 )
 
 // MaxVendorPackageSize bounds one vendor package read out of an os-kind
@@ -31,28 +31,17 @@ type Package struct {
 	Signature *Result `json:"signature"`
 }
 
-// VendorPolicy is the policy the vendor packages inside an os-kind
-// cabinet are verified against, derived from p: their chain must build to
-// p.OSVendorRoots, with the code-signing EKU, digitalSignature, key
-// strength and validity (at the vendor's timestamp, or p.CurrentTime)
-// rules, but without EV (an OS vendor signs with its own, non-EV
-// certificates) or p.RequireSubject (which names the OEM). Timestamps
-// chain to p.TimestampRoots, or to the vendor's roots when that is nil.
-func (p Policy) VendorPolicy() Policy {
-	return Policy{Roots: p.OSVendorRoots, TimestampRoots: p.TimestampRoots, CurrentTime: p.CurrentTime}
-}
-
-// verifyVendorPackages verifies every .cab inside the os-kind cabinet
+// VerifyVendorPackages verifies every .cab inside the os-kind cabinet
 // (named name, opened as cab, whose update.json is u) against
 // p.VendorPolicy(). Each package is decompressed, bounded, into a
 // temporary file, its size and SHA-256 compared with what update.json
 // records, and its own Authenticode signature verified. The packages are
 // only read, never changed.
-func verifyVendorPackages(ctx context.Context, name string, cab *packager.Cabinet, u *manifest.Update, p Policy) ([]Package, error) {
+func VerifyVendorPackages(ctx context.Context, name string, cab *cabinet.Cabinet, u *update.Update, p Policy) ([]Package, error) {
 	if p.OSVendorRoots == nil {
 		return nil, fmt.Errorf("%s: %w", name, ErrNoOSVendorRoots)
 	}
-	listed := map[string]manifest.File{}
+	listed := map[string]update.File{}
 	for _, f := range u.Files {
 		listed[f.Path] = f
 	}
@@ -74,7 +63,7 @@ func verifyVendorPackages(ctx context.Context, name string, cab *packager.Cabine
 	return pkgs, nil
 }
 
-func verifyVendorPackage(ctx context.Context, name string, cab *packager.Cabinet, e packager.Entry, listed map[string]manifest.File, vp Policy) (*Package, error) {
+func verifyVendorPackage(ctx context.Context, name string, cab *cabinet.Cabinet, e cabinet.Entry, listed map[string]update.File, vp Policy) (*Package, error) {
 	if e.Size > MaxVendorPackageSize {
 		return nil, fmt.Errorf("%w: %d bytes, more than %d", ErrMalformed, e.Size, int64(MaxVendorPackageSize))
 	}

@@ -1,4 +1,4 @@
-package signer
+package authenticode
 
 import (
 	"crypto"
@@ -20,7 +20,8 @@ var OIDEVCodeSigning = asn1.ObjectIdentifier{2, 23, 140, 1, 3}
 const MinRSABits = 3072
 
 // Policy is what a signature must satisfy to be accepted. It is a required
-// argument of Verify and New: there is no default trust.
+// argument of Verify (and of signer.New, which signs under it): there is no
+// default trust.
 type Policy struct {
 	// Roots the signer's chain must build to. Required.
 	Roots *x509.CertPool
@@ -39,16 +40,44 @@ type Policy struct {
 	// RequireSubject, when not empty, must equal the signer's subject
 	// common name or its whole RFC 2253 subject. Default: any subject.
 	RequireSubject string
+	// RequireSubjects lists further accepted subjects (each a common name
+	// or a whole RFC 2253 subject), so that the certificate an EV
+	// renewal brings can be rolled out while the old one is still in use:
+	// with RequireSubject, the signer must match one of them. Default:
+	// none.
+	RequireSubjects []string
 	// CurrentTime is the time an untimestamped signature is checked at.
 	// Default zero: the time of the check.
 	CurrentTime time.Time
 }
 
-func (p *Policy) now() time.Time {
+// Now is the time an untimestamped signature is checked at:
+// CurrentTime, or the time of the call.
+func (p *Policy) Now() time.Time {
 	if p.CurrentTime.IsZero() {
 		return time.Now()
 	}
 	return p.CurrentTime
+}
+
+// subjects returns every subject the policy accepts (none: any).
+func (p *Policy) subjects() []string {
+	var out []string
+	if p.RequireSubject != "" {
+		out = append(out, p.RequireSubject)
+	}
+	return append(out, p.RequireSubjects...)
+}
+
+// VendorPolicy is the policy the vendor packages inside an os-kind
+// cabinet are verified against, derived from p: their chain must build to
+// p.OSVendorRoots, with the code-signing EKU, digitalSignature, key
+// strength and validity (at the vendor's timestamp, or p.CurrentTime)
+// rules, but without EV (an OS vendor signs with its own, non-EV
+// certificates) or the required subjects (which name the OEM). Timestamps
+// chain to p.TimestampRoots, or to the vendor's roots when that is nil.
+func (p Policy) VendorPolicy() Policy {
+	return Policy{Roots: p.OSVendorRoots, TimestampRoots: p.TimestampRoots, CurrentTime: p.CurrentTime}
 }
 
 func refuse(rule Rule, cert *x509.Certificate, sentinel error, format string, args ...any) error {
@@ -63,7 +92,9 @@ func IsEV(cert *x509.Certificate) bool {
 	return slices.ContainsFunc(cert.Policies, func(o x509.OID) bool { return o.EqualASN1OID(OIDEVCodeSigning) })
 }
 
-// CheckCertificate applies the certificate policy to leaf, in order: the
+// CheckCertificate applies the certificate policy to leaf (signing checks
+// its key and chain with it before signing, verification checks the
+// signer with it), in order: the
 // code-signing EKU, the digitalSignature key usage, validity at time at
 // (leaf and intermediates), the EV policy when requireEV, key strength, that
 // key (when not nil) is the leaf's key, and that the chain builds to roots.

@@ -1,4 +1,4 @@
-package manifest
+package update
 
 import (
 	"errors"
@@ -45,4 +45,26 @@ func identifier(p string) bool {
 		}
 	}
 	return true
+}
+
+// ErrProductName is wrapped by every product name error.
+var ErrProductName = errors.New("product name must be 1-64 of a-z, 0-9, '.', '_', '-', starting with a letter or digit")
+
+// CheckProductName checks a product's name (the name: of product.yaml,
+// listed under products in update.json) against the rule of
+// ErrProductName.
+func CheckProductName(name string) error {
+	if name == "" || len(name) > 64 {
+		return ErrProductName
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case i > 0 && (c == '.' || c == '_' || c == '-'):
+		default:
+			return ErrProductName
+		}
+	}
+	return nil
 }

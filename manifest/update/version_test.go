@@ -1,4 +1,4 @@
-package manifest
+package update
 
 import (
 	"errors"

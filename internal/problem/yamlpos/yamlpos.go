@@ -1,7 +1,13 @@
-package problem
+// Package yamlpos decodes the YAML input files devupdate reads (update.yaml,
+// product.yaml, SMBIOS fields files), reports unknown keys (with the nearest
+// known one), values of the wrong type and syntax errors as problem.List
+// entries naming the file, line, column and field, and finds the
+// position of a value for a problem. It is the only place in devupdate that
+// imports a YAML parser, so the device side, which reads none, stays free of
+// it (internal/archtest checks that).
+package yamlpos
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -12,42 +18,27 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/devupdate/devupdate/internal/iox"
+	"github.com/devupdate/devupdate/internal/problem"
 )
-
-// MaxYAMLSize bounds every YAML document devupdate reads. Manifests and
-// product files are small; anything larger is a mistake or an attack, and is
-// refused before the parser sees it.
-const MaxYAMLSize = 1 << 20
-
-// ReadFileBounded reads at most limit bytes of path and fails with a Problem
-// naming the file when it is larger.
-func ReadFileBounded(path string, limit int64) ([]byte, error) {
-	data, err := iox.ReadFile(context.Background(), path, limit)
-	if errors.Is(err, iox.ErrTooLarge) {
-		return nil, List{{File: path, Rule: fmt.Sprintf("file is larger than the %d-byte limit", limit)}}
-	}
-	return data, err
-}
 
 var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 
-// DecodeYAML parses data (the contents of file) into v and returns the
+// Decode parses data (the contents of file) into v and returns the
 // document node so callers can report positions. A syntax error comes back
-// as a List naming the file, line, column and the field being written, with
+// as a problem.List naming the file, line, column and the field being written, with
 // a nil node: nothing can be checked further. Unknown keys (each with the
 // nearest known key: "did you mean description?") and values of the wrong
-// type come back as a List together with the node and v decoded as far as
+// type come back as a problem.List together with the node and v decoded as far as
 // it goes, so a caller can go on checking and report every problem at once.
-func DecodeYAML(file string, data []byte, v any) (*yaml.Node, error) {
+func Decode(file string, data []byte, v any) (*yaml.Node, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, syntaxErr(file, data, err)
 	}
 	if doc.Kind == 0 {
-		return nil, List{{File: file, Rule: "file is empty"}}
+		return nil, problem.List{{File: file, Rule: "file is empty"}}
 	}
-	var l List
+	var l problem.List
 	if len(doc.Content) > 0 {
 		unknownKeys(file, doc.Content[0], reflect.TypeOf(v), "", &l)
 	}
@@ -64,7 +55,7 @@ func DecodeYAML(file string, data []byte, v any) (*yaml.Node, error) {
 }
 
 func yamlErr(file string, err error) error {
-	var l List
+	var l problem.List
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
 		for _, msg := range te.Errors {
@@ -72,15 +63,15 @@ func yamlErr(file string, err error) error {
 		}
 		return l.Err()
 	}
-	return List{yamlMsg(file, err.Error())}
+	return problem.List{yamlMsg(file, err.Error())}
 }
 
-func yamlMsg(file, msg string) Problem {
+func yamlMsg(file, msg string) problem.Problem {
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 		n, _ := strconv.Atoi(m[1])
-		return Problem{File: file, Line: n, Rule: "yaml: " + m[2]}
+		return problem.Problem{File: file, Line: n, Rule: "yaml: " + m[2]}
 	}
-	return Problem{File: file, Rule: "yaml: " + msg}
+	return problem.Problem{File: file, Rule: "yaml: " + msg}
 }
 
 // syntaxErr places a YAML syntax error. The parser gives only the line; the
@@ -92,12 +83,12 @@ func syntaxErr(file string, data []byte, err error) error {
 	p := yamlMsg(file, err.Error())
 	lines := strings.Split(string(data), "\n")
 	if p.Line < 1 || p.Line > len(lines) {
-		return List{p}
+		return problem.List{p}
 	}
 	text := strings.TrimRight(lines[p.Line-1], "\r")
 	p.Col = tokenCol(text, p.Rule)
 	p.Field = fieldAt(lines[:p.Line])
-	return List{p}
+	return problem.List{p}
 }
 
 // tokenCol is the 1-based column of the token a syntax error is about.
@@ -172,7 +163,7 @@ func fieldAt(lines []string) string {
 // t (decoded with yaml.v3's rules: the yaml tag's name, else the field name
 // in lower case; inline structs; types with their own UnmarshalYAML are
 // not looked into) does not know, naming the nearest known key.
-func unknownKeys(file string, n *yaml.Node, t reflect.Type, path string, l *List) {
+func unknownKeys(file string, n *yaml.Node, t reflect.Type, path string, l *problem.List) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
@@ -188,7 +179,7 @@ func unknownKeys(file string, n *yaml.Node, t reflect.Type, path string, l *List
 			ft, ok := fields[k.Value]
 			sub := join(path, k.Value)
 			if !ok {
-				l.Add(Problem{File: file, Line: k.Line, Col: k.Column, Field: sub, Rule: unknownRule(k.Value, fields)})
+				l.Add(problem.Problem{File: file, Line: k.Line, Col: k.Column, Field: sub, Rule: unknownRule(k.Value, fields)})
 				continue
 			}
 			unknownKeys(file, n.Content[i+1], ft, sub, l)
