@@ -14,7 +14,7 @@ import (
 
 	"github.com/devupdate/devupdate/cdn"
 	"github.com/devupdate/devupdate/flight/catalog"
-	"github.com/devupdate/devupdate/manifest"
+	"github.com/devupdate/devupdate/manifest/update"
 	"github.com/devupdate/devupdate/signer"
 	"github.com/devupdate/devupdate/smbios"
 )
@@ -22,7 +22,7 @@ import (
 // Candidate is a verified, published cabinet ready to be added to a ring.
 type Candidate struct {
 	File   string
-	Update *manifest.Update
+	Update *update.Update
 	SHA256 string
 	Length int64
 }
@@ -230,7 +230,7 @@ func (f *Flight) Add(ctx context.Context, ring string, cands []*Candidate, o Add
 			return results, ce(fmt.Errorf("%w in ring %s targeted by %s (registered: %d products)", ErrUnknownProduct, ring, c.File, len(reg.Products)))
 		}
 		now := f.now()
-		var v catalog.Version = catalog.Version(u.Version)
+		v := u.Version
 		if err := record(ctx, f.s, u.Name, LedgerVersion{
 			Version: v, SHA256: c.SHA256, Length: c.Length, Downgrade: o.AllowDowngrade,
 			Kind: string(u.Kind), Targets: u.Targets, Added: now, Actor: who.Actor,
@@ -247,7 +247,7 @@ func (f *Flight) Add(ctx context.Context, ring string, cands []*Candidate, o Add
 			Change: catalog.Change{Action: catalog.ActionAdd, Actor: who.Actor, Time: now, Reason: who.Reason},
 		}
 		for _, r := range u.Requires {
-			entry.Requires = append(entry.Requires, catalog.Requirement{Name: r.Name, MinVersion: catalog.Version(r.MinVersion)})
+			entry.Requires = append(entry.Requires, catalog.Requirement{Name: r.Name, MinVersion: r.MinVersion})
 		}
 		slices.SortFunc(entry.Requires, func(a, b catalog.Requirement) int { return cmpString(a.Name, b.Name) })
 		if err := entry.Validate(c.File, path); err != nil {

@@ -21,20 +21,13 @@ import (
 
 	"github.com/devupdate/devupdate/internal/iox"
 	"github.com/devupdate/devupdate/internal/problem"
+	"github.com/devupdate/devupdate/internal/problem/yamlpos"
 	"github.com/devupdate/devupdate/manifest/inf"
+	"github.com/devupdate/devupdate/manifest/update"
 	"github.com/devupdate/devupdate/packager"
 	"github.com/devupdate/devupdate/smbios"
 	"github.com/devupdate/devupdate/smbios/product"
 )
-
-// Limits on the free-text fields.
-const (
-	MaxDescription  = 1024
-	MaxReleaseNotes = 64 << 10
-)
-
-// appExtensions are the package files an app update may carry.
-var appExtensions = []string{".appx", ".msix", ".appxbundle", ".msixbundle"}
 
 // source is the on-disk shape of update.yaml.
 type source struct {
@@ -107,15 +100,17 @@ func Load(ctx context.Context, path string, opts ...Option) (*Update, error) {
 
 // LoadAll loads several manifests, collecting the problems of all of them,
 // and also refuses two manifests that describe the same name and version.
+// The updates come back in the order of paths, nil where a manifest has
+// problems, with the problems of every manifest as one problem.List.
 func LoadAll(ctx context.Context, paths []string, opts ...Option) ([]*Update, error) {
 	o, err := newOptions(opts)
 	if err != nil {
 		return nil, err
 	}
 	var all problem.List
-	var out []*Update
+	out := make([]*Update, len(paths))
 	seen := map[string]string{}
-	for _, p := range paths {
+	for i, p := range paths {
 		u, err := load(ctx, p, o)
 		if l := problem.As(err); l != nil {
 			all = append(all, l...)
@@ -129,12 +124,9 @@ func LoadAll(ctx context.Context, paths []string, opts ...Option) ([]*Update, er
 			continue
 		}
 		seen[key] = p
-		out = append(out, u)
+		out[i] = u
 	}
-	if err := all.Err(); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return out, all.Err()
 }
 
 // loader holds the state of one Load.
@@ -146,11 +138,67 @@ type loader struct {
 	doc   *yaml.Node
 	probs problem.List
 	root  *os.Root
+	// reported holds the update fields (as update.json names them: "version",
+	// "targets", "files", "requires[2].min_version") whose problem Load has
+	// already reported in update.yaml's own terms, so Update.Validate's
+	// report of the same field is not repeated.
+	reported map[string]bool
 }
 
 func (l *loader) add(field string, at []string, format string, args ...any) {
-	p, _ := problem.Find(l.doc, at...)
+	p, _ := yamlpos.Find(l.doc, at...)
 	l.probs.Addf(l.file, p.Line, p.Col, field, format, args...)
+}
+
+// validate applies the update rules (Update.Validate, the rules update.json
+// is read with) to the resolved update, placing each problem at its field
+// in update.yaml.
+func (l *loader) validate(u *Update) {
+	for _, fe := range u.Validate() {
+		if l.suppressed(fe.Field) {
+			continue
+		}
+		at := yamlPathOf(fe.Field)
+		p, _ := yamlpos.Find(l.doc, at...)
+		l.probs.Add(problem.Problem{File: l.file, Line: p.Line, Col: p.Col, Field: fe.Field, Rule: fe.Err.Error(), Err: fe.Err})
+	}
+}
+
+// suppressed reports whether field, or a field containing it, was reported.
+func (l *loader) suppressed(field string) bool {
+	for f := field; f != ""; {
+		if l.reported[f] {
+			return true
+		}
+		i := strings.LastIndexAny(f, ".[")
+		if i < 0 {
+			return false
+		}
+		f = f[:i]
+	}
+	return false
+}
+
+// yamlPathOf turns an update field ("requires[2].name") into the path of
+// the same value in update.yaml. Targets, products and files are resolved
+// from other keys (products, chids, files globs): their problems are placed
+// at the key they come from.
+func yamlPathOf(field string) []string {
+	switch head, _, _ := strings.Cut(field, "["); head {
+	case "targets", "products":
+		return []string{"products"}
+	case "files":
+		return []string{"files"}
+	}
+	var at []string
+	for _, part := range strings.Split(field, ".") {
+		name, idx, ok := strings.Cut(part, "[")
+		at = append(at, name)
+		if ok {
+			at = append(at, strings.TrimSuffix(idx, "]"))
+		}
+	}
+	return at
 }
 
 func load(ctx context.Context, file string, o *options) (*Update, error) {
@@ -162,11 +210,13 @@ func load(ctx context.Context, file string, o *options) (*Update, error) {
 		return nil, err
 	}
 	var src source
-	doc, err := problem.DecodeYAML(file, data, &src)
-	if err != nil {
+	doc, err := yamlpos.Decode(file, data, &src)
+	if doc == nil {
 		return nil, err
 	}
-	l := &loader{ctx: ctx, log: o.log, file: file, dir: filepath.Dir(file), doc: doc}
+	// Unknown keys and wrong types are problems like the others: go on, so
+	// that one run reports them all.
+	l := &loader{ctx: ctx, log: o.log, file: file, dir: filepath.Dir(file), doc: doc, reported: map[string]bool{}, probs: problem.As(err)}
 	l.root, err = os.OpenRoot(l.dir)
 	if err != nil {
 		return nil, err
@@ -179,61 +229,32 @@ func load(ctx context.Context, file string, o *options) (*Update, error) {
 	l.requires(&src, u)
 	cabPaths := l.files(&src, u)
 	l.kind(&src, u, cabPaths)
-	if err := l.probs.Err(); err != nil {
-		return nil, err
-	}
 	if err := l.hash(u); err != nil {
 		return nil, err
 	}
+	l.validate(u)
+	if err := l.probs.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(u.Requires, func(a, b Requirement) int { return cmp.Compare(a.Name, b.Name) })
 	o.log.Debug("manifest loaded", "file", file, "name", u.Name, "version", u.Version.String(), "files", len(u.Files), "targets", len(u.Targets))
 	return u, nil
 }
 
+// header reads name, kind, version and the texts; their rules are
+// Update.Validate's, applied once the update is resolved.
 func (l *loader) header(src *source, u *Update) {
-	switch {
-	case src.Name == "":
-		l.add("name", []string{"name"}, "required")
-	case CheckName(src.Name) != nil:
-		l.add("name", []string{"name"}, "%q: %v", src.Name, ErrName)
-	default:
-		u.Name = src.Name
-	}
-
-	u.Kind = Kind(src.Kind)
-	switch {
-	case src.Kind == "":
-		l.add("kind", []string{"kind"}, "required (one of os, driver, app, ocp)")
-	case !u.Kind.valid():
-		l.add("kind", []string{"kind"}, "%q is not a kind: one of os, driver, app, ocp", src.Kind)
-	}
-
+	u.Name, u.Kind = src.Name, Kind(src.Kind)
 	if src.Version == "" {
 		l.add("version", []string{"version"}, "required (a.b.c.d, each 0-65535)")
+		l.reported["version"] = true
 	} else if v, err := ParseVersion(src.Version); err != nil {
 		l.add("version", []string{"version"}, "%v", err)
-	} else if v.IsZero() {
-		l.add("version", []string{"version"}, "0.0.0.0 is not a release version")
+		l.reported["version"] = true
 	} else {
 		u.Version = v
 	}
-
-	l.text("description", src.Description, MaxDescription)
-	l.text("release_notes", src.ReleaseNotes, MaxReleaseNotes)
 	u.Description, u.ReleaseNotes = src.Description, src.ReleaseNotes
-}
-
-// text refuses over-long text and control characters other than tab and
-// newline, which would make reports and catalogs ambiguous.
-func (l *loader) text(field, s string, limit int) {
-	if len(s) > limit {
-		l.add(field, []string{field}, "is %d bytes, more than the %d-byte limit", len(s), limit)
-	}
-	for _, r := range s {
-		if (r < 0x20 && r != '\n' && r != '\t') || r == 0x7f || r == 0xFFFD {
-			l.add(field, []string{field}, "contains control character or invalid UTF-8 %U", r)
-			return
-		}
-	}
 }
 
 func idx(field string, i int, sub ...string) (string, []string) {
@@ -247,6 +268,7 @@ func idx(field string, i int, sub ...string) (string, []string) {
 }
 
 func (l *loader) targets(src *source, u *Update) {
+	before := len(l.probs)
 	set := map[smbios.CHID]bool{}
 	seenPath := map[string]bool{}
 	seenName := map[string]string{}
@@ -296,8 +318,8 @@ func (l *loader) targets(src *source, u *Update) {
 			l.add(field, at, "%v", err)
 			continue
 		}
-		if c.IsZero() {
-			l.add(field, at, "the all-zero GUID targets nothing")
+		if err := update.CheckTarget(c); err != nil {
+			l.add(field, at, "%v", err)
 			continue
 		}
 		if seenCHID[c] {
@@ -310,6 +332,9 @@ func (l *loader) targets(src *source, u *Update) {
 	if len(src.Products) == 0 && len(src.CHIDs) == 0 {
 		l.add("products", []string{"products"}, "an update needs targets: list at least one product (or chids)")
 	}
+	if len(l.probs) > before {
+		l.reported["targets"] = true
+	}
 	for c := range set {
 		u.Targets = append(u.Targets, c)
 	}
@@ -317,46 +342,27 @@ func (l *loader) targets(src *source, u *Update) {
 	slices.Sort(u.Products)
 }
 
+// requires reads the requirements in order (their name rules are
+// Update.Validate's), refusing only a missing or malformed min_version here.
 func (l *loader) requires(src *source, u *Update) {
-	seen := map[string]bool{}
 	for i, r := range src.Requires {
-		nameField, nameAt := idx("requires", i, "name")
 		verField, verAt := idx("requires", i, "min_version")
 		req := Requirement{Name: r.Name}
-		ok := true
-		switch {
-		case r.Name == "":
-			l.add(nameField, nameAt, "required")
-			ok = false
-		case CheckName(r.Name) != nil:
-			l.add(nameField, nameAt, "%q: %v", r.Name, ErrName)
-			ok = false
-		case strings.EqualFold(r.Name, src.Name):
-			l.add(nameField, nameAt, "an update cannot require its own package")
-			ok = false
-		case seen[strings.ToUpper(r.Name)]:
-			l.add(nameField, nameAt, "%s is required twice", r.Name)
-			ok = false
-		}
-		seen[strings.ToUpper(r.Name)] = true
 		if r.MinVersion == "" {
 			l.add(verField, verAt, "required (a.b.c.d)")
-			ok = false
+			l.reported[verField] = true
 		} else if v, err := ParseVersion(r.MinVersion); err != nil {
 			l.add(verField, verAt, "%v", err)
-			ok = false
+			l.reported[verField] = true
 		} else {
 			req.MinVersion = v
 		}
-		if ok {
-			u.Requires = append(u.Requires, req)
-		}
+		u.Requires = append(u.Requires, req)
 	}
-	slices.SortFunc(u.Requires, func(a, b Requirement) int { return cmp.Compare(a.Name, b.Name) })
 }
 
 // reservedPaths are cabinet paths the builder writes itself.
-var reservedPaths = map[string]bool{foldPath(UpdateJSONName): true}
+var reservedPaths = map[string]bool{update.FoldPath(UpdateJSONName): true}
 
 // files resolves the file globs and returns the cabinet paths, keyed by
 // their case-folded form.
@@ -365,6 +371,12 @@ func (l *loader) files(src *source, u *Update) map[string]string {
 		entry  int
 		source string
 	}
+	before := len(l.probs)
+	defer func() {
+		if len(l.probs) > before {
+			l.reported["files"] = true
+		}
+	}()
 	byPath := map[string]owner{}
 	cab := map[string]string{}
 	if len(src.Files) == 0 {
@@ -382,7 +394,7 @@ func (l *loader) files(src *source, u *Update) map[string]string {
 			continue
 		}
 		if fe.Dest != "" {
-			if err := checkCabPath(fe.Dest); err != nil {
+			if err := update.CheckPath(fe.Dest); err != nil {
 				l.add(destField, destAt, "%q: %v", fe.Dest, err)
 				continue
 			}
@@ -402,11 +414,11 @@ func (l *loader) files(src *source, u *Update) map[string]string {
 		}
 		for _, m := range matches {
 			dest := g.destFor(fe.Dest, m)
-			if err := checkCabPath(dest); err != nil {
+			if err := update.CheckPath(dest); err != nil {
 				l.add(srcField, srcAt, "file %s would be %q in the cabinet: %v", m, dest, err)
 				continue
 			}
-			key := foldPath(dest)
+			key := update.FoldPath(dest)
 			if reservedPaths[key] {
 				l.add(destField, destAt, "%q is reserved for the update manifest the builder embeds", dest)
 				continue
@@ -426,59 +438,47 @@ func (l *loader) files(src *source, u *Update) map[string]string {
 	// A path that is a file cannot also be a directory of another file.
 	for _, f := range u.Files {
 		for d := path.Dir(f.Path); d != "."; d = path.Dir(d) {
-			if other, ok := cab[foldPath(d)]; ok {
-				o := byPath[foldPath(d)]
+			if other, ok := cab[update.FoldPath(d)]; ok {
+				o := byPath[update.FoldPath(d)]
 				field, at := idx("files", o.entry, "dest")
 				l.add(field, at, "cabinet path %q is a file, but %q needs it as a directory", other, f.Path)
 			}
 		}
 	}
 	slices.SortFunc(u.Files, func(a, b File) int {
-		return cmp.Or(cmp.Compare(foldPath(a.Path), foldPath(b.Path)), cmp.Compare(a.Path, b.Path))
+		return cmp.Or(cmp.Compare(update.FoldPath(a.Path), update.FoldPath(b.Path)), cmp.Compare(a.Path, b.Path))
 	})
 	return cab
 }
 
-// kind applies the per-kind rules.
+// kind reads the per-kind fields (their rules are Update.Validate's) and
+// checks what only update.yaml's payload can show: the driver's .inf and
+// the files it names, the OS vendor's signed packages.
 func (l *loader) kind(src *source, u *Update, cab map[string]string) {
-	only := func(field, value string, k Kind) {
-		if value != "" && u.Kind != k && u.Kind.valid() {
-			l.add(field, []string{field}, "is only for kind %s, not %s", k, u.Kind)
+	// A per-kind field names a payload file by its cabinet path; Windows
+	// paths ignore case, and the update records the payload's spelling.
+	spelled := func(p string) string {
+		if got, ok := cab[update.FoldPath(p)]; ok && p != "" {
+			return got
 		}
+		return p
 	}
-	only("inf", src.INF, KindDriver)
-	only("package", src.Package, KindApp)
-	only("os_build", src.OSBuild, KindOS)
-
-	switch u.Kind {
-	case KindDriver:
-		if src.INF == "" {
-			l.add("inf", []string{"inf"}, "a driver update must name its .inf (its path in the cabinet)")
-			return
-		}
-		p, ok := l.payloadPath("inf", src.INF, cab, []string{".inf"})
-		if !ok {
-			return
-		}
-		u.INF = p
-		l.checkINF(u, p, cab)
-	case KindApp:
-		if src.Package == "" {
-			l.add("package", []string{"package"}, "an app update must name its package file (.appx, .msix, .appxbundle or .msixbundle)")
-			return
-		}
-		if p, ok := l.payloadPath("package", src.Package, cab, appExtensions); ok {
-			u.Package = p
-		}
-	case KindOS:
-		u.VendorSigned = true
-		if src.OSBuild == "" {
-			l.add("os_build", []string{"os_build"}, "an OS update must name the OS build it brings (a.b.c.d)")
-		} else if v, err := ParseVersion(src.OSBuild); err != nil {
+	u.INF, u.Package = spelled(src.INF), spelled(src.Package)
+	if src.OSBuild != "" {
+		if v, err := ParseVersion(src.OSBuild); err != nil {
 			l.add("os_build", []string{"os_build"}, "%v", err)
+			l.reported["os_build"] = true
 		} else {
 			u.OSBuild = v
 		}
+	}
+	switch u.Kind {
+	case KindDriver:
+		if strings.EqualFold(path.Ext(u.INF), ".inf") && cab[update.FoldPath(u.INF)] == u.INF && u.INF != "" {
+			l.checkINF(u, u.INF, cab)
+		}
+	case KindOS:
+		u.VendorSigned = true
 		l.checkVendorCabinets(u)
 	}
 }
@@ -532,30 +532,6 @@ func vendorCabinetProblem(root *os.Root, name string) string {
 	return ""
 }
 
-// payloadPath checks that a per-kind field names a file of the payload by
-// its cabinet path, with one of the extensions, and returns the path as
-// the payload spells it.
-func (l *loader) payloadPath(field, p string, cab map[string]string, exts []string) (string, bool) {
-	if err := checkCabPath(p); err != nil || strings.HasSuffix(p, "/") {
-		if err == nil {
-			err = ErrPathSegment
-		}
-		l.add(field, []string{field}, "%q: %v", p, err)
-		return "", false
-	}
-	ext := strings.ToLower(path.Ext(p))
-	if !slices.Contains(exts, ext) {
-		l.add(field, []string{field}, "%q must have one of the extensions %s", p, strings.Join(exts, ", "))
-		return "", false
-	}
-	got, ok := cab[foldPath(p)]
-	if !ok {
-		l.add(field, []string{field}, "%q is not in the payload (a cabinet path that files: produces)", p)
-		return "", false
-	}
-	return got, true
-}
-
 // checkINF parses the driver's .inf and refuses references to files the
 // payload does not carry.
 func (l *loader) checkINF(u *Update, infPath string, cab map[string]string) {
@@ -591,7 +567,7 @@ func (l *loader) checkINF(u *Update, infPath string, cab map[string]string) {
 	base := path.Dir(infPath)
 	for _, r := range f.All() {
 		want := path.Join(base, r.Path)
-		if _, ok := cab[foldPath(want)]; !ok {
+		if _, ok := cab[update.FoldPath(want)]; !ok {
 			l.probs.Addf(host, r.Line, r.Col, r.Field, "names %s, which is not in the payload (expected at cabinet path %s)", path.Base(r.Path), want)
 		}
 	}

@@ -1,96 +1,69 @@
 package manifest
 
 import (
-	"encoding/json"
+	"io"
 
-	"github.com/devupdate/devupdate/smbios"
+	"github.com/devupdate/devupdate/manifest/update"
 )
 
-// Kind is what an update carries.
-type Kind string
+// The update model lives in package manifest/update, which the device side
+// imports without this package's YAML, .inf and product-file readers. These
+// aliases keep manifest's API for its callers.
+type (
+	// Update is update.Update.
+	Update = update.Update
+	// Kind is update.Kind.
+	Kind = update.Kind
+	// Requirement is update.Requirement.
+	Requirement = update.Requirement
+	// File is update.File.
+	File = update.File
+	// Version is update.Version.
+	Version = update.Version
+)
 
-// The kinds of update.
+// The kinds of update (see update.Kind).
 const (
-	// KindOS is an operating-system update: its payload holds the OS
-	// vendor's Authenticode-signed .cab packages, which the signer verifies
-	// against the vendor's roots and never re-signs or modifies; the OEM
-	// signs the outer cabinet as for every kind.
-	KindOS Kind = "os"
-	// KindDriver is a driver package: an .inf and the files it names.
-	KindDriver Kind = "driver"
-	// KindApp is an app package (.appx, .msix or a bundle).
-	KindApp Kind = "app"
-	// KindOCP is an OEM custom package bundling drivers, apps and settings.
-	KindOCP Kind = "ocp"
+	KindOS     = update.KindOS
+	KindDriver = update.KindDriver
+	KindApp    = update.KindApp
+	KindOCP    = update.KindOCP
 )
 
 // Kinds lists every kind in documentation order.
-var Kinds = []Kind{KindOS, KindDriver, KindApp, KindOCP}
+var Kinds = update.Kinds
 
-func (k Kind) valid() bool {
-	for _, v := range Kinds {
-		if k == v {
-			return true
-		}
-	}
-	return false
-}
+// update.json and text limits (see package update).
+const (
+	UpdateJSONName    = update.JSONName
+	MaxUpdateJSONSize = update.MaxJSONSize
+	Schema            = update.Schema
+	MaxDescription    = update.MaxDescription
+	MaxReleaseNotes   = update.MaxReleaseNotes
+	MaxPathLen        = update.MaxPathLen
+)
 
-// Requirement says another package must be installed at MinVersion or
-// higher.
-type Requirement struct {
-	Name       string  `json:"name"`
-	MinVersion Version `json:"min_version"`
-}
+// Rule errors (see package update).
+var (
+	ErrVersion       = update.ErrVersion
+	ErrName          = update.ErrName
+	ErrPathAbsolute  = update.ErrPathAbsolute
+	ErrPathEscape    = update.ErrPathEscape
+	ErrPathBackslash = update.ErrPathBackslash
+	ErrPathSegment   = update.ErrPathSegment
+	ErrPathName      = update.ErrPathName
+	ErrPathLong      = update.ErrPathLong
+)
 
-// File is one payload file of an update.
-type File struct {
-	// Path is where the file sits in the cabinet: slash-separated,
-	// relative, checked by the cabinet path rules.
-	Path string `json:"path"`
-	// Size and SHA256 (lower-case hex) describe the bytes.
-	Size   int64  `json:"size"`
-	SHA256 string `json:"sha256"`
-	// Source is the file on the build host. It is never encoded: update.json
-	// carries no host-dependent data. Empty for an Update read from
-	// update.json.
-	Source string `json:"-"`
-}
+// ParseVersion is update.ParseVersion.
+func ParseVersion(s string) (Version, error) { return update.ParseVersion(s) }
 
-// Update is a checked, resolved update: what update.json says.
-type Update struct {
-	Name         string
-	Kind         Kind
-	Version      Version
-	Description  string
-	ReleaseNotes string
-	// Products are the names of the products the update is for.
-	Products []string
-	// Targets are the CHIDs of those products plus the manifest's explicit
-	// chids, sorted by their string form, without duplicates.
-	Targets  []smbios.CHID
-	Requires []Requirement
-	// Files are sorted by Path (case-insensitively, then exactly).
-	Files []File
-	// INF is the cabinet path of a driver's .inf (KindDriver only).
-	INF string
-	// Package is the cabinet path of an app's package (KindApp only).
-	Package string
-	// OSBuild is the OS build an OS update brings (KindOS only).
-	OSBuild Version
-	// VendorSigned is true for KindOS, and only for it: the .cab packages
-	// in the payload come signed by the OS vendor; the signer verifies them
-	// against the vendor's roots and never signs them again (the outer
-	// cabinet is signed by the OEM as for every kind).
-	VendorSigned bool
+// CheckName is update.CheckName.
+func CheckName(name string) error { return update.CheckName(name) }
 
-	// Extra holds the top-level update.json fields this version does not
-	// know, so that reading and writing update.json keeps them.
-	Extra map[string]json.RawMessage
-}
+// ParseUpdateJSON is update.ParseJSON: the update.json rules are those of
+// update.yaml (Update.Validate).
+func ParseUpdateJSON(name string, data []byte) (*Update, error) { return update.ParseJSON(name, data) }
 
-// CabinetName is the file name the update's cabinet is written under:
-// <name>_<version>.cab.
-func (u *Update) CabinetName() string {
-	return u.Name + "_" + u.Version.String() + ".cab"
-}
+// ReadUpdateJSON is update.ReadJSON.
+func ReadUpdateJSON(name string, r io.Reader) (*Update, error) { return update.ReadJSON(name, r) }

@@ -9,10 +9,10 @@
 // and checks every format limit before writing: it never truncates or wraps
 // a count or a size.
 //
-// The reader lists, tests (CFDATA checksums and decompression) and extracts
-// cabinets written by any tool, signed or not, treating them as untrusted:
-// every structure is bounds-checked, names that could escape the extraction
-// directory are refused, and the bytes decompressed are capped.
+// The reader lives in package packager/cabinet (the device side reads and
+// extracts cabinets without linking this writer's deflate encoder, planner
+// and repair); packager re-exports it under its old names (Open, OpenFile,
+// Cabinet, ...) and writes with its layout constants.
 //
 // The package knows nothing of update manifests: the caller decides which
 // files go into a cabinet and what they are named.

@@ -78,7 +78,7 @@ func TestMalformedStructures(t *testing.T) {
 		{"bad signature", func(b []byte) { b[0] = 'X' }, ErrMalformed},
 		{"cbCabinet past the end", func(b []byte) { le.PutUint32(b[8:], uint32(len(b)+1)) }, ErrMalformed},
 		{"version 2", func(b []byte) { b[25] = 2 }, ErrUnsupported},
-		{"cabinet set", func(b []byte) { b[30] |= flagNextCabinet }, ErrUnsupported},
+		{"cabinet set", func(b []byte) { b[30] |= 0x0002 }, ErrUnsupported}, // cfhdrNEXT_CABINET
 		{"coffFiles before the folders", func(b []byte) { le.PutUint32(b[16:], 10) }, ErrMalformed},
 		{"LZX folder", func(b []byte) { le.PutUint16(b[66:], 3) }, ErrUnsupported},
 		{"folder offset past the end", func(b []byte) { le.PutUint32(b[60:], uint32(len(b))) }, ErrMalformed},

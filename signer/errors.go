@@ -3,44 +3,48 @@ package signer
 import (
 	"errors"
 	"fmt"
+
+	"github.com/devupdate/devupdate/signer/authenticode"
 )
 
-// Sentinels for the ways a cabinet, key or certificate is refused. Every
-// error this package returns wraps one of them (test with errors.Is); policy
-// refusals are also a *PolicyError naming the rule and certificate.
+// Verification errors are package authenticode's (the one verifier, which
+// the device side imports without this signer); these names keep signer's
+// API. Every error either package returns wraps one of these sentinels.
 var (
-	// ErrMalformed: the cabinet's header area is not one signer can read
-	// (wrapped in a *CabinetError with the offset and rule).
-	ErrMalformed = errors.New("malformed cabinet")
-	// ErrNotSigned: the cabinet carries no Authenticode signature.
-	ErrNotSigned = errors.New("cabinet is not signed")
-	// ErrBadSignature: the PKCS#7 signature or its timestamp does not verify.
-	ErrBadSignature = errors.New("invalid signature")
-	// ErrDigestMismatch: the cabinet's bytes are not the ones that were signed.
-	ErrDigestMismatch = errors.New("cabinet digest does not match its signature")
-	// ErrUnsupportedDigest: the signature uses a digest other than SHA-256.
-	ErrUnsupportedDigest = errors.New("signature digest is not SHA-256")
-	// ErrAlreadySigned: the cabinet handed to sign already carries an
-	// Authenticode signature. A signature is never replaced: a vendor's
-	// signed package stays the vendor's.
-	ErrAlreadySigned = errors.New("cabinet already carries an Authenticode signature (never re-signed)")
-	// ErrInvalidUpdateJSON: the cabinet's update.json is present but not a
-	// valid update manifest (wrapped in an *UpdateJSONError).
-	ErrInvalidUpdateJSON = errors.New("invalid update.json")
-	// ErrNoOSVendorRoots: an os-kind cabinet was signed or verified without
-	// the OS vendor's roots, which its vendor packages are checked against.
-	ErrNoOSVendorRoots = errors.New("os-kind cabinet needs the OS vendor's roots to verify its vendor packages")
-	// ErrVendorPackage: a vendor package (.cab) inside an os-kind cabinet
-	// does not verify (wrapped in a *PackageError with the reason).
-	ErrVendorPackage = errors.New("OS vendor package refused")
-	// ErrNoVendorPackages: an os-kind cabinet holds no vendor .cab package.
-	ErrNoVendorPackages = errors.New("os-kind cabinet holds no vendor .cab package")
-	// ErrSubjectMismatch: the signer is not the subject the policy requires.
-	ErrSubjectMismatch = errors.New("signer subject does not match the required subject")
-	// ErrTimestamp: the timestamp authority could not be reached or its
-	// answer is not a valid RFC 3161 token for this signature.
-	ErrTimestamp = errors.New("timestamp failed")
+	ErrMalformed            = authenticode.ErrMalformed
+	ErrNotSigned            = authenticode.ErrNotSigned
+	ErrBadSignature         = authenticode.ErrBadSignature
+	ErrDigestMismatch       = authenticode.ErrDigestMismatch
+	ErrUnsupportedDigest    = authenticode.ErrUnsupportedDigest
+	ErrUnsupportedAlgorithm = authenticode.ErrUnsupportedAlgorithm
+	ErrInvalidUpdateJSON    = authenticode.ErrInvalidUpdateJSON
+	ErrNoOSVendorRoots      = authenticode.ErrNoOSVendorRoots
+	ErrVendorPackage        = authenticode.ErrVendorPackage
+	ErrNoVendorPackages     = authenticode.ErrNoVendorPackages
+	ErrSubjectMismatch      = authenticode.ErrSubjectMismatch
+	ErrTimestamp            = authenticode.ErrTimestamp
 
+	ErrPolicy             = authenticode.ErrPolicy
+	ErrNotCodeSigning     = authenticode.ErrNotCodeSigning
+	ErrNoDigitalSignature = authenticode.ErrNoDigitalSignature
+	ErrExpired            = authenticode.ErrExpired
+	ErrNotYetValid        = authenticode.ErrNotYetValid
+	ErrNotEV              = authenticode.ErrNotEV
+	ErrWeakKey            = authenticode.ErrWeakKey
+	ErrKeyMismatch        = authenticode.ErrKeyMismatch
+	ErrUntrustedChain     = authenticode.ErrUntrustedChain
+)
+
+// Signing errors.
+var (
+	// ErrAlreadySigned: the cabinet handed to sign already carries an
+	// Authenticode signature that is not the signer's own (another
+	// certificate, or one that fails the signer's policy). A signature is
+	// never replaced: a vendor's signed package stays the vendor's.
+	ErrAlreadySigned = errors.New("cabinet already carries an Authenticode signature (never re-signed)")
+	// ErrNoChain: signing was asked without a certificate chain (the key is
+	// not a PKCS#12 file carrying one, and no PEM chain was given).
+	ErrNoChain = errors.New("no certificate chain given")
 	// ErrKey: a key could not be loaded or used.
 	ErrKey = errors.New("signing key unusable")
 	// ErrWrongPIN: the token refused the PIN (or the PKCS#12 password).
@@ -51,100 +55,36 @@ var (
 	ErrKeyNotFound = errors.New("no key matches")
 	// ErrNoPIN: a PIN or password is needed and none was provided.
 	ErrNoPIN = errors.New("no PIN or password provided")
+	// ErrNoPFXPassword: a PKCS#12 key file needs a password and none was
+	// provided (it is also ErrNoPIN).
+	ErrNoPFXPassword = fmt.Errorf("%w: no PKCS#12 password", ErrNoPIN)
+	// ErrNoModule: a pkcs11: key needs a PKCS#11 module and none was named
+	// (it is also ErrKey).
+	ErrNoModule = fmt.Errorf("%w: no PKCS#11 module", ErrKey)
 	// ErrPINInURI: the key URI carries the PIN itself (pin-value=), which
 	// would leak it through process listings and shell history.
 	ErrPINInURI = errors.New("pkcs11 URI must not carry pin-value (use DEVUPDATE_PKCS11_PIN or pin-source=file:PATH)")
 	// ErrNoCgo: this binary was built without cgo and cannot load PKCS#11.
 	ErrNoCgo = errors.New("PKCS#11 needs a binary built with cgo")
-
-	// ErrPolicy is wrapped by every certificate policy refusal below.
-	ErrPolicy = errors.New("certificate policy")
-	// ErrNotCodeSigning: the leaf lacks the code-signing EKU 1.3.6.1.5.5.7.3.3.
-	ErrNotCodeSigning = fmt.Errorf("%w: no code-signing extended key usage", ErrPolicy)
-	// ErrNoDigitalSignature: the leaf lacks the digitalSignature key usage.
-	ErrNoDigitalSignature = fmt.Errorf("%w: no digitalSignature key usage", ErrPolicy)
-	// ErrExpired: a certificate's notAfter is before the time checked.
-	ErrExpired = fmt.Errorf("%w: certificate expired", ErrPolicy)
-	// ErrNotYetValid: a certificate's notBefore is after the time checked.
-	ErrNotYetValid = fmt.Errorf("%w: certificate not yet valid", ErrPolicy)
-	// ErrNotEV: the leaf lacks the EV code-signing policy OID 2.23.140.1.3.
-	ErrNotEV = fmt.Errorf("%w: not an EV code-signing certificate (policy 2.23.140.1.3)", ErrPolicy)
-	// ErrWeakKey: the key is not RSA >= 3072 bits or ECDSA P-256/P-384.
-	ErrWeakKey = fmt.Errorf("%w: key must be RSA >= 3072 bits or ECDSA P-256/P-384", ErrPolicy)
-	// ErrKeyMismatch: the signing key is not the certificate's key.
-	ErrKeyMismatch = fmt.Errorf("%w: key does not match the certificate", ErrPolicy)
-	// ErrUntrustedChain: the chain does not build to the given roots.
-	ErrUntrustedChain = fmt.Errorf("%w: chain does not build to the given roots", ErrPolicy)
 )
 
-// Rule names a certificate policy rule; it is what a refusal reports.
-type Rule string
+// Rule, the policy rules and the typed errors are authenticode's.
+type (
+	Rule            = authenticode.Rule
+	PolicyError     = authenticode.PolicyError
+	CabinetError    = authenticode.CabinetError
+	UpdateJSONError = authenticode.UpdateJSONError
+	PackageError    = authenticode.PackageError
+	SignatureError  = authenticode.SignatureError
+)
 
-// The certificate policy rules, in the order they are checked.
+// The certificate policy rules (see authenticode.Rule).
 const (
-	RuleCodeSigningEKU   Rule = "code-signing-eku"
-	RuleDigitalSignature Rule = "digital-signature-ku"
-	RuleValidity         Rule = "validity-period"
-	RuleEV               Rule = "ev-policy"
-	RuleKeyStrength      Rule = "key-strength"
-	RuleKeyMatch         Rule = "key-matches-certificate"
-	RuleChain            Rule = "chain-to-roots"
+	RuleCodeSigningEKU   = authenticode.RuleCodeSigningEKU
+	RuleDigitalSignature = authenticode.RuleDigitalSignature
+	RuleValidity         = authenticode.RuleValidity
+	RuleEV               = authenticode.RuleEV
+	RuleKeyStrength      = authenticode.RuleKeyStrength
+	RuleKeyMatch         = authenticode.RuleKeyMatch
+	RuleChain            = authenticode.RuleChain
 )
-
-// PolicyError is a certificate policy refusal: which rule, which
-// certificate, why. It unwraps to one of the ErrNot…/ErrExpired/… sentinels
-// (and through them to ErrPolicy).
-type PolicyError struct {
-	Rule    Rule
-	Subject string // the certificate the rule refused
-	Reason  string
-	err     error
-}
-
-func (e *PolicyError) Error() string {
-	return fmt.Sprintf("certificate %q: rule %s: %s", e.Subject, e.Rule, e.Reason)
-}
-
-func (e *PolicyError) Unwrap() error { return e.err }
-
-// CabinetError locates a malformed cabinet: file, byte offset and rule.
-type CabinetError struct {
-	File   string
-	Offset int64
-	Rule   string
-}
-
-func (e *CabinetError) Error() string {
-	return fmt.Sprintf("%s: offset %d: %s", e.File, e.Offset, e.Rule)
-}
-
-func (e *CabinetError) Unwrap() error { return ErrMalformed }
-
-// UpdateJSONError: the update.json of File is present but invalid. It
-// unwraps to ErrInvalidUpdateJSON and to the manifest's problems (a
-// problem.List, itself wrapping problem.ErrInvalid).
-type UpdateJSONError struct {
-	File string
-	Err  error
-}
-
-func (e *UpdateJSONError) Error() string {
-	return fmt.Sprintf("%s: %s: %v", e.File, ErrInvalidUpdateJSON, e.Err)
-}
-
-func (e *UpdateJSONError) Unwrap() []error { return []error{ErrInvalidUpdateJSON, e.Err} }
-
-// PackageError: the vendor package Path inside the os-kind cabinet File is
-// refused. It unwraps to ErrVendorPackage and to the reason (a policy
-// refusal, ErrDigestMismatch, ErrNotSigned, ...).
-type PackageError struct {
-	File string
-	Path string
-	Err  error
-}
-
-func (e *PackageError) Error() string {
-	return fmt.Sprintf("%s: vendor package %s: %v", e.File, e.Path, e.Err)
-}
-
-func (e *PackageError) Unwrap() []error { return []error{ErrVendorPackage, e.Err} }

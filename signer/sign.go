@@ -6,6 +6,7 @@ import (
 	"crypto"
 	"crypto/x509"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -15,9 +16,11 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/sassoftware/relic/v8/lib/authenticode"
+	relicauth "github.com/sassoftware/relic/v8/lib/authenticode"
 	"github.com/sassoftware/relic/v8/lib/certloader"
 	"github.com/sassoftware/relic/v8/lib/pkcs9"
+
+	"github.com/devupdate/devupdate/signer/authenticode"
 )
 
 type options struct {
@@ -88,7 +91,7 @@ func New(ctx context.Context, key crypto.Signer, chain []*x509.Certificate, poli
 		return nil, err
 	}
 	policy.RequireEV = policy.RequireEV || !o.unsafeAllowNonEV
-	if err := CheckCertificate(chain[0], chain[1:], key.Public(), policy.Roots, policy.now(), policy.RequireEV); err != nil {
+	if err := CheckCertificate(chain[0], chain[1:], key.Public(), policy.Roots, policy.Now(), policy.RequireEV); err != nil {
 		return nil, err
 	}
 	return &Signer{key: key, chain: chain, policy: policy, opts: o}, nil
@@ -104,13 +107,33 @@ func New(ctx context.Context, key crypto.Signer, chain []*x509.Certificate, poli
 // then moves it to out: in place by rename, to a new name by link, so an
 // existing out other than in is never overwritten.
 //
-// A cabinet that already carries a signature is refused (ErrAlreadySigned):
-// a signature is never replaced. A present but invalid update.json is
+// A cabinet that already carries a signature is never signed again: when
+// it is signed in place by this signer's certificate and verifies under its
+// policy it is left as it is (see SignCabinets, which reports it done); any
+// other signature is refused (ErrAlreadySigned). An existing out other than
+// in is left as it is when it is in signed by this signer, else refused
+// (os.ErrExist). A present but invalid update.json is
 // refused (*UpdateJSONError). Before an os-kind cabinet is signed, every
 // vendor package (.cab) inside it must verify against the policy's
 // VendorPolicy() (OSVendorRoots required: ErrNoOSVendorRoots); the
 // packages are read, never modified, and only the outer cabinet is signed.
-func (s *Signer) SignFile(ctx context.Context, in, out string) (res *Result, err error) {
+func (s *Signer) SignFile(ctx context.Context, in, out string) (*Result, error) {
+	res, _, err := s.sign(ctx, in, out)
+	return res, err
+}
+
+// sign is SignFile, also telling whether the cabinet was left as it was
+// because it was already signed by this signer.
+func (s *Signer) sign(ctx context.Context, in, out string) (*Result, bool, error) {
+	res, err := s.signFile(ctx, in, out)
+	var done errAlreadyDone
+	if errors.As(err, &done) {
+		return done.res, true, nil
+	}
+	return res, false, err
+}
+
+func (s *Signer) signFile(ctx context.Context, in, out string) (res *Result, err error) {
 	src, err := os.Open(in)
 	if err != nil {
 		return nil, err
@@ -120,21 +143,36 @@ func (s *Signer) SignFile(ctx context.Context, in, out string) (res *Result, err
 	if err != nil {
 		return nil, err
 	}
-	h, err := readCabHeader(in, src, st.Size())
+	h, err := authenticode.ReadHeader(in, src, st.Size())
 	if err != nil {
 		return nil, err
 	}
-	if h.signed() {
+	inPlace := sameFile(in, out)
+	if h.Signed() && inPlace {
+		return s.alreadySigned(ctx, in, src, st.Size())
+	}
+	if h.Signed() {
 		return nil, fmt.Errorf("signing %s: %w", in, ErrAlreadySigned)
 	}
-	u, cab, err := readUpdate(in, src, st.Size())
+	if !inPlace {
+		if _, err := os.Lstat(out); err == nil {
+			return s.signedCopy(ctx, in, src, st.Size(), out)
+		}
+	}
+	u, cab, err := authenticode.ReadUpdate(in, src, st.Size())
 	if err != nil {
 		return nil, fmt.Errorf("signing: %w", err) // err names the file
 	}
-	kind := kindOf(u)
+	kind := ""
+	if u != nil {
+		kind = string(u.Kind)
+	}
 	var pkgs []Package
+	if cab != nil {
+		defer cab.Close()
+	}
 	if kind == KindOS {
-		if pkgs, err = verifyVendorPackages(ctx, in, cab, u, s.policy); err != nil {
+		if pkgs, err = authenticode.VerifyVendorPackages(ctx, in, cab, u, s.policy); err != nil {
 			return nil, fmt.Errorf("signing: %w", err) // err names the file
 		}
 		s.opts.logger.DebugContext(ctx, "vendor packages verified", "file", in, "packages", len(pkgs))
@@ -144,15 +182,9 @@ func (s *Signer) SignFile(ctx context.Context, in, out string) (res *Result, err
 			res.Kind, res.Packages = kind, pkgs
 		}
 	}()
-	inPlace := sameFile(in, out)
-	if inPlace && h.reserveHeader == sigHeaderSize {
+	if inPlace && h.ReserveHeader == authenticode.SignatureHeaderSize {
 		src.Close()
 		return s.fillReserve(ctx, in, st)
-	}
-	if !inPlace {
-		if _, err := os.Lstat(out); err == nil {
-			return nil, fmt.Errorf("signing %s: %s: %w", in, out, os.ErrExist)
-		}
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*.tmp")
 	if err != nil {
@@ -164,16 +196,16 @@ func (s *Signer) SignFile(ctx context.Context, in, out string) (res *Result, err
 			os.Remove(tmp.Name())
 		}
 	}()
-	s.opts.logger.DebugContext(ctx, "signing", "file", in, "bytes", st.Size(), "shift", h.shift())
+	s.opts.logger.DebugContext(ctx, "signing", "file", in, "bytes", st.Size(), "shift", h.Shift())
 
 	// Hash and copy at once: relic's cabfile.Digest reads the cabinet on
 	// this goroutine while the kernel copies the cabinet data (coffFiles to
 	// cbCabinet) to where it goes in the output (copy_file_range where the
 	// file system offers it). The input must not change meanwhile: its size
 	// and modification time are compared before and after.
-	newOffsetFiles := h.offsetFiles + h.shift()
+	newOffsetFiles := h.OffsetFiles + h.Shift()
 	copied := make(chan error, 1)
-	go func() { copied <- copyRange(in, tmp, h.offsetFiles, newOffsetFiles, h.totalSize-h.offsetFiles) }()
+	go func() { copied <- copyRange(in, tmp, h.OffsetFiles, newOffsetFiles, h.CabinetSize-h.OffsetFiles) }()
 	digest, err := digestCabinet(ctx, in, io.NewSectionReader(src, 0, st.Size()))
 	cerr := <-copied
 	if err != nil {
@@ -195,12 +227,12 @@ func (s *Signer) SignFile(ctx context.Context, in, out string) (res *Result, err
 		PrivateKey:   s.key,
 		Timestamper:  s.opts.timestamper,
 	}
-	_, ts, err := authenticode.SignCabImprint(ctx, digest, cert, nil)
+	_, ts, err := relicauth.SignCabImprint(ctx, digest, cert, nil)
 	if err != nil {
 		return nil, fmt.Errorf("signing %s: %w", in, classifySignError(err))
 	}
 	// Verify before anything is reported or moved into place.
-	res, err = verifyBlob(in, ts.Raw, digest.Imprint, s.policy)
+	res, err = authenticode.VerifyBlob(in, ts.Raw, digest.Imprint, s.policy)
 	if err != nil {
 		return nil, fmt.Errorf("verify after sign: %w", err)
 	}
@@ -246,6 +278,58 @@ func (s *Signer) SignFile(ctx context.Context, in, out string) (res *Result, err
 	return res, nil
 }
 
+// alreadySigned reports the signed cabinet name (r, size bytes) as done
+// when its signature is by this signer's certificate and verifies under
+// this signer's policy, vendor packages included: it is what SignFile
+// would make, up to the signing time, so signing it again is a no-op
+// (Result.AlreadySigned). Any other signature is ErrAlreadySigned, saying
+// why.
+func (s *Signer) alreadySigned(ctx context.Context, name string, r io.ReaderAt, size int64) (*Result, error) {
+	res, err := VerifyReaderAt(ctx, name, r, size, s.policy)
+	if err != nil {
+		return nil, fmt.Errorf("signing %s: %w; its signature does not verify: %w", name, ErrAlreadySigned, err)
+	}
+	if !res.Certificate.Equal(s.chain[0]) {
+		return nil, fmt.Errorf("signing %s: %w, by %q, not by this certificate", name, ErrAlreadySigned, res.Subject)
+	}
+	return nil, errAlreadyDone{res}
+}
+
+// errAlreadyDone carries the result of a cabinet left as it was from
+// alreadySigned to signFile; it never leaves the package.
+type errAlreadyDone struct{ res *Result }
+
+func (errAlreadyDone) Error() string { return "already signed" }
+
+// signedCopy handles an existing out when signing in to a new name: done
+// when out is in signed by this signer (alreadySigned, and the digest its
+// signature covers is in's), else os.ErrExist: out is never overwritten.
+func (s *Signer) signedCopy(ctx context.Context, in string, src io.ReaderAt, size int64, out string) (*Result, error) {
+	exists := fmt.Errorf("signing %s: %s: %w", in, out, os.ErrExist)
+	f, err := os.Open(out)
+	if err != nil {
+		return nil, exists
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, exists
+	}
+	_, err = s.alreadySigned(ctx, out, f, st.Size())
+	var done errAlreadyDone
+	if !errors.As(err, &done) {
+		return nil, fmt.Errorf("%w (not this cabinet signed by this certificate: %w)", exists, err)
+	}
+	d, err := digestCabinet(ctx, in, io.NewSectionReader(src, 0, size))
+	if err != nil {
+		return nil, err
+	}
+	if done.res.Digest != "sha256:"+hex.EncodeToString(d.Imprint) {
+		return nil, fmt.Errorf("%w (it holds another cabinet)", exists)
+	}
+	return nil, done
+}
+
 // fillReserve signs, in place, a cabinet that carries an empty 20-byte
 // Authenticode reserve (as our packager writes): nothing of the cabinet is
 // rewritten. The signature is appended and synced first, which leaves a
@@ -271,27 +355,27 @@ func (s *Signer) fillReserve(ctx context.Context, path string, checked os.FileIn
 	if !os.SameFile(st, checked) || st.Size() != checked.Size() || !st.ModTime().Equal(checked.ModTime()) {
 		return nil, fmt.Errorf("signing %s: the file changed while it was being signed", path)
 	}
-	h, err := readCabHeader(path, f, st.Size())
+	h, err := authenticode.ReadHeader(path, f, st.Size())
 	if err != nil {
 		return nil, err
 	}
-	if h.reserveHeader != sigHeaderSize || h.signed() {
+	if h.ReserveHeader != authenticode.SignatureHeaderSize || h.Signed() {
 		return nil, fmt.Errorf("signing %s: %w: reserve changed while signing", path, ErrMalformed)
 	}
 	digest, err := digestCabinet(ctx, path, io.NewSectionReader(f, 0, st.Size()))
 	if err != nil {
 		return nil, err
 	}
-	orig := make([]byte, h.offsetFiles)
+	orig := make([]byte, h.OffsetFiles)
 	if _, err := f.ReadAt(orig, 0); err != nil {
 		return nil, err
 	}
 	cert := &certloader.Certificate{Leaf: s.chain[0], Certificates: s.chain, PrivateKey: s.key, Timestamper: s.opts.timestamper}
-	_, ts, err := authenticode.SignCabImprint(ctx, digest, cert, nil)
+	_, ts, err := relicauth.SignCabImprint(ctx, digest, cert, nil)
 	if err != nil {
 		return nil, fmt.Errorf("signing %s: %w", path, classifySignError(err))
 	}
-	res, err := verifyBlob(path, ts.Raw, digest.Imprint, s.policy)
+	res, err := authenticode.VerifyBlob(path, ts.Raw, digest.Imprint, s.policy)
 	if err != nil {
 		return nil, fmt.Errorf("verify after sign: %w", err)
 	}
@@ -309,11 +393,11 @@ func (s *Signer) fillReserve(ctx context.Context, path string, checked os.FileIn
 	committed := false
 	defer func() {
 		if !committed {
-			_ = f.Truncate(h.totalSize)
+			_ = f.Truncate(h.CabinetSize)
 			_ = f.Sync()
 		}
 	}()
-	if _, err := f.WriteAt(padded, h.totalSize); err != nil {
+	if _, err := f.WriteAt(padded, h.CabinetSize); err != nil {
 		return nil, err
 	}
 	if err := f.Sync(); err != nil {
@@ -339,7 +423,7 @@ func checkWritten(f *os.File, header, sig []byte) error {
 	if err != nil {
 		return err
 	}
-	h, err := readCabHeader(f.Name(), f, st.Size())
+	h, err := authenticode.ReadHeader(f.Name(), f, st.Size())
 	if err != nil {
 		return err
 	}
@@ -347,7 +431,7 @@ func checkWritten(f *os.File, header, sig []byte) error {
 	if _, err := f.ReadAt(got, 0); err != nil {
 		return err
 	}
-	blob, err := readSignature(f.Name(), f, h)
+	blob, err := authenticode.ReadSignature(f.Name(), f, h)
 	if err != nil {
 		return err
 	}

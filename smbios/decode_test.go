@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/devupdate/devupdate/internal/problem"
 	"github.com/devupdate/devupdate/internal/testtool"
 	"github.com/devupdate/devupdate/smbios/smbiostest"
 	"github.com/google/go-cmp/cmp"
@@ -274,19 +275,21 @@ func TestRunningMachineFallsBack(t *testing.T) {
 	}
 }
 
-func TestFieldsFile(t *testing.T) {
+func TestFieldsFileJSON(t *testing.T) {
 	dir := t.TempDir()
-	yamlPath := filepath.Join(dir, "f.yaml")
-	jsonPath := filepath.Join(dir, "f.json")
 	writeFiles(t, dir, map[string]string{
-		"f.yaml": "manufacturer: LENOVO\nfamily: ThinkPad T440s\nproduct_name: 20ARS19C0C\n" +
-			"sku: LENOVO_MT_20AR_BU_Think_FM_ThinkPad T440s\nbios_vendor: LENOVO\n" +
-			"bios_version: \"GJET75WW (2.25 )\"\nbios_major_release: 2\nbios_minor_release: 25\n" +
-			"enclosure_type: 10\nbaseboard_manufacturer: LENOVO\nbaseboard_product: 20ARS19C0C\n",
-		"f.json":   `{"manufacturer": "LENOVO", "bios_major_release": 2, "enclosure_type": 10}`,
-		"bad.yaml": "manufacturer: x\nbios_major_release: 300\ncolour: red\n",
+		"f.json": `{"manufacturer": "LENOVO", "family": "ThinkPad T440s", "product_name": "20ARS19C0C",
+			"sku": "LENOVO_MT_20AR_BU_Think_FM_ThinkPad T440s", "bios_vendor": "LENOVO",
+			"bios_version": "GJET75WW (2.25 )", "bios_major_release": 2, "bios_minor_release": 25,
+			"enclosure_type": 10, "baseboard_manufacturer": "LENOVO", "baseboard_product": "20ARS19C0C"}`,
+		"f.yaml":    "manufacturer: LENOVO\n",
+		"big.json":  `{"manufacturer": "x", "bios_major_release": 300}`,
+		"dup.json":  `{"manufacturer": "x", "manufacturer": "y"}`,
+		"key.json":  `{"colour": "red"}`,
+		"two.json":  `{} {}`,
+		"list.json": `[]`,
 	})
-	info, err := ReadFieldsFile(context.Background(), yamlPath)
+	info, err := ReadFieldsFile(context.Background(), filepath.Join(dir, "f.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,12 +297,13 @@ func TestFieldsFile(t *testing.T) {
 	if got := h.GUID.String(); got != "147efce9-f201-5fc8-ab0c-c859751c3440" {
 		t.Errorf("HardwareID-0 from the fields file = %s", got)
 	}
-	info, err = ReadFieldsFile(context.Background(), jsonPath)
-	if err != nil || info.Fields.Manufacturer != "LENOVO" || *info.Fields.EnclosureType != 10 {
-		t.Errorf("JSON fields file: %+v, %v", info, err)
-	}
-	if _, err := ReadFieldsFile(context.Background(), filepath.Join(dir, "bad.yaml")); err == nil {
-		t.Errorf("a release byte of 300 and an unknown key were accepted")
+	// YAML is the CLI's (smbios/smbiosyaml); here it is refused, as is
+	// everything a strict reader must not guess about.
+	for _, name := range []string{"f.yaml", "big.json", "dup.json", "key.json", "two.json", "list.json"} {
+		_, err := ReadFieldsFile(context.Background(), filepath.Join(dir, name))
+		if !errors.Is(err, ErrFieldsFile) || !errors.Is(err, problem.ErrInvalid) {
+			t.Errorf("%s: err = %v, want ErrFieldsFile in a problem list", name, err)
+		}
 	}
 }
 

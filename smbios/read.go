@@ -2,6 +2,7 @@ package smbios
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/devupdate/devupdate/internal/iox"
 	"github.com/devupdate/devupdate/internal/problem"
+	"github.com/devupdate/devupdate/internal/strictjson"
 )
 
 // Linux locations read for the running machine.
@@ -29,7 +31,7 @@ const (
 	Dump                       // a `dmidecode --dump-bin` file
 	SysfsTables                // a directory holding smbios_entry_point and DMI
 	DMIID                      // a /sys/class/dmi/id-like directory
-	FieldsFile                 // a YAML or JSON fields file
+	FieldsFile                 // a JSON fields file (YAML too through smbios/smbiosyaml)
 )
 
 // Source says where Read finds SMBIOS.
@@ -55,11 +57,18 @@ func Read(ctx context.Context, src Source) (*Info, error) {
 	return nil, fmt.Errorf("unknown SMBIOS source kind %d", src.Kind)
 }
 
-// ReadRunningMachine reads the SMBIOS of the machine it runs on: the raw
-// tables in /sys/firmware/dmi/tables (root-only on most systems), else the
-// world-readable values the kernel decoded into /sys/class/dmi/id. root is
-// prefixed to both paths ("" for the real ones) so tests can use fixtures.
+// ReadRunningMachine reads the SMBIOS of the machine it runs on. On
+// Windows (root "") that is GetSystemFirmwareTable('RSMB') (DecodeRSMB).
+// Elsewhere, the raw tables in /sys/firmware/dmi/tables (root-only on most
+// systems), else the world-readable values the kernel decoded into
+// /sys/class/dmi/id. root is prefixed to both paths ("" for the real ones)
+// so tests can use fixtures.
 func ReadRunningMachine(ctx context.Context, root string) (*Info, error) {
+	if root == "" {
+		if info, ok, err := readFirmwareTable(ctx); ok {
+			return info, err
+		}
+	}
 	tables := filepath.Join(root, SysfsTablesDir)
 	info, errTables := ReadSysfsTables(ctx, tables)
 	if errTables == nil {
@@ -190,14 +199,15 @@ func ReadDMIID(ctx context.Context, dir string) (*Info, error) {
 	return &Info{Source: dir, Fields: f}, nil
 }
 
-// ReadFieldsFile reads a fields file: YAML (or JSON, which YAML includes)
-// with the keys of Fields. Unknown keys are refused; problems come back as a
-// problem.List.
+// ReadFieldsFile reads a JSON fields file: one object with the keys of
+// Fields. Unknown keys are refused; problems come back as a problem.List.
+// (The CLI also reads YAML fields files, through smbios/smbiosyaml; the
+// device side reads JSON only and links no YAML parser.)
 func ReadFieldsFile(ctx context.Context, path string) (*Info, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	data, err := problem.ReadFileBounded(path, problem.MaxYAMLSize)
+	data, err := problem.ReadFileBounded(path, MaxFieldsFileSize)
 	if err != nil {
 		return nil, err
 	}
@@ -208,11 +218,56 @@ func ReadFieldsFile(ctx context.Context, path string) (*Info, error) {
 	return &Info{Source: path, Fields: f}, nil
 }
 
-// ParseFields decodes the contents of a fields file named name.
+// MaxFieldsFileSize bounds a fields file.
+const MaxFieldsFileSize = 1 << 20
+
+// ParseFields decodes the contents of a JSON fields file named name:
+// exactly one object, no unknown or duplicate keys, each value of its type
+// (strings; the release bytes and the enclosure type as integers 0-255).
 func ParseFields(name string, data []byte) (Fields, error) {
 	var f Fields
-	if _, err := problem.DecodeYAML(name, data, &f); err != nil {
-		return Fields{}, err
+	if err := strictjson.Decode(data, &f); err != nil {
+		line, col := 0, 0
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			line, col = strictjson.LineCol(data, se.Offset)
+		case errors.As(err, &te):
+			line, col = strictjson.LineCol(data, te.Offset)
+		}
+		return Fields{}, problem.List{{File: name, Line: line, Col: col, Rule: err.Error(), Err: ErrFieldsFile}}
 	}
 	return f, nil
+}
+
+// ErrFieldsFile is wrapped by every fields-file problem.
+var ErrFieldsFile = errors.New("invalid fields file")
+
+// ReadFile reads an SMBIOS source file of either kind a device is given
+// for tests: a `dmidecode --dump-bin` dump (it starts with an entry point
+// anchor, _SM_, _SM3_ or _DMI_) or else a JSON fields file.
+func ReadFile(ctx context.Context, path string) (*Info, error) {
+	data, err := readBounded(ctx, path, MaxInputSize)
+	if err != nil {
+		return nil, err
+	}
+	for _, anchor := range []string{"_SM_", "_SM3_", "_DMI_"} {
+		if strings.HasPrefix(string(data[:min(len(data), 5)]), anchor) {
+			info, err := DecodeDump(data)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", path, err)
+			}
+			info.Source = path
+			return info, nil
+		}
+	}
+	if len(data) > MaxFieldsFileSize {
+		return nil, fmt.Errorf("%s: %w: %w: a fields file is at most %d bytes", path, ErrMalformed, ErrTooLarge, MaxFieldsFileSize)
+	}
+	f, err := ParseFields(path, data)
+	if err != nil {
+		return nil, err
+	}
+	return &Info{Source: path, Fields: f}, nil
 }

@@ -43,8 +43,9 @@ import (
 const maxSidecar = 64 << 10
 
 type options struct {
-	logger *slog.Logger
-	perm   fs.FileMode
+	logger    *slog.Logger
+	perm      fs.FileMode
+	mustExist bool
 }
 
 // Option configures New.
@@ -53,6 +54,14 @@ type Option func(*options) error
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) error { o.logger = l; return nil }
+}
+
+// MustExist makes New fail (wrapping fs.ErrNotExist) when the directory does
+// not exist, instead of creating it (default: created), for readers such as
+// an origin server, which would otherwise serve an empty store from a
+// mistyped path.
+func MustExist() Option {
+	return func(o *options) error { o.mustExist = true; return nil }
 }
 
 // Store is a directory-backed cdn.Store.
@@ -76,7 +85,13 @@ func New(dir string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("local store: %w", err)
 	}
-	if err := os.MkdirAll(abs, 0o755); err != nil {
+	if o.mustExist {
+		if st, err := os.Stat(abs); err != nil {
+			return nil, fmt.Errorf("local store: %w", err)
+		} else if !st.IsDir() {
+			return nil, fmt.Errorf("local store: %s is not a directory", abs)
+		}
+	} else if err := os.MkdirAll(abs, 0o755); err != nil {
 		return nil, fmt.Errorf("local store: %w", err)
 	}
 	root, err := os.OpenRoot(abs)
@@ -113,11 +128,7 @@ func lockName(key string) string {
 }
 
 func etagOf(fi fs.FileInfo) string {
-	var ino uint64
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		ino = st.Ino
-	}
-	return fmt.Sprintf(`"%x-%x-%x"`, ino, fi.Size(), fi.ModTime().UnixNano())
+	return fmt.Sprintf(`"%x-%x-%x"`, fileID(fi), fi.Size(), fi.ModTime().UnixNano())
 }
 
 func statusErr(op, key string, err error) error {
@@ -412,7 +423,7 @@ func (s *Store) Replace(ctx context.Context, key string, body io.Reader, p cdn.P
 	return st.info, nil
 }
 
-// lock takes an exclusive flock on key's lock file, polling so ctx can
+// lock takes an exclusive lock (flock, LockFileEx on Windows) on key's lock file, polling so ctx can
 // cancel the wait.
 func (s *Store) lock(ctx context.Context, key string) (func(), error) {
 	f, err := s.root.OpenFile(filepath.FromSlash(lockName(key)), os.O_RDWR|os.O_CREATE, 0o644)
@@ -420,13 +431,13 @@ func (s *Store) lock(ctx context.Context, key string) (func(), error) {
 		return nil, err
 	}
 	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
+		locked, err := tryLock(f)
+		if err != nil {
 			f.Close()
 			return nil, err
+		}
+		if locked {
+			return func() { _ = unlock(f); f.Close() }, nil
 		}
 		select {
 		case <-ctx.Done():

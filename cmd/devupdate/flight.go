@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/devupdate/devupdate/cdn"
 	"github.com/devupdate/devupdate/cdn/stores"
+	"github.com/devupdate/devupdate/cmd/internal/cli"
 	"github.com/devupdate/devupdate/flight"
 	"github.com/devupdate/devupdate/signer"
 	"github.com/devupdate/devupdate/signer/pkcs11"
@@ -21,11 +19,11 @@ import (
 // EnvFlightKeys names the keys file when --keys is not given.
 const EnvFlightKeys = "DEVUPDATE_FLIGHT_KEYS"
 
-func newFlightCmd(g *globalOptions) *cobra.Command {
-	c := newGroupCmd("flight", "Manage flighting rings: signed TUF catalogs devices read",
-		newFlightInitCmd(g), newFlightProductsCmd(g), newFlightAddCmd(g), newFlightPromoteCmd(g),
-		newFlightStateCmd(g, "rollout"), newFlightStateCmd(g, "pause"), newFlightStateCmd(g, "resume"), newFlightStateCmd(g, "halt"),
-		newFlightStatusCmd(g), newFlightHistoryCmd(g), newFlightRefreshCmd(g), newFlightKeysCmd(g))
+func newFlightCmd(o *cli.Output) *cobra.Command {
+	c := cli.Group("flight", "Manage flighting rings: signed TUF catalogs devices read",
+		newFlightInitCmd(o), newFlightProductsCmd(o), newFlightAddCmd(o), newFlightPromoteCmd(o),
+		newFlightStateCmd(o, "rollout"), newFlightStateCmd(o, "pause"), newFlightStateCmd(o, "resume"), newFlightStateCmd(o, "halt"),
+		newFlightStatusCmd(o), newFlightHistoryCmd(o), newFlightRefreshCmd(o), newFlightKeysCmd(o))
 	c.Long = `Rings (Preview, EarlyAdopter, GeneralAvailability by default) are TUF 1.0
 repositories kept in the store beside the blobs: one per ring and product, at
 rings/<ring>/<chid>/ (the product's targeting CHID), with the ring's own keys.
@@ -40,9 +38,9 @@ DEVUPDATE_PKCS11_PIN or pin-source=file:). Secrets never on the command line.`
 
 // flightFlags are the flags every flight command shares.
 type flightFlags struct {
-	store, keys, module string
-	actor, reason       string
-	needKeys, change    bool
+	store, keys, module      string
+	actor, reason            string
+	needKeys, change, create bool
 }
 
 func (ff *flightFlags) register(c *cobra.Command) {
@@ -61,10 +59,10 @@ func (ff *flightFlags) register(c *cobra.Command) {
 // open checks the shared flags and opens the store and the flight manager.
 func (ff *flightFlags) open(ctx context.Context) (*flight.Flight, func(), error) {
 	if ff.store == "" {
-		return nil, nil, usageErrorf("--store is required")
+		return nil, nil, cli.Missing("--store", "the store URL: a directory, file:///PATH or azblob://ACCOUNT/CONTAINER")
 	}
 	if ff.change && ff.reason == "" {
-		return nil, nil, usageErrorf("--reason is required: every change is kept in the audit trail with why it was made")
+		return nil, nil, cli.Missing("--reason", "why: every change is kept in the signed audit trail with its reason")
 	}
 	var opts []flight.Option
 	closers := []func(){}
@@ -79,7 +77,7 @@ func (ff *flightFlags) open(ctx context.Context) (*flight.Flight, func(), error)
 			path = os.Getenv(EnvFlightKeys)
 		}
 		if path == "" {
-			return nil, nil, usageErrorf("--keys is required: give the keys file (or set %s)", EnvFlightKeys)
+			return nil, nil, cli.Missing("--keys", "the keys file naming each ring's TUF keys", EnvFlightKeys)
 		}
 		kr, err := flight.LoadKeyring(ctx, path, keyOpener(ff.module))
 		if err != nil {
@@ -88,7 +86,12 @@ func (ff *flightFlags) open(ctx context.Context) (*flight.Flight, func(), error)
 		closers = append(closers, func() { kr.Close() })
 		opts = append(opts, flight.WithKeys(kr))
 	}
-	s, closeStore, err := stores.Open(ctx, ff.store)
+	// A store is created only by init; every other command needs it to exist.
+	storeOpt := stores.Existing()
+	if ff.create {
+		storeOpt = stores.Durable()
+	}
+	s, closeStore, err := stores.Open(ctx, ff.store, storeOpt)
 	if err != nil {
 		done()
 		return nil, nil, storeErr(err)
@@ -122,87 +125,28 @@ func keyOpener(module string) flight.KeyOpener {
 	}
 }
 
-// flightCodes are the machine-readable codes of flight's refusals.
-var flightCodes = []struct {
-	err  error
-	code string
-}{
-	{flight.ErrNotInitialised, "not_initialised"},
-	{flight.ErrUnknownRing, "unknown_ring"},
-	{flight.ErrUnknownProduct, "unknown_product"},
-	{flight.ErrVersionNotHigher, "version_not_higher"},
-	{flight.ErrDuplicateVersion, "duplicate_version"},
-	{flight.ErrNotInRing, "not_in_ring"},
-	{flight.ErrHalted, "halted"},
-	{flight.ErrSoak, "soak_not_over"},
-	{flight.ErrTransition, "invalid_transition"},
-	{flight.ErrNotPublished, "not_published"},
-	{flight.ErrConflict, "conflict"},
-	{flight.ErrExpiring, "expiring"},
-	{flight.ErrCorrupt, "corrupt_metadata"},
-	{flight.ErrKey, "key_unusable"},
-	{flight.ErrConfig, "invalid_config"},
-	{signer.ErrInvalidUpdateJSON, "invalid_update_json"},
-	{cdn.ErrDigestMismatch, "digest_mismatch"},
-}
-
-func flightCode(err error) string {
-	for _, c := range flightCodes {
-		if errors.Is(err, c.err) {
-			return c.code
-		}
-	}
-	var pe *signer.PolicyError
-	if errors.As(err, &pe) {
-		return "certificate_refused"
-	}
-	return "failed"
-}
-
-// flightReport prints a flight command's result: with --output json one
-// document {"ok", "error"?: {"code", "message"}, ...v's fields}; in text,
-// text(w) on success and the error on stderr. It returns the error that
-// sets the exit status.
-func flightReport(cmd *cobra.Command, g *globalOptions, v any, err error, text func(w io.Writer)) error {
-	var ue *usageError
-	if errors.As(err, &ue) {
-		return err
-	}
-	if !g.json() {
-		if text != nil && v != nil && err == nil {
-			text(cmd.OutOrStdout())
-		}
-		return err
-	}
-	doc := map[string]any{}
-	if v != nil {
-		raw, merr := json.Marshal(v)
-		if merr != nil {
-			return merr
-		}
-		if merr := json.Unmarshal(raw, &doc); merr != nil {
-			return merr
-		}
-	}
-	doc["ok"] = err == nil
-	if err != nil {
-		doc["error"] = map[string]string{"code": flightCode(err), "message": err.Error()}
-	}
-	if werr := writeJSON(cmd.OutOrStdout(), doc); werr != nil {
-		return werr
-	}
-	if err != nil {
-		return &reportedError{err}
-	}
-	return nil
-}
-
 func fmtTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
-func printResult(w io.Writer, r flight.Result) {
-	fmt.Fprintf(w, "%s %s %s in %s: changed %d product(s)", r.Action, r.Name, r.Version, r.Ring, len(r.Changed))
+func printResult(w io.Writer, r *flight.Result) error {
+	msg := fmt.Sprintf("%s %s %s in %s: changed %d product(s)", r.Action, r.Name, r.Version, r.Ring, len(r.Changed))
 	if len(r.Already) > 0 {
-		fmt.Fprintf(w, ", %d already so", len(r.Already))
+		msg += fmt.Sprintf(", %d already so", len(r.Already))
 	}
-	fmt.Fprintln(w)
+	_, err := fmt.Fprintln(w, msg)
+	return err
+}
+
+// resultReport is a change to one update (promote, rollout, pause, resume,
+// halt): the result's fields beside ok and error.
+type resultReport struct {
+	cli.Status
+	flight.Result
+}
+
+func reportResult(o *cli.Output, res *flight.Result, err error) error {
+	rep := &resultReport{}
+	if res != nil {
+		rep.Result = *res
+	}
+	return cli.Single(o, rep, err, func(w io.Writer, r *resultReport) error { return printResult(w, &r.Result) })
 }

@@ -1,36 +1,39 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 
 	"github.com/spf13/cobra"
 
+	"github.com/devupdate/devupdate/cmd/internal/cli"
 	"github.com/devupdate/devupdate/flight"
 	"github.com/devupdate/devupdate/flight/catalog"
 	"github.com/devupdate/devupdate/signer"
 	"github.com/devupdate/devupdate/smbios/product"
 )
 
-type resultsReport struct {
-	Results []flight.Result `json:"results"`
+// productsReport is what products add registered.
+type productsReport struct {
+	cli.Status
+	Products []flight.ProductInfo `json:"products"`
 }
 
-func printResults(rep *resultsReport) func(io.Writer) {
-	return func(w io.Writer) {
-		for _, r := range rep.Results {
-			printResult(w, r)
-		}
-	}
+// addResult is one cabinet of flight add.
+type addResult struct {
+	cli.Item
+	flight.Result
 }
 
-func newFlightProductsCmd(g *globalOptions) *cobra.Command {
+func newFlightProductsCmd(o *cli.Output) *cobra.Command {
 	ff := &flightFlags{needKeys: true}
 	add := &cobra.Command{
 		Use:   "add PRODUCT.yaml... --store URL --keys FILE",
 		Short: "Register more products and create their repositories in their rings",
-		Args:  usageArgs(cobra.MinimumNArgs(1)),
+		Args:  cli.Args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			products, err := product.ValidateFiles(args)
 			if err != nil {
@@ -45,18 +48,19 @@ func newFlightProductsCmd(g *globalOptions) *cobra.Command {
 			if infos == nil {
 				infos = []flight.ProductInfo{}
 			}
-			return flightReport(cmd, g, map[string]any{"products": infos}, err, func(w io.Writer) {
-				for _, p := range infos {
+			return cli.Single(o, &productsReport{Products: infos}, err, func(w io.Writer, r *productsReport) error {
+				for _, p := range r.Products {
 					fmt.Fprintf(w, "product %s: %s, rings %v\n", p.Name, p.CHID, p.Rings)
 				}
+				return nil
 			})
 		},
 	}
 	ff.register(add)
-	return newGroupCmd("products", "Register products in the flighting rings", add)
+	return cli.Group("products", "Register products in the flighting rings", add)
 }
 
-func newFlightAddCmd(g *globalOptions) *cobra.Command {
+func newFlightAddCmd(o *cli.Output) *cobra.Command {
 	ff := &flightFlags{needKeys: true, change: true}
 	var (
 		ring, rootsFile, osRootsFile string
@@ -71,16 +75,16 @@ version of its name ever added to any ring; the same name and version with other
 bytes is refused. The cabinet is published to the store if it is not yet.
 --allow-downgrade adds a lower version marked as a downgrade (the only way a
 device installs a lower version).`,
-		Args: usageArgs(cobra.MinimumNArgs(1)),
+		Args: cli.Args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if ring == "" {
-				return usageErrorf("--ring is required")
+				return cli.Missing("--ring", "the ring to add to (the first ring of the targeted products)")
 			}
 			if rootsFile == "" {
-				return usageErrorf("--roots is required: give the PEM roots the cabinets' EV signatures chain to")
+				return cli.Missing("--roots", "the PEM roots the cabinets' EV signatures chain to")
 			}
 			if opts.Rollout != 0 && (opts.Rollout < 1 || opts.Rollout > 100) {
-				return usageErrorf("--rollout %d: must be 1 to 100", opts.Rollout)
+				return cli.Usagef("--rollout %d: must be 1 to 100", opts.Rollout)
 			}
 			policy := signer.Policy{RequireEV: true}
 			var err error
@@ -97,20 +101,38 @@ device installs a lower version).`,
 				return err
 			}
 			defer done()
-			rep := &resultsReport{Results: []flight.Result{}}
+			// Every cabinet is checked (one failing does not stop the
+			// others); those that pass are added in one change per product.
+			items := make([]*addResult, len(args))
 			var cands []*flight.Candidate
-			for _, p := range args {
+			for i, p := range args {
+				items[i] = &addResult{Item: cli.Item{File: p}}
 				c, err := f.Prepare(cmd.Context(), p, policy)
 				if err != nil {
-					return flightReport(cmd, g, rep, err, nil)
+					items[i].Err = hint(err)
+					continue
 				}
+				items[i].Name, items[i].Version = c.Update.Name, c.Update.Version.String()
 				cands = append(cands, c)
 			}
-			rep.Results, err = f.Add(cmd.Context(), ring, cands, opts, ff.who())
-			if rep.Results == nil {
-				rep.Results = []flight.Result{}
+			results, err := f.Add(cmd.Context(), ring, cands, opts, ff.who())
+			for _, it := range items {
+				if it.Err != nil {
+					continue
+				}
+				i := slices.IndexFunc(results, func(r flight.Result) bool { return r.Name == it.Name && r.Version == it.Version })
+				switch {
+				case i >= 0:
+					it.Result = results[i]
+				case err != nil:
+					it.Err = err // refused, or not reached after a refusal
+				}
 			}
-			return flightReport(cmd, g, rep, err, printResults(rep))
+			var whole error
+			if err != nil && !errors.As(err, new(*flight.ChangeError)) {
+				whole = err // not about one cabinet: the ring, the keys, the store
+			}
+			return cli.Batch(o, items, whole, func(w io.Writer, r *addResult) error { return printResult(w, &r.Result) })
 		},
 	}
 	ff.register(c)
@@ -126,12 +148,12 @@ device installs a lower version).`,
 func nameVersion(args []string) (string, catalog.Version, error) {
 	v, err := catalog.ParseVersion(args[1])
 	if err != nil {
-		return "", v, usageErrorf("VERSION: %v", err)
+		return "", v, cli.Usagef("VERSION: %v", err)
 	}
 	return args[0], v, nil
 }
 
-func newFlightPromoteCmd(g *globalOptions) *cobra.Command {
+func newFlightPromoteCmd(o *cli.Output) *cobra.Command {
 	ff := &flightFlags{needKeys: true, change: true}
 	var (
 		to       string
@@ -145,13 +167,13 @@ func newFlightPromoteCmd(g *globalOptions) *cobra.Command {
 of each product into RING. Refused when it is not there, is paused or halted
 there, or has not soaked there for the previous ring's soak time
 (--insecure-skip-soak, with a reason, overrides the soak time only).`,
-		Args: usageArgs(cobra.ExactArgs(2)),
+		Args: cli.Args(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if to == "" {
-				return usageErrorf("--to is required")
+				return cli.Missing("--to", "the ring to promote into")
 			}
 			if rollout != 0 && (rollout < 1 || rollout > 100) {
-				return usageErrorf("--rollout %d: must be 1 to 100", rollout)
+				return cli.Usagef("--rollout %d: must be 1 to 100", rollout)
 			}
 			name, v, err := nameVersion(args)
 			if err != nil {
@@ -163,11 +185,7 @@ there, or has not soaked there for the previous ring's soak time
 			}
 			defer done()
 			res, err := f.Promote(cmd.Context(), name, v, to, rollout, skipSoak, ff.who())
-			rep := &resultsReport{Results: []flight.Result{}}
-			if res != nil {
-				rep.Results = append(rep.Results, *res)
-			}
-			return flightReport(cmd, g, rep, err, printResults(rep))
+			return reportResult(o, res, err)
 		},
 	}
 	ff.register(c)
@@ -177,7 +195,7 @@ there, or has not soaked there for the previous ring's soak time
 	return c
 }
 
-func newFlightStateCmd(g *globalOptions, action string) *cobra.Command {
+func newFlightStateCmd(o *cli.Output, action string) *cobra.Command {
 	ff := &flightFlags{needKeys: true, change: true}
 	var (
 		ring    string
@@ -196,13 +214,13 @@ func newFlightStateCmd(g *globalOptions, action string) *cobra.Command {
 	c := &cobra.Command{
 		Use:   use,
 		Short: short,
-		Args:  usageArgs(cobra.ExactArgs(2)),
+		Args:  cli.Args(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if ring == "" {
-				return usageErrorf("--ring is required")
+				return cli.Missing("--ring", "the ring")
 			}
 			if action == "rollout" && (percent < 1 || percent > 100) {
-				return usageErrorf("--percent %s: must be 1 to 100", strconv.Itoa(percent))
+				return cli.Usagef("--percent %s: must be 1 to 100", strconv.Itoa(percent))
 			}
 			name, v, err := nameVersion(args)
 			if err != nil {
@@ -214,11 +232,7 @@ func newFlightStateCmd(g *globalOptions, action string) *cobra.Command {
 			}
 			defer done()
 			res, err := f.SetState(cmd.Context(), ring, name, v, catalog.Action(action), percent, ff.who())
-			rep := &resultsReport{Results: []flight.Result{}}
-			if res != nil {
-				rep.Results = append(rep.Results, *res)
-			}
-			return flightReport(cmd, g, rep, err, printResults(rep))
+			return reportResult(o, res, err)
 		},
 	}
 	ff.register(c)

@@ -39,7 +39,7 @@ func TestFlightUsage(t *testing.T) {
 
 // TestFlightNotInitialised: a store without rings answers with its code.
 func TestFlightNotInitialised(t *testing.T) {
-	stdout, _, code := run(t, "flight", "status", "--store", filepath.Join(t.TempDir(), "s"), "-O", "json")
+	stdout, _, code := run(t, "flight", "status", "--store", t.TempDir(), "-O", "json")
 	var rep struct {
 		OK    bool                  `json:"ok"`
 		Error struct{ Code string } `json:"error"`

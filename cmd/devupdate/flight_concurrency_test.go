@@ -161,9 +161,11 @@ type flightJSON struct {
 		Message string `json:"message"`
 	} `json:"error"`
 	Results []struct {
+		OK      bool     `json:"ok"`
 		Changed []string `json:"changed"`
 	} `json:"results"`
-	Events []struct {
+	Changed []string `json:"changed"`
+	Events  []struct {
 		Name   string `json:"name"`
 		Ring   string `json:"ring"`
 		Change struct {
@@ -291,8 +293,8 @@ func testConcurrentFlight(t *testing.T, storeURL string, env ...string) {
 	}
 	codes, reps := fx.runConcurrent(adds)
 	for i := range codes {
-		if codes[i] != 0 || !reps[i].OK {
-			t.Errorf("add %d: exit %d %+v", i, codes[i], reps[i].Error)
+		if codes[i] != 0 || !reps[i].OK || len(reps[i].Results) != 1 || !reps[i].Results[0].OK || len(reps[i].Results[0].Changed) != 1 {
+			t.Errorf("add %d: exit %d %+v", i, codes[i], reps[i])
 		}
 	}
 	added := 0
@@ -321,7 +323,7 @@ func testConcurrentFlight(t *testing.T, storeURL string, env ...string) {
 	for i, r := range reps {
 		switch {
 		case codes[i] == 0 && r.OK:
-			if len(r.Results) == 1 && len(r.Results[0].Changed) == 1 {
+			if len(r.Changed) == 1 {
 				changed++
 			}
 		case codes[i] == 1 && r.Error != nil && r.Error.Code == "halted":

@@ -11,11 +11,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/devupdate/devupdate/cmd/internal/cli"
 	"github.com/devupdate/devupdate/flight"
 	"github.com/devupdate/devupdate/smbios/product"
 )
 
 type initReport struct {
+	cli.Status
 	DevKeys string            `json:"dev_keys,omitempty"`
 	Rings   []initRing        `json:"rings"`
 	Roots   map[string]string `json:"root_files,omitempty"`
@@ -26,8 +28,8 @@ type initRing struct {
 	RootVersion int64  `json:"root_version"`
 }
 
-func newFlightInitCmd(g *globalOptions) *cobra.Command {
-	ff := &flightFlags{needKeys: true}
+func newFlightInitCmd(o *cli.Output) *cobra.Command {
+	ff := &flightFlags{needKeys: true, create: true}
 	var (
 		devKeys, out  string
 		soaks, expiry []string
@@ -44,10 +46,10 @@ safe: existing roots are never rewritten.
 
 --dev-keys DIR generates TEST-ONLY development keys (ECDSA P-256 files, in the
 clear) and DIR/keys.json; never use them for devices in the field.`,
-		Args: usageArgs(cobra.ArbitraryArgs),
+		Args: cli.Args(cobra.ArbitraryArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if devKeys != "" && ff.keys != "" {
-				return usageErrorf("--dev-keys and --keys conflict: give one")
+				return cli.Usagef("--dev-keys and --keys conflict: give one")
 			}
 			var products []*product.Product
 			if len(args) > 0 {
@@ -60,7 +62,7 @@ clear) and DIR/keys.json; never use them for devices in the field.`,
 			if err != nil {
 				return err
 			}
-			rep := initReport{}
+			rep := &initReport{Rings: []initRing{}}
 			if devKeys != "" {
 				var names []string
 				for _, r := range rings {
@@ -91,7 +93,7 @@ clear) and DIR/keys.json; never use them for devices in the field.`,
 					rep.Rings = append(rep.Rings, initRing{Ring: r.Ring, RootVersion: r.Version})
 				}
 			}
-			return flightReport(cmd, g, rep, err, func(w io.Writer) {
+			return cli.Single(o, rep, err, func(w io.Writer, rep *initReport) error {
 				if rep.DevKeys != "" {
 					fmt.Fprintf(w, "TEST-ONLY development keys: %s\n", rep.DevKeys)
 				}
@@ -102,6 +104,7 @@ clear) and DIR/keys.json; never use them for devices in the field.`,
 					}
 					fmt.Fprintln(w)
 				}
+				return nil
 			})
 		},
 	}
@@ -143,7 +146,7 @@ func initRings(products []*product.Product, soaks, expiry []string) ([]flight.Ri
 		case "timestamp":
 			exp.Timestamp = d
 		default:
-			return nil, usageErrorf("--expiry %q: the role must be root, targets, snapshot or timestamp", kv)
+			return nil, cli.Usagef("--expiry %q: the role must be root, targets, snapshot or timestamp", kv)
 		}
 	}
 	var rings []flight.RingConfig
@@ -157,7 +160,7 @@ func initRings(products []*product.Product, soaks, expiry []string) ([]flight.Ri
 		}
 		i := slices.IndexFunc(rings, func(r flight.RingConfig) bool { return r.Name == ring })
 		if i < 0 {
-			return nil, usageErrorf("--soak %q: no ring %s (rings: %s)", kv, ring, strings.Join(names, ", "))
+			return nil, cli.Usagef("--soak %q: no ring %s (rings: %s)", kv, ring, strings.Join(names, ", "))
 		}
 		rings[i].Soak = d
 	}
@@ -168,7 +171,7 @@ func splitDuration(flag, kv string) (string, flight.Duration, error) {
 	k, v, ok := strings.Cut(kv, "=")
 	d, err := time.ParseDuration(v)
 	if !ok || err != nil || d < 0 {
-		return "", 0, usageErrorf("%s %q: want NAME=DURATION such as Preview=24h", flag, kv)
+		return "", 0, cli.Usagef("%s %q: want NAME=DURATION such as Preview=24h", flag, kv)
 	}
 	return k, flight.Duration(d), nil
 }

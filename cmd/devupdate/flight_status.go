@@ -8,10 +8,32 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/devupdate/devupdate/cmd/internal/cli"
 	"github.com/devupdate/devupdate/flight"
 )
 
-func newFlightStatusCmd(g *globalOptions) *cobra.Command {
+type statusReport struct {
+	cli.Status
+	Rings []flight.RingStatus `json:"rings"`
+}
+
+type historyReport struct {
+	cli.Status
+	Events []flight.Event `json:"events"`
+}
+
+type refreshReport struct {
+	cli.Status
+	flight.RefreshResult
+}
+
+type rotateReport struct {
+	cli.Status
+	Ring        string `json:"ring"`
+	RootVersion int64  `json:"root_version"`
+}
+
+func newFlightStatusCmd(o *cli.Output) *cobra.Command {
 	ff := &flightFlags{}
 	var (
 		ring string
@@ -25,7 +47,7 @@ its last change (who, when, why); each role's earliest expiry, flagged WARNING
 when it falls within --warn-within; and the metadata and targets base paths
 (relative to the store's root, {chid} being the product's targeting CHID) a
 device's TUF client is configured with.`,
-		Args: usageArgs(cobra.NoArgs),
+		Args: cli.Args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, done, err := ff.open(cmd.Context())
 			if err != nil {
@@ -36,8 +58,8 @@ device's TUF client is configured with.`,
 			if rings == nil {
 				rings = []flight.RingStatus{}
 			}
-			return flightReport(cmd, g, map[string]any{"rings": rings}, err, func(w io.Writer) {
-				for _, r := range rings {
+			return cli.Single(o, &statusReport{Rings: rings}, err, func(w io.Writer, rep *statusReport) error {
+				for _, r := range rep.Rings {
 					fmt.Fprintf(w, "ring %s (root v%d, soak %v): metadata %s, targets %s\n", r.Ring, r.RootVersion, time.Duration(r.Soak), r.MetadataBase, r.TargetsBase)
 					for _, e := range r.Expires {
 						flag := ""
@@ -58,6 +80,7 @@ device's TUF client is configured with.`,
 							fmtTime(u.Since), u.Change.Action, u.Change.Actor, fmtTime(u.Change.Time), u.Change.Reason, strings.Join(u.Products, ", "))
 					}
 				}
+				return nil
 			})
 		},
 	}
@@ -67,13 +90,13 @@ device's TUF client is configured with.`,
 	return c
 }
 
-func newFlightHistoryCmd(g *globalOptions) *cobra.Command {
+func newFlightHistoryCmd(o *cli.Output) *cobra.Command {
 	ff := &flightFlags{}
 	var ring string
 	c := &cobra.Command{
 		Use:   "history --store URL [--ring RING] [NAME]",
 		Short: "The audit trail: who changed what, when and why, from the signed metadata",
-		Args:  usageArgs(cobra.MaximumNArgs(1)),
+		Args:  cli.Args(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := ""
 			if len(args) == 1 {
@@ -88,8 +111,8 @@ func newFlightHistoryCmd(g *globalOptions) *cobra.Command {
 			if events == nil {
 				events = []flight.Event{}
 			}
-			return flightReport(cmd, g, map[string]any{"events": events}, err, func(w io.Writer) {
-				for _, e := range events {
+			return cli.Single(o, &historyReport{Events: events}, err, func(w io.Writer, rep *historyReport) error {
+				for _, e := range rep.Events {
 					from := ""
 					if e.Change.From != "" {
 						from = " from " + e.Change.From
@@ -97,6 +120,7 @@ func newFlightHistoryCmd(g *globalOptions) *cobra.Command {
 					fmt.Fprintf(w, "%s %s/%s v%d: %s %s %s%s -> %s %d%% by %s: %s\n", fmtTime(e.Change.Time), e.Ring, e.Product, e.TargetsVersion,
 						e.Change.Action, e.Name, e.Version, from, e.State, e.Percent, e.Change.Actor, e.Change.Reason)
 				}
+				return nil
 			})
 		},
 	}
@@ -105,7 +129,7 @@ func newFlightHistoryCmd(g *globalOptions) *cobra.Command {
 	return c
 }
 
-func newFlightRefreshCmd(g *globalOptions) *cobra.Command {
+func newFlightRefreshCmd(o *cli.Output) *cobra.Command {
 	ff := &flightFlags{needKeys: true}
 	var warn time.Duration
 	c := &cobra.Command{
@@ -115,7 +139,7 @@ func newFlightRefreshCmd(g *globalOptions) *cobra.Command {
 whose timestamp or snapshot is past half its lifetime. Idempotent. Exits 1,
 naming them, when targets or root metadata (offline keys) expire within
 --warn-within.`,
-		Args: usageArgs(cobra.NoArgs),
+		Args: cli.Args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, done, err := ff.open(cmd.Context())
 			if err != nil {
@@ -123,11 +147,19 @@ naming them, when targets or root metadata (offline keys) expire within
 			}
 			defer done()
 			res, err := f.Refresh(cmd.Context(), warn)
-			return flightReport(cmd, g, res, err, func(w io.Writer) {
-				fmt.Fprintf(w, "re-signed %d repositories\n", len(res.Resigned))
+			rep := &refreshReport{}
+			if res != nil {
+				rep.RefreshResult = *res
+			}
+			if err != nil && res != nil && !o.JSON() {
+				// The expiring roles are the failure: name each.
 				for _, e := range res.Expiring {
-					fmt.Fprintf(w, "EXPIRING %s %s %s at %s: re-sign with the %s key\n", e.Ring, e.Product, e.Role, fmtTime(e.Expires), e.Role)
+					fmt.Fprintf(cmd.ErrOrStderr(), "EXPIRING %s %s %s at %s: re-sign with the %s key\n", e.Ring, e.Product, e.Role, fmtTime(e.Expires), e.Role)
 				}
+			}
+			return cli.Single(o, rep, err, func(w io.Writer, rep *refreshReport) error {
+				_, err := fmt.Fprintf(w, "re-signed %d repositories\n", len(rep.Resigned))
+				return err
 			})
 		},
 	}
@@ -136,7 +168,7 @@ naming them, when targets or root metadata (offline keys) expire within
 	return c
 }
 
-func newFlightKeysCmd(g *globalOptions) *cobra.Command {
+func newFlightKeysCmd(o *cli.Output) *cobra.Command {
 	ff := &flightFlags{needKeys: true, change: true}
 	var ring, out string
 	rotate := &cobra.Command{
@@ -147,10 +179,10 @@ its new root keys and by the current ones, listed under "retired"), copies it
 into every product repository and re-signs each repository's metadata with the
 new keys. Devices walk from the root they shipped with. Re-running it after an
 interruption completes the rotation.`,
-		Args: usageArgs(cobra.NoArgs),
+		Args: cli.Args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if ring == "" {
-				return usageErrorf("--ring is required")
+				return cli.Missing("--ring", "the ring whose keys to rotate")
 			}
 			f, done, err := ff.open(cmd.Context())
 			if err != nil {
@@ -158,20 +190,21 @@ interruption completes the rotation.`,
 			}
 			defer done()
 			rr, err := f.RotateKeys(cmd.Context(), ring, ff.who())
-			rep := map[string]any{}
+			rep := &rotateReport{Ring: ring}
 			if rr != nil {
-				rep = map[string]any{"ring": rr.Ring, "root_version": rr.Version}
+				rep.RootVersion = rr.Version
 				if out != "" {
 					err = writeRoot(out, rr)
 				}
 			}
-			return flightReport(cmd, g, rep, err, func(w io.Writer) {
-				fmt.Fprintf(w, "ring %s: root version %d\n", ring, rr.Version)
+			return cli.Single(o, rep, err, func(w io.Writer, rep *rotateReport) error {
+				_, err := fmt.Fprintf(w, "ring %s: root version %d\n", rep.Ring, rep.RootVersion)
+				return err
 			})
 		},
 	}
 	ff.register(rotate)
 	rotate.Flags().StringVar(&ring, "ring", "", "the ring")
 	rotate.Flags().StringVar(&out, "out", "", "write the new root.json into DIR")
-	return newGroupCmd("keys", "Manage the rings' TUF keys", rotate)
+	return cli.Group("keys", "Manage the rings' TUF keys", rotate)
 }

@@ -30,9 +30,6 @@ const (
 	Halted State = "halted"
 )
 
-// Kinds are the update kinds an entry may carry (update.json's kind).
-var Kinds = []string{"os", "driver", "app", "ocp"}
-
 // Limits of one entry. They bound what a device parses.
 const (
 	// MaxEntrySize bounds the encoded custom field of one target entry.
@@ -150,8 +147,8 @@ func (e *Entry) Validate(file, target string) error {
 	bad := func(field, format string, args ...any) error {
 		return &EntryError{File: file, Target: target, Field: field, Reason: fmt.Sprintf(format, args...)}
 	}
-	if !slices.Contains(Kinds, e.Kind) {
-		return bad("kind", "must be one of %s, not %q", strings.Join(Kinds, ", "), e.Kind)
+	if !validKind(e.Kind) {
+		return bad("kind", "must be os, driver, app or ocp, not %q", e.Kind)
 	}
 	if !checkName(e.Name) {
 		return bad("name", "must be Owner.Component[.SubComponent], each part [A-Za-z][A-Za-z0-9_]{0,63}, not %q", e.Name)

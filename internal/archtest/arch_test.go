@@ -106,49 +106,6 @@ var rules = []struct {
 	{"internal", [][]string{cli}},
 }
 
-// deviceSafe are packages a device links: each may import only the listed
-// module packages and third-party prefixes (besides the standard library),
-// so the agent never links the publishing side.
-var deviceSafe = map[string][]string{
-	"flight/catalog": {
-		module + "/smbios",
-		module + "/internal/iox", module + "/internal/problem", // through smbios
-		"github.com/theupdateframework/go-tuf/v2/metadata",
-	},
-}
-
-// deviceForbidden are reached by no device-safe package, even indirectly.
-var deviceForbidden = []string{
-	"github.com/spf13/cobra", "github.com/Azure/azure-sdk-for-go", "github.com/miekg/pkcs11",
-	"github.com/sassoftware/relic", module + "/cdn", module + "/signer", module + "/manifest",
-	module + "/packager", module + "/flight", module + "/smbios/product",
-}
-
-func TestDeviceSafeImports(t *testing.T) {
-	all := listAll(t)
-	for rel, allowed := range deviceSafe {
-		p, ok := all[module+"/"+rel]
-		if !ok {
-			t.Fatalf("%s is not in the build", rel)
-		}
-		for _, imp := range p.Imports {
-			if !strings.Contains(strings.Split(imp, "/")[0], ".") {
-				continue // standard library
-			}
-			if !slices.ContainsFunc(allowed, func(a string) bool { return imp == a || strings.HasPrefix(imp, a+"/") }) {
-				t.Errorf("%s imports %s; a device-safe package may import only %v", rel, imp, allowed)
-			}
-		}
-		for _, d := range reachable(p, all) {
-			for _, bad := range deviceForbidden {
-				if (d == bad || strings.HasPrefix(d, bad+"/")) && d != p.ImportPath {
-					t.Errorf("%s reaches %s, which a device must not link", rel, d)
-				}
-			}
-		}
-	}
-}
-
 func TestDependencyDirection(t *testing.T) {
 	checked := 0
 	all := listAll(t)

@@ -1,15 +1,19 @@
 // Package problem reports what is wrong with an input file in the one shape
 // every devupdate parser uses: FILE:LINE:COL: FIELD: RULE. It owns the
-// error types and the YAML position lookup shared by the product and update
-// manifest parsers; it does not know any of their rules.
+// error types shared by every parser (the YAML decoding and position
+// lookup are in internal/problem/yamlpos, so this package pulls in no YAML
+// parser); it does not know any of their rules.
 package problem
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/devupdate/devupdate/internal/iox"
 )
 
 // ErrInvalid is the sentinel every validation failure wraps, so callers can
@@ -25,6 +29,10 @@ type Problem struct {
 	Col   int    `json:"col,omitempty"`
 	Field string `json:"field,omitempty"`
 	Rule  string `json:"rule"`
+	// Err is the typed rule violation behind Rule, when the parser has one
+	// (for example an update rule sentinel); List unwraps to it, so callers
+	// test with errors.Is/As. It is not part of the report.
+	Err error `json:"-"`
 }
 
 // String formats the problem as FILE:LINE:COL: FIELD: RULE, leaving out the
@@ -51,16 +59,44 @@ func (p Problem) String() string {
 type List []Problem
 
 // Error joins the problems one per line.
-func (l List) Error() string {
+func (l List) Error() string { return strings.Join(l.Lines(), "\n") }
+
+// Lines returns the problems one per line, FILE:LINE:COL: FIELD: RULE.
+func (l List) Lines() []string {
 	lines := make([]string, len(l))
 	for i, p := range l {
 		lines[i] = p.String()
 	}
-	return strings.Join(lines, "\n")
+	return lines
 }
 
-// Unwrap makes errors.Is(l, ErrInvalid) true.
-func (l List) Unwrap() error { return ErrInvalid }
+// Summary is the one line that closes a report: "3 problems in 2 files".
+func (l List) Summary() string {
+	files := map[string]bool{}
+	for _, p := range l {
+		files[p.File] = true
+	}
+	return plural(len(l), "problem") + " in " + plural(len(files), "file")
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// Unwrap makes errors.Is(l, ErrInvalid) true, and errors.Is/As true for
+// the typed error of every problem that has one.
+func (l List) Unwrap() []error {
+	errs := []error{ErrInvalid}
+	for _, p := range l {
+		if p.Err != nil {
+			errs = append(errs, p.Err)
+		}
+	}
+	return errs
+}
 
 // Sort orders problems by file, line, column, field and rule, so reports are
 // stable whatever order the checks ran in.
@@ -85,6 +121,17 @@ func (l List) Err() error {
 	return l
 }
 
+// In returns the problems of file, nil when it has none.
+func (l List) In(file string) error {
+	var in List
+	for _, p := range l {
+		if p.File == file {
+			in = append(in, p)
+		}
+	}
+	return in.Err()
+}
+
 // Add appends a problem.
 func (l *List) Add(p Problem) { *l = append(*l, p) }
 
@@ -100,4 +147,19 @@ func As(err error) List {
 		return l
 	}
 	return nil
+}
+
+// MaxYAMLSize bounds every YAML document devupdate reads. Manifests and
+// product files are small; anything larger is a mistake or an attack, and is
+// refused before the parser sees it.
+const MaxYAMLSize = 1 << 20
+
+// ReadFileBounded reads at most limit bytes of path and fails with a Problem
+// naming the file when it is larger.
+func ReadFileBounded(path string, limit int64) ([]byte, error) {
+	data, err := iox.ReadFile(context.Background(), path, limit)
+	if errors.Is(err, iox.ErrTooLarge) {
+		return nil, List{{File: path, Rule: fmt.Sprintf("file is larger than the %d-byte limit", limit)}}
+	}
+	return data, err
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/devupdate/devupdate/internal/problem"
 	"github.com/devupdate/devupdate/internal/testtool"
@@ -287,13 +288,19 @@ func TestManifestsWritesNothingWhenAManifestIsInvalid(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "cabs")
-	_, err := Manifests(context.Background(), []string{good, bad}, out)
+	res, err := Manifests(context.Background(), []string{good, bad}, out)
+	if len(res) != 2 || !errors.Is(res[0].Err, ErrNotBuilt) || problem.As(res[1].Err) == nil || res[1].Manifest != bad {
+		t.Errorf("results = %+v, want the good manifest not built and the bad one with its problems", res)
+	}
 	want := problem.List{
-		{File: bad, Line: 1, Col: 7, Field: "name", Rule: `"Contoso": ` + manifest.ErrName.Error()},
+		{File: bad, Line: 1, Col: 7, Field: "name", Rule: `"Contoso": ` + manifest.ErrName.Error(), Err: manifest.ErrName},
 		{File: bad, Line: 5, Col: 18, Field: "files[0].source", Rule: `"nothing/**" matches no files`},
 	}
-	if diff := cmp.Diff(want, problem.As(err)); diff != "" {
+	if diff := cmp.Diff(want, problem.As(err), cmpopts.IgnoreFields(problem.Problem{}, "Err")); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+	if !errors.Is(err, manifest.ErrName) {
+		t.Errorf("err does not unwrap to ErrName: %v", err)
 	}
 	if _, err := os.Stat(out); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("output directory was created: %v", err)

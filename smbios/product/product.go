@@ -29,6 +29,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/devupdate/devupdate/internal/problem"
+	"github.com/devupdate/devupdate/internal/problem/yamlpos"
+	"github.com/devupdate/devupdate/manifest/update"
 	"github.com/devupdate/devupdate/smbios"
 )
 
@@ -92,12 +94,12 @@ func Load(path string) (*Product, error) {
 // Parse validates data, the contents of the product file called name.
 func Parse(name string, data []byte) (*Product, error) {
 	var f file
-	doc, err := problem.DecodeYAML(name, data, &f)
-	if err != nil {
+	doc, err := yamlpos.Decode(name, data, &f)
+	if doc == nil {
 		return nil, err
 	}
 	p := &Product{File: name, Name: f.Name, SMBIOS: f.SMBIOS, Rings: f.Rings, doc: doc}
-	var list problem.List
+	list := problem.As(err) // unknown keys, wrong types: go on to report every problem
 	p.checkName(&list)
 	p.checkSMBIOS(&list)
 	p.checkCHIDs(&list, f.CHIDs)
@@ -113,22 +115,20 @@ func Parse(name string, data []byte) (*Product, error) {
 
 // pos returns the position of the value at path, or of the deepest node
 // that exists on the way.
-func (p *Product) pos(path ...string) problem.Pos {
-	at, _ := problem.Find(p.doc, path...)
+func (p *Product) pos(path ...string) yamlpos.Pos {
+	at, _ := yamlpos.Find(p.doc, path...)
 	return at
 }
 
-func (p *Product) add(l *problem.List, field string, at problem.Pos, format string, args ...any) {
+func (p *Product) add(l *problem.List, field string, at yamlpos.Pos, format string, args ...any) {
 	l.Addf(p.File, at.Line, at.Col, field, format, args...)
 }
-
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
 func (p *Product) checkName(l *problem.List) {
 	switch {
 	case p.Name == "":
 		p.add(l, "name", p.pos("name"), "required")
-	case !nameRE.MatchString(p.Name):
+	case update.CheckProductName(p.Name) != nil:
 		p.add(l, "name", p.pos("name"), "must be 1-64 of a-z, 0-9, '.', '_', '-', starting with a letter or digit")
 	}
 }
@@ -148,14 +148,14 @@ var smbiosKeys = []struct {
 }
 
 func (p *Product) checkSMBIOS(l *problem.List) {
-	if _, ok := problem.Find(p.doc, "smbios"); !ok {
-		p.add(l, "smbios", problem.Pos{}, "required")
+	if _, ok := yamlpos.Find(p.doc, "smbios"); !ok {
+		p.add(l, "smbios", yamlpos.Pos{}, "required")
 		return
 	}
 	for _, k := range smbiosKeys {
 		field := "smbios." + k.key
 		v := k.get(&p.SMBIOS)
-		at, present := problem.Find(p.doc, "smbios", k.key)
+		at, present := yamlpos.Find(p.doc, "smbios", k.key)
 		if v == "" {
 			if k.required {
 				if present {
@@ -183,7 +183,7 @@ func (p *Product) checkSMBIOS(l *problem.List) {
 		{"enclosure_type", p.SMBIOS.EnclosureType != nil},
 	}
 	for _, u := range unused {
-		if at, ok := problem.Find(p.doc, "smbios", u.key); ok || u.set {
+		if at, ok := yamlpos.Find(p.doc, "smbios", u.key); ok || u.set {
 			p.add(l, "smbios."+u.key, at, "not used for product targeting (HardwareID-3 has no BIOS or enclosure fields); remove it")
 		}
 	}
@@ -320,7 +320,7 @@ func (p *Product) checkCHIDs(l *problem.List, raw []string) {
 var ringRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]{0,31}$`)
 
 func (p *Product) checkRings(l *problem.List) {
-	at, present := problem.Find(p.doc, "rings")
+	at, present := yamlpos.Find(p.doc, "rings")
 	if present && len(p.Rings) == 0 {
 		p.add(l, "rings", at, "must list at least one ring (or be left out for %s)", strings.Join(DefaultRings, ", "))
 		return
@@ -456,7 +456,7 @@ func checkGolden(l *problem.List, products []*Product, path string) {
 			if want == got {
 				continue
 			}
-			at, _ := problem.Find(p.doc, "smbios", k.key)
+			at, _ := yamlpos.Find(p.doc, "smbios", k.key)
 			shown := fmt.Sprintf("%q", got)
 			if got == "" {
 				shown = "no value"

@@ -25,19 +25,6 @@ type Token struct {
 	PIN    string
 }
 
-// Module returns the path of libsofthsm2.so, failing (or, outside make
-// test, skipping) the test when SoftHSM2 is not installed.
-func Module(t testing.TB) string {
-	t.Helper()
-	for _, p := range []string{"/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so", "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	testtool.Missing(t, "libsofthsm2.so (Debian softhsm2)")
-	return ""
-}
-
 // New initialises a token labelled label with user PIN pin in dir (its
 // tokens and softhsm2.conf live there), and generates one non-extractable,
 // sensitive ECDSA P-256 key pair per key label (ids 0a0b, 0a0c, ...).
@@ -45,7 +32,7 @@ func New(t testing.TB, dir, label, pin string, keyLabels ...string) *Token {
 	t.Helper()
 	util := testtool.Need(t, "softhsm2-util")
 	tool := testtool.Need(t, "pkcs11-tool")
-	tok := &Token{Module: Module(t), Conf: filepath.Join(dir, "softhsm2.conf"), Label: label, PIN: pin}
+	tok := &Token{Module: testtool.SoftHSM2Module(t), Conf: filepath.Join(dir, "softhsm2.conf"), Label: label, PIN: pin}
 	if err := os.MkdirAll(filepath.Join(dir, "tokens"), 0o700); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,344 @@
+package cabinet
+
+import (
+	"bytes"
+	"compress/flate"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// budget counts the bytes decompressed by one call against the cap.
+type budget struct {
+	used, max int64
+}
+
+func (b *budget) take(n int64) error {
+	b.used += n
+	if b.used > b.max {
+		return &LimitError{Limit: LimitUncompressed, Value: b.used, Max: b.max}
+	}
+	return nil
+}
+
+// folderReader decompresses one folder sequentially. The reader uses the
+// standard library's inflate, independent of the writer's deflate.
+type folderReader struct {
+	c      *Cabinet
+	ctx    context.Context
+	fi     int
+	blocks []blockPos
+	next   int    // index of the next block to read
+	pos    int64  // uncompressed offset of the next byte Read returns
+	cbuf   []byte // compressed block
+	hist   []byte // up to 2*blockSize: the history window then the current block
+	cur    []byte // unread part of the current block
+	inf    io.ReadCloser
+	budget *budget
+}
+
+type blockPos struct {
+	off            int64
+	cbData, uncomp int
+}
+
+func (c *Cabinet) newFolderReader(ctx context.Context, fi int, b *budget) (*folderReader, error) {
+	r := &folderReader{c: c, ctx: ctx, fi: fi, budget: b, cbuf: make([]byte, maxBlockData), hist: make([]byte, 0, 2*blockSize)}
+	err := c.walkBlocks(fi, func(_ int, off int64, cbData, cbUncomp int) error {
+		r.blocks = append(r.blocks, blockPos{off, cbData, cbUncomp})
+		return nil
+	})
+	return r, err
+}
+
+func (r *folderReader) Read(p []byte) (int, error) {
+	for len(r.cur) == 0 {
+		if r.next == len(r.blocks) {
+			return 0, io.EOF
+		}
+		if err := r.ctx.Err(); err != nil {
+			return 0, err
+		}
+		if err := r.readBlock(); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(p, r.cur)
+	r.cur = r.cur[n:]
+	r.pos += int64(n)
+	return n, nil
+}
+
+// readBlock reads, checks and decompresses the next CFDATA block.
+func (r *folderReader) readBlock() error {
+	c, bp := r.c, r.blocks[r.next]
+	name := fmt.Sprintf("CFDATA[%d/%d]", r.fi, r.next)
+	r.next++
+	if err := r.budget.take(int64(bp.uncomp)); err != nil {
+		return fmt.Errorf("%s: %w", c.o.name, err)
+	}
+	hdr := r.cbuf[:dataHeaderSize]
+	data := r.cbuf[dataHeaderSize : dataHeaderSize+bp.cbData]
+	if err := c.readAt(hdr, bp.off, name); err != nil {
+		return err
+	}
+	if err := c.readAt(data, bp.off+dataHeaderSize+c.cbData, name); err != nil {
+		return err
+	}
+	if sum := binary.LittleEndian.Uint32(hdr); sum != 0 {
+		// The checksum covers the data, then cbData, cbUncomp and the
+		// per-block reserve.
+		tail := make([]byte, 4+c.cbData)
+		copy(tail, hdr[4:8])
+		if err := c.readAt(tail[4:], bp.off+dataHeaderSize, name); err != nil {
+			return err
+		}
+		if got := checksum(tail, checksum(data, 0)); got != sum {
+			return c.errf(ErrChecksum, name, bp.off, "checksum %#08x, computed %#08x", sum, got)
+		}
+	}
+	// Keep at most 32 KiB of history before the new block.
+	if len(r.hist) > blockSize {
+		r.hist = append(r.hist[:0], r.hist[len(r.hist)-blockSize:]...)
+	}
+	start := len(r.hist)
+	out := r.hist[start : start+bp.uncomp]
+	switch c.folders[r.fi].Compression {
+	case None:
+		copy(out, data)
+	case MSZIP:
+		if len(data) < 2 || data[0] != 'C' || data[1] != 'K' {
+			return c.errf(ErrMalformed, name, bp.off+dataHeaderSize, "MSZIP block does not start with CK")
+		}
+		src := bytes.NewReader(data[2:])
+		if r.inf == nil {
+			r.inf = flate.NewReaderDict(src, r.hist[:start])
+		} else if err := r.inf.(flate.Resetter).Reset(src, r.hist[:start]); err != nil {
+			return c.errf(ErrMalformed, name, bp.off, "%v", err)
+		}
+		if _, err := io.ReadFull(r.inf, out); err != nil {
+			return c.errf(ErrMalformed, name, bp.off+dataHeaderSize, "deflate data: %v (expected %d bytes)", err, bp.uncomp)
+		}
+		var one [1]byte
+		if n, err := r.inf.Read(one[:]); n > 0 || err != io.EOF {
+			return c.errf(ErrMalformed, name, bp.off+dataHeaderSize, "deflate data longer than cbUncomp %d or not final (%v)", bp.uncomp, err)
+		}
+	}
+	r.hist = r.hist[:start+bp.uncomp]
+	r.cur = out
+	return nil
+}
+
+// discard skips n bytes of the folder.
+func (r *folderReader) discard(n int64) error {
+	if _, err := io.CopyN(io.Discard, r, n); err != nil {
+		if err == io.EOF {
+			return r.c.errf(ErrMalformed, fmt.Sprintf("CFFOLDER[%d]", r.fi), r.c.folders[r.fi].Offset, "data ends before offset %d", r.pos+n)
+		}
+		return err
+	}
+	return nil
+}
+
+// Test decompresses every folder, checking every CFDATA checksum and size,
+// that every file lies within its folder's data, and the decompression cap.
+func (c *Cabinet) Test(ctx context.Context) error {
+	b := &budget{max: c.o.maxUncompressed}
+	for i := range c.folders {
+		r, err := c.newFolderReader(ctx, i, b)
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			return err
+		}
+		if r.pos != c.folders[i].Size {
+			return c.errf(ErrMalformed, fmt.Sprintf("CFFOLDER[%d]", i), c.folders[i].Offset, "%d bytes decompressed, %d expected", r.pos, c.folders[i].Size)
+		}
+	}
+	return nil
+}
+
+// Open returns the content of the named file ('/' or '\' separated, as
+// listed by Files). The reader decompresses the file's folder from its
+// start; it fails with a *FormatError if the data is corrupt.
+func (c *Cabinet) Open(name string) (io.ReadCloser, error) {
+	name = strings.ReplaceAll(name, `\`, "/")
+	for _, f := range c.files {
+		if f.Name != name {
+			continue
+		}
+		b := &budget{max: c.o.maxUncompressed}
+		if f.Size > b.max {
+			return nil, fmt.Errorf("%s: %q: %w", c.o.name, name, &LimitError{Limit: LimitUncompressed, Name: name, Value: f.Size, Max: b.max})
+		}
+		r, err := c.newFolderReader(context.Background(), f.Folder, b)
+		if err != nil {
+			return nil, err
+		}
+		if err := r.discard(f.Offset); err != nil {
+			return nil, err
+		}
+		return io.NopCloser(&exactReader{r: io.LimitReader(r, f.Size), left: f.Size, c: c, name: name}), nil
+	}
+	return nil, fmt.Errorf("%s: %q: %w", c.o.name, name, ErrNotFound)
+}
+
+// exactReader turns a premature end of the folder into an error.
+type exactReader struct {
+	r    io.Reader
+	left int64
+	c    *Cabinet
+	name string
+}
+
+func (e *exactReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	e.left -= int64(n)
+	if err == io.EOF && e.left > 0 {
+		return n, fmt.Errorf("%s: %q: %w", e.c.o.name, e.name, io.ErrUnexpectedEOF)
+	}
+	return n, err
+}
+
+// SafePath returns the relative, '/'-separated path under which a file
+// stored as name may be extracted, or a *NameError: names with an empty,
+// "." or ".." component, a leading separator (absolute), a ':' (drive
+// letters, alternate data streams), control characters or invalid UTF-8
+// are refused. Both '\' and '/' separate directories.
+func SafePath(name string) (string, error) {
+	bad := func(reason string) (string, error) { return "", &NameError{Name: name, Reason: reason} }
+	if name == "" {
+		return bad("empty")
+	}
+	if !utf8.ValidString(name) {
+		return bad("not valid UTF-8")
+	}
+	for _, r := range name {
+		if r < 0x20 || r == 0x7F {
+			return bad(fmt.Sprintf("control character %U", r))
+		}
+		if r == ':' {
+			return bad("':' (drive letter or alternate data stream)")
+		}
+	}
+	parts := strings.FieldsFunc(name, func(r rune) bool { return r == '/' || r == '\\' })
+	if name[0] == '/' || name[0] == '\\' {
+		return bad("absolute path")
+	}
+	for _, p := range strings.Split(strings.ReplaceAll(name, `\`, "/"), "/") {
+		switch p {
+		case "":
+			return bad("empty path component")
+		case ".", "..":
+			return bad(fmt.Sprintf("%q path component", p))
+		}
+	}
+	return path.Join(parts...), nil
+}
+
+// Extract writes every file under dir (created if missing), refusing
+// unsafe names (see SafePath) before writing anything, and never
+// overwriting an existing file (ErrExists). Writes go through an os.Root,
+// so symbolic links cannot lead them out of dir. It returns the entries
+// extracted.
+func (c *Cabinet) Extract(ctx context.Context, dir string) ([]Entry, error) {
+	type job struct {
+		Entry
+		path string
+	}
+	jobs := make([]job, len(c.files))
+	var total int64
+	seen := map[string]bool{}
+	for i, f := range c.files {
+		p, err := SafePath(f.stored)
+		if err != nil {
+			return nil, fmt.Errorf("%s: CFFILE[%d]: %w", c.o.name, i, err)
+		}
+		if seen[p] {
+			return nil, fmt.Errorf("%s: CFFILE[%d]: %q: %w (twice in the cabinet)", c.o.name, i, p, ErrExists)
+		}
+		seen[p] = true
+		jobs[i] = job{f, p}
+		total += f.Size
+	}
+	if total > c.o.maxUncompressed {
+		return nil, fmt.Errorf("%s: %w", c.o.name, &LimitError{Limit: LimitUncompressed, Value: total, Max: c.o.maxUncompressed})
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+
+	// One pass per folder in offset order; a file overlapping the previous
+	// one restarts the folder, and the budget bounds that work too.
+	slices.SortStableFunc(jobs, func(a, b job) int {
+		if a.Folder != b.Folder {
+			return a.Folder - b.Folder
+		}
+		return int(min(max(a.Offset-b.Offset, -1), 1))
+	})
+	b := &budget{max: c.o.maxUncompressed}
+	var r *folderReader
+	for _, j := range jobs {
+		if r == nil || r.fi != j.Folder || r.pos > j.Offset {
+			if r, err = c.newFolderReader(ctx, j.Folder, b); err != nil {
+				return nil, err
+			}
+		}
+		if err := r.discard(j.Offset - r.pos); err != nil {
+			return nil, err
+		}
+		if err := extractOne(root, j.path, io.LimitReader(r, j.Size), j.Entry); err != nil {
+			return nil, fmt.Errorf("%s: extracting %q: %w", c.o.name, j.Name, err)
+		}
+	}
+	c.o.logger.DebugContext(ctx, "extracted", "cabinet", c.o.name, "files", len(jobs), "bytes", total)
+	return c.Files(), nil
+}
+
+func extractOne(root *os.Root, p string, r io.Reader, e Entry) (err error) {
+	if d := path.Dir(p); d != "." {
+		if err := root.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	f, err := root.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%s: %w", p, ErrExists)
+		}
+		return err
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			_ = root.Remove(p)
+		}
+	}()
+	n, err := io.Copy(f, r)
+	if err != nil {
+		return err
+	}
+	if n != e.Size {
+		return &SizeMismatchError{Name: e.Name, Declared: e.Size, Read: n}
+	}
+	if !e.Modified.IsZero() {
+		_ = root.Chtimes(p, e.Modified, e.Modified)
+	}
+	return nil
+}

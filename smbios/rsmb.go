@@ -1,0 +1,42 @@
+package smbios
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// rsmbHeaderSize is the fixed part of RawSMBIOSData: Used20CallingMethod,
+// SMBIOSMajorVersion, SMBIOSMinorVersion, DmiRevision (one byte each) and
+// Length (a little-endian DWORD).
+const rsmbHeaderSize = 8
+
+// DecodeRSMB decodes what Windows' GetSystemFirmwareTable('RSMB', 0)
+// returns: a RawSMBIOSData header (Used20CallingMethod, major and minor
+// version, DMI revision, table length) followed by the structure table. It
+// runs on every OS, so the Windows path is tested everywhere; the table is
+// bounded by MaxInputSize and by the length the header states.
+func DecodeRSMB(data []byte) (*Info, error) {
+	if len(data) > MaxInputSize {
+		return nil, fmt.Errorf("%w: %w: %d bytes (limit %d)", ErrMalformed, ErrTooLarge, len(data), MaxInputSize)
+	}
+	if len(data) < rsmbHeaderSize {
+		return nil, fmt.Errorf("%w: %w: RawSMBIOSData is %d bytes, its header needs %d", ErrMalformed, ErrTruncated, len(data), rsmbHeaderSize)
+	}
+	v := Version{Major: data[1], Minor: data[2], Docrev: data[3]}
+	n := binary.LittleEndian.Uint32(data[4:])
+	table := data[rsmbHeaderSize:]
+	if uint64(n) > uint64(len(table)) {
+		return nil, fmt.Errorf("%w: %w: RawSMBIOSData gives a %d-byte table, only %d bytes present", ErrMalformed, ErrTruncated, n, len(table))
+	}
+	return decodeStructures(v, table[:n])
+}
+
+// EncodeRSMB builds a RawSMBIOSData blob from an SMBIOS version and its
+// structure table, as Windows returns it. It is DecodeRSMB's inverse, for
+// tests and for tools that turn a dump into what a Windows device sees.
+func EncodeRSMB(v Version, table []byte) []byte {
+	out := make([]byte, rsmbHeaderSize, rsmbHeaderSize+len(table))
+	out[1], out[2], out[3] = v.Major, v.Minor, v.Docrev
+	binary.LittleEndian.PutUint32(out[4:], uint32(len(table)))
+	return append(out, table...)
+}
