@@ -203,9 +203,14 @@ func Publish(ctx context.Context, s Store, path string, opts ...Option) (Result,
 	}
 
 	switch info, err := s.Stat(ctx, key); {
-	case err == nil:
+	case err == nil && info.Props.Metadata[MetaSHA256] != "":
 		log.DebugContext(ctx, "already published")
 		return res, verifyStored(info, key, sum, n)
+	case err == nil:
+		// Stored without its recorded digest (a writer killed by an older
+		// version of cdn/local): creating it again lets the store complete
+		// it, and the check below says whether it did.
+		log.WarnContext(ctx, "published blob without its recorded digest")
 	case !errors.Is(err, ErrNotFound):
 		return res, fmt.Errorf("publish %s: %w", path, err)
 	}

@@ -1,22 +1,32 @@
 // Package local is the embedded default cdn.Store: a directory on the local
 // file system, with blob keys as relative paths inside it.
 //
-// Writes never leave a partial blob at its final path: the bytes go to a
-// hidden temporary file in the destination directory, are fsynced, and then
-// appear at once, by link(2) for a conditional create (which fails if the
-// name exists, so of two concurrent creators exactly one wins) and by
-// rename(2) for a replace (under an flock, after checking the ETag). A killed
-// writer leaves only hidden ".tmp-*" files, which are never keys.
+// A blob at key DIR/NAME is three names in DIR: NAME holds the data,
+// .NAME.<etag>.meta its properties (content type, cache control, metadata)
+// for exactly that version of the data, and .NAME.lock the lock Replace
+// takes. The ETag is derived from the data file itself (inode, size,
+// modification time), so a reader always finds the properties of the
+// version it opened, or none.
 //
-// Properties (content type, cache control, metadata) live in a hidden JSON
-// sidecar ".NAME.meta" beside each blob, written the same atomic way. The
-// ETag is derived from the data file itself (inode, size, mtime), and the
-// sidecar records the ETag it belongs to, so a reader never pairs a blob with
-// another version's properties. All access goes through os.Root: no key,
-// symlink or ".." can reach outside the directory.
+// Writes never leave a partial blob at its final path, and a blob never
+// appears without its properties: the bytes go to a hidden temporary file
+// ".tmp-*" in DIR and are synced; the properties are written (synced,
+// renamed) under the name their ETag gives them and DIR is synced; only then
+// does the data appear at once, by link(2) for a conditional create (which
+// fails if the name exists, so of two concurrent creators exactly one wins)
+// and by rename(2) for a replace (under an flock, after checking the ETag).
+// A writer killed at any point leaves the old state plus hidden files no
+// reader looks at: properties named after an ETag no data has, and
+// temporary files, which the first write into DIR by a later run removes
+// once they are an hour old (several writers may run at once: a live
+// writer's temporary file is younger). A blob left without properties by an
+// older version of this package is completed by the next Create of the
+// same bytes. All access goes through os.Root: no key, symlink or ".." can
+// reach outside the directory.
 package local
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -32,6 +42,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -41,6 +52,11 @@ import (
 
 // maxSidecar bounds a sidecar read: it holds a few short strings.
 const maxSidecar = 64 << 10
+
+// abandonedAfter is the age past which a hidden temporary file belongs to
+// no live writer: a writer streaming a blob touches its file with every
+// write, and links or renames it within moments of the last.
+const abandonedAfter = time.Hour
 
 type options struct {
 	logger    *slog.Logger
@@ -69,6 +85,9 @@ type Store struct {
 	root *os.Root
 	dir  string // absolute
 	o    options
+
+	mu    sync.Mutex
+	swept map[string]bool // directories already cleaned of abandoned files
 }
 
 var _ cdn.Store = (*Store)(nil)
@@ -98,7 +117,7 @@ func New(dir string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("local store: %w", err)
 	}
-	return &Store{root: root, dir: abs, o: o}, nil
+	return &Store{root: root, dir: abs, o: o, swept: map[string]bool{}}, nil
 }
 
 // Close releases the directory handle.
@@ -109,7 +128,7 @@ func (s *Store) URL(key string) string {
 	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(filepath.Join(s.dir, filepath.FromSlash(key)))}).String()
 }
 
-// sidecar is the JSON stored in .NAME.meta.
+// sidecar is the JSON stored in .NAME.<etag>.meta.
 type sidecar struct {
 	ETag         string            `json:"etag"`
 	ContentType  string            `json:"contentType,omitempty"`
@@ -117,14 +136,28 @@ type sidecar struct {
 	Metadata     map[string]string `json:"metadata,omitempty"`
 }
 
-func metaName(key string) string {
+func newSidecar(etag string, p cdn.Props) sidecar {
+	return sidecar{ETag: etag, ContentType: p.ContentType, CacheControl: p.CacheControl, Metadata: p.Metadata}
+}
+
+// metaName is where the properties of the version etag of key live.
+func metaName(key, etag string) string {
 	dir, name := path.Split(key)
-	return dir + "." + name + ".meta"
+	return dir + "." + name + "." + strings.Trim(etag, `"`) + ".meta"
 }
 
 func lockName(key string) string {
 	dir, name := path.Split(key)
 	return dir + "." + name + ".lock"
+}
+
+// tempPrefix starts the name of every file being written.
+const tempPrefix = ".tmp-"
+
+func tempName(dir string) string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return path.Join(dir, tempPrefix+hex.EncodeToString(b[:]))
 }
 
 func etagOf(fi fs.FileInfo) string {
@@ -141,59 +174,88 @@ func statusErr(op, key string, err error) error {
 	return fmt.Errorf("%s %s: %w", op, key, err)
 }
 
-// open opens the data file of key and returns it with its Info; a directory
-// at key is reported as not found.
-func (s *Store) open(ctx context.Context, op, key string) (*os.File, cdn.Info, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, cdn.Info{}, err
+// openData opens the data file of key for reading. Only a regular file is
+// a blob: anything else (a directory, a FIFO or device someone put there,
+// a symlink leading out of the store, a loop) is not found, and is never
+// opened in a way that could block: the type is checked before the open
+// and again on the opened file.
+func (s *Store) openData(op, key string) (*os.File, fs.FileInfo, error) {
+	name := filepath.FromSlash(key)
+	notBlob := func(err error) error {
+		if !errors.Is(err, fs.ErrPermission) && !errors.Is(err, syscall.EIO) {
+			err = errors.Join(fs.ErrNotExist, err)
+		}
+		return statusErr(op, key, err)
 	}
+	if fi, err := s.root.Stat(name); err != nil {
+		return nil, nil, notBlob(err)
+	} else if !fi.Mode().IsRegular() {
+		return nil, nil, statusErr(op, key, fs.ErrNotExist)
+	}
+	f, err := s.root.OpenFile(name, os.O_RDONLY|oNonBlock, 0)
+	if err != nil {
+		return nil, nil, notBlob(err)
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = fs.ErrNotExist
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, statusErr(op, key, err)
+	}
+	return f, fi, nil
+}
+
+// open opens the data file of key and returns it with its Info, the
+// properties of that very version included.
+func (s *Store) open(ctx context.Context, op, key string) (*os.File, cdn.Info, error) {
 	if err := cdn.ValidateKey(key); err != nil {
 		return nil, cdn.Info{}, err
 	}
-	f, err := s.root.Open(filepath.FromSlash(key))
-	if err != nil {
-		if !errors.Is(err, fs.ErrPermission) && !errors.Is(err, syscall.EIO) {
-			// The store serves only the regular files it wrote: a symlink
-			// leading out of the directory, a loop or a file where a
-			// directory should be is no blob either.
-			err = errors.Join(fs.ErrNotExist, err)
+	for try := 0; ; try++ {
+		if err := ctx.Err(); err != nil {
+			return nil, cdn.Info{}, err
 		}
-		return nil, cdn.Info{}, statusErr(op, key, err)
+		f, fi, err := s.openData(op, key)
+		if err != nil {
+			return nil, cdn.Info{}, err
+		}
+		info := cdn.Info{Key: key, Size: fi.Size(), ETag: etagOf(fi), Modified: fi.ModTime().UTC()}
+		p, err := s.readProps(key, info.ETag)
+		if err == nil {
+			info.Props = p
+			return f, info, nil
+		}
+		// The version opened has no properties: it was replaced (and its
+		// properties removed) since it was opened, so open the new one; or
+		// it was left without them by an older writer, and is served
+		// without them, never with another version's.
+		if try < 3 && errors.Is(err, fs.ErrNotExist) {
+			if cur, serr := s.root.Stat(filepath.FromSlash(key)); serr == nil && etagOf(cur) != info.ETag {
+				f.Close()
+				continue
+			}
+		}
+		s.o.logger.WarnContext(ctx, "blob without its properties", slog.String("key", key), slog.Any("error", err))
+		return f, info, nil
 	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, cdn.Info{}, statusErr(op, key, err)
-	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, cdn.Info{}, statusErr(op, key, fs.ErrNotExist)
-	}
-	info := cdn.Info{Key: key, Size: fi.Size(), ETag: etagOf(fi), Modified: fi.ModTime().UTC()}
-	info.Props = s.props(key, info.ETag)
-	return f, info, nil
 }
 
-// props reads key's sidecar. A sidecar recording another ETag belongs to a
-// version being replaced right now (or to a writer that crashed between its
-// two renames): wait briefly for the new one, then serve without properties
-// rather than with another version's.
-func (s *Store) props(key, etag string) cdn.Props {
-	for try := 0; ; try++ {
-		var sc sidecar
-		data, err := iox.ReadRootFile(s.root, filepath.FromSlash(metaName(key)), maxSidecar)
-		if err == nil {
-			err = json.Unmarshal(data, &sc)
-		}
-		if err == nil && sc.ETag == etag {
-			return cdn.Props{ContentType: sc.ContentType, CacheControl: sc.CacheControl, Metadata: sc.Metadata}
-		}
-		if try == 20 {
-			s.o.logger.Warn("blob without matching properties sidecar", slog.String("key", key), slog.Any("error", err))
-			return cdn.Props{}
-		}
-		time.Sleep(5 * time.Millisecond)
+// readProps reads the properties of version etag of key.
+func (s *Store) readProps(key, etag string) (cdn.Props, error) {
+	data, err := iox.ReadRootFile(s.root, filepath.FromSlash(metaName(key, etag)), maxSidecar)
+	if err != nil {
+		return cdn.Props{}, err
 	}
+	var sc sidecar
+	if err := json.Unmarshal(data, &sc); err != nil {
+		return cdn.Props{}, fmt.Errorf("properties of %s: %w", key, err)
+	}
+	if sc.ETag != etag {
+		return cdn.Props{}, fmt.Errorf("properties of %s record ETag %s, want %s", key, sc.ETag, etag)
+	}
+	return cdn.Props{ContentType: sc.ContentType, CacheControl: sc.CacheControl, Metadata: sc.Metadata}, nil
 }
 
 // Stat implements cdn.Store.
@@ -230,88 +292,131 @@ type sectionReadCloser struct {
 
 func (s *sectionReadCloser) Close() error { return s.f.Close() }
 
-// staged is a written, synced temporary data file and sidecar, ready to be
-// linked or renamed into place.
+// prepareDir makes the directory of key and, on the first write into it
+// by this Store, removes what writers killed long ago left there.
+func (s *Store) prepareDir(op, key string) (string, error) {
+	dir := path.Dir(key)
+	if err := s.root.MkdirAll(filepath.FromSlash(dir), 0o755); err != nil {
+		return "", statusErr(op, key, err)
+	}
+	s.mu.Lock()
+	first := !s.swept[dir]
+	s.swept[dir] = true
+	s.mu.Unlock()
+	if first {
+		s.sweep(dir)
+	}
+	return dir, nil
+}
+
+// sweep removes the temporary files in dir that no writer has touched for
+// abandonedAfter: a killed writer's partial blob or properties, or the
+// second name of data a killed writer had already linked into place.
+func (s *Store) sweep(dir string) {
+	d, err := s.root.Open(filepath.FromSlash(dir))
+	if err != nil {
+		return
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return
+	}
+	for _, n := range names {
+		if !strings.HasPrefix(n, tempPrefix) {
+			continue
+		}
+		p := filepath.FromSlash(path.Join(dir, n))
+		if fi, err := s.root.Lstat(p); err == nil && time.Since(fi.ModTime()) > abandonedAfter {
+			if err := s.root.Remove(p); err == nil {
+				s.o.logger.Info("removed an abandoned temporary file", slog.String("file", path.Join(dir, n)), slog.Int64("size", fi.Size()))
+			}
+		}
+	}
+}
+
+// staged is a written, synced temporary data file, ready to be linked or
+// renamed into place.
 type staged struct {
-	data, meta string // temporary names, relative to the root
-	etag       string
-	info       cdn.Info
+	data string // temporary name, relative to the root; "" once moved
+	info cdn.Info
 }
 
-func tempName(dir string) string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return path.Join(dir, ".tmp-"+hex.EncodeToString(b[:]))
-}
-
-func (s *Store) stage(ctx context.Context, op, key string, body io.Reader, p cdn.Props) (st *staged, err error) {
+func (s *Store) stage(ctx context.Context, op, key string, body io.Reader, p cdn.Props) (*staged, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if err := cdn.ValidateKey(key); err != nil {
 		return nil, err
 	}
-	dir := path.Dir(key)
-	if err := s.root.MkdirAll(filepath.FromSlash(dir), 0o755); err != nil {
-		return nil, statusErr(op, key, err)
-	}
-	st = &staged{data: tempName(dir), meta: tempName(dir)}
-	defer func() {
-		if err != nil {
-			s.discard(st)
-		}
-	}()
-	f, err := s.root.OpenFile(filepath.FromSlash(st.data), os.O_WRONLY|os.O_CREATE|os.O_EXCL, s.o.perm)
+	dir, err := s.prepareDir(op, key)
 	if err != nil {
-		return st, fmt.Errorf("%s %s: %w", op, key, err)
+		return nil, err
 	}
-	_, err = io.Copy(f, iox.ContextReader(ctx, body))
-	if err == nil {
-		err = f.Sync()
-	}
+	st := &staged{data: tempName(dir)}
 	var fi fs.FileInfo
-	if err == nil {
+	err = s.writeTemp(st.data, func(f *os.File) error {
+		if _, err := io.Copy(f, iox.ContextReader(ctx, body)); err != nil {
+			return err
+		}
 		fi, err = f.Stat()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+		return err
+	})
 	if err != nil {
-		return st, fmt.Errorf("%s %s: %w", op, key, err)
+		return nil, fmt.Errorf("%s %s: %w", op, key, err)
 	}
-	st.etag = etagOf(fi)
-	st.info = cdn.Info{Key: key, Size: fi.Size(), ETag: st.etag, Modified: fi.ModTime().UTC(), Props: p}
-	sc, err := json.Marshal(sidecar{ETag: st.etag, ContentType: p.ContentType, CacheControl: p.CacheControl, Metadata: p.Metadata})
-	if err != nil {
-		return st, err
-	}
-	if err := s.writeSynced(st.meta, sc); err != nil {
-		return st, fmt.Errorf("%s %s: %w", op, key, err)
-	}
+	st.info = cdn.Info{Key: key, Size: fi.Size(), ETag: etagOf(fi), Modified: fi.ModTime().UTC(), Props: p}
 	return st, nil
 }
 
-func (s *Store) writeSynced(name string, data []byte) error {
+// writeTemp creates the temporary file name, fills it with write and syncs
+// it; on failure it is removed.
+func (s *Store) writeTemp(name string, write func(*os.File) error) error {
 	f, err := s.root.OpenFile(filepath.FromSlash(name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, s.o.perm)
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(data)
+	err = write(f)
 	if err == nil {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
+	if err != nil {
+		_ = s.root.Remove(filepath.FromSlash(name))
+	}
 	return err
 }
 
+// discard removes the staged data file unless it was moved into place.
 func (s *Store) discard(st *staged) {
-	for _, n := range []string{st.data, st.meta} {
-		if n != "" {
-			_ = s.root.Remove(filepath.FromSlash(n))
-		}
+	if st != nil && st.data != "" {
+		_ = s.root.Remove(filepath.FromSlash(st.data))
 	}
+}
+
+// putProps writes the properties of version etag of key, synced, at
+// their final name, and syncs the directory: the data may appear after.
+func (s *Store) putProps(key, etag string, p cdn.Props) error {
+	sc, err := json.Marshal(newSidecar(etag, p))
+	if err != nil {
+		return err
+	}
+	dir := path.Dir(key)
+	tmp := tempName(dir)
+	if err := s.writeTemp(tmp, func(f *os.File) error { _, err := f.Write(sc); return err }); err != nil {
+		return err
+	}
+	if err := s.root.Rename(filepath.FromSlash(tmp), filepath.FromSlash(metaName(key, etag))); err != nil {
+		_ = s.root.Remove(filepath.FromSlash(tmp))
+		return err
+	}
+	return s.syncDir(dir)
+}
+
+func (s *Store) removeProps(key, etag string) {
+	_ = s.root.Remove(filepath.FromSlash(metaName(key, etag)))
 }
 
 func (s *Store) syncDir(dir string) error {
@@ -330,26 +435,81 @@ func (s *Store) Create(ctx context.Context, key string, body io.Reader, p cdn.Pr
 	if err != nil {
 		return cdn.Info{}, err
 	}
-	defer s.discard(st) // the data name stays linked at key
+	defer s.discard(st) // the data stays linked at key
+	if err := s.putProps(key, st.info.ETag, p); err != nil {
+		return cdn.Info{}, fmt.Errorf("create %s: properties: %w", key, err)
+	}
 	if err := ctx.Err(); err != nil {
+		s.removeProps(key, st.info.ETag)
 		return cdn.Info{}, err
 	}
 	if err := s.root.Link(filepath.FromSlash(st.data), filepath.FromSlash(key)); err != nil {
+		s.removeProps(key, st.info.ETag) // named after our new file: no one else's
+		if errors.Is(err, fs.ErrExist) {
+			s.complete(ctx, key, st)
+		}
 		return cdn.Info{}, statusErr("create", key, err)
 	}
-	if err := s.root.Rename(filepath.FromSlash(st.meta), filepath.FromSlash(metaName(key))); err != nil {
-		return cdn.Info{}, fmt.Errorf("create %s: properties: %w", key, err)
-	}
-	st.meta = ""
 	if err := s.syncDir(path.Dir(key)); err != nil {
 		return cdn.Info{}, fmt.Errorf("create %s: %w", key, err)
 	}
 	return st.info, nil
 }
 
+// complete gives the blob at key the properties st was created with when
+// it has none and holds exactly st's bytes: it is what a writer killed
+// between placing the data and its properties (as older versions of this
+// package did them, in that order) would have left, and creating the
+// same bytes again finishes its work. The data is not touched.
+func (s *Store) complete(ctx context.Context, key string, st *staged) {
+	f, fi, err := s.openData("create", key)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	etag := etagOf(fi)
+	if _, err := s.readProps(key, etag); !errors.Is(err, fs.ErrNotExist) || fi.Size() != st.info.Size {
+		return
+	}
+	mine, err := s.root.Open(filepath.FromSlash(st.data))
+	if err != nil {
+		return
+	}
+	defer mine.Close()
+	if same, err := sameContent(ctx, f, mine); err != nil || !same {
+		return
+	}
+	if err := s.putProps(key, etag, st.info.Props); err == nil {
+		s.o.logger.InfoContext(ctx, "completed a blob left without its properties", slog.String("key", key))
+	}
+}
+
+// sameContent reports whether a and b hold the same bytes.
+func sameContent(ctx context.Context, a, b io.Reader) (bool, error) {
+	ba, bb := make([]byte, 256<<10), make([]byte, 256<<10)
+	a, b = iox.ContextReader(ctx, a), iox.ContextReader(ctx, b)
+	for {
+		na, errA := io.ReadFull(a, ba)
+		nb, errB := io.ReadFull(b, bb)
+		if !bytes.Equal(ba[:na], bb[:nb]) {
+			return false, nil
+		}
+		endA := errors.Is(errA, io.EOF) || errors.Is(errA, io.ErrUnexpectedEOF)
+		endB := errors.Is(errB, io.EOF) || errors.Is(errB, io.ErrUnexpectedEOF)
+		switch {
+		case errA != nil && !endA:
+			return false, errA
+		case errB != nil && !endB:
+			return false, errB
+		case endA || endB:
+			return endA && endB, nil
+		}
+	}
+}
+
 // Copy implements cdn.Store by a hard link: dst is the same file as src,
 // so nothing is copied and the blob cannot differ from its source. Its
-// sidecar is staged first and renamed into place after the link.
+// properties are written before the link, like Create's.
 func (s *Store) Copy(ctx context.Context, src, dst string) (cdn.Info, error) {
 	f, info, err := s.open(ctx, "copy", src)
 	if err != nil {
@@ -359,35 +519,35 @@ func (s *Store) Copy(ctx context.Context, src, dst string) (cdn.Info, error) {
 	if err := cdn.ValidateKey(dst); err != nil {
 		return cdn.Info{}, err
 	}
-	dir := path.Dir(dst)
-	if err := s.root.MkdirAll(filepath.FromSlash(dir), 0o755); err != nil {
-		return cdn.Info{}, statusErr("copy", dst, err)
-	}
-	p := info.Props
-	sc, err := json.Marshal(sidecar{ETag: info.ETag, ContentType: p.ContentType, CacheControl: p.CacheControl, Metadata: p.Metadata})
-	if err != nil {
+	if _, err := s.prepareDir("copy", dst); err != nil {
 		return cdn.Info{}, err
 	}
-	st := &staged{meta: tempName(dir)}
-	defer s.discard(st)
-	if err := s.writeSynced(st.meta, sc); err != nil {
-		return cdn.Info{}, fmt.Errorf("copy %s: %w", dst, err)
+	if err := s.putProps(dst, info.ETag, info.Props); err != nil {
+		return cdn.Info{}, fmt.Errorf("copy %s: properties: %w", dst, err)
 	}
 	if err := ctx.Err(); err != nil {
+		s.removeOwnProps(dst, info.ETag)
 		return cdn.Info{}, err
 	}
 	if err := s.root.Link(filepath.FromSlash(src), filepath.FromSlash(dst)); err != nil {
+		s.removeOwnProps(dst, info.ETag)
 		return cdn.Info{}, statusErr("copy", dst, err)
 	}
-	if err := s.root.Rename(filepath.FromSlash(st.meta), filepath.FromSlash(metaName(dst))); err != nil {
-		return cdn.Info{}, fmt.Errorf("copy %s: properties: %w", dst, err)
-	}
-	st.meta = ""
-	if err := s.syncDir(dir); err != nil {
+	if err := s.syncDir(path.Dir(dst)); err != nil {
 		return cdn.Info{}, fmt.Errorf("copy %s: %w", dst, err)
 	}
 	info.Key = dst
 	return info, nil
+}
+
+// removeOwnProps removes the properties a failed Copy wrote for version
+// etag of dst, unless dst is that version (a copy of the same source made
+// before): they are then its own.
+func (s *Store) removeOwnProps(dst, etag string) {
+	if fi, err := s.root.Stat(filepath.FromSlash(dst)); err == nil && etagOf(fi) == etag {
+		return
+	}
+	s.removeProps(dst, etag)
 }
 
 // Replace implements cdn.Store.
@@ -409,17 +569,18 @@ func (s *Store) Replace(ctx context.Context, key string, body io.Reader, p cdn.P
 	if err != nil || !fi.Mode().IsRegular() || etagOf(fi) != ifMatch {
 		return cdn.Info{}, &cdn.StatusError{Op: "replace", Key: key, Status: 412, Code: "ConditionNotMet", Err: cdn.ErrPreconditionFailed, Cause: err}
 	}
+	if err := s.putProps(key, st.info.ETag, p); err != nil {
+		return cdn.Info{}, fmt.Errorf("replace %s: properties: %w", key, err)
+	}
 	if err := s.root.Rename(filepath.FromSlash(st.data), filepath.FromSlash(key)); err != nil {
+		s.removeProps(key, st.info.ETag)
 		return cdn.Info{}, fmt.Errorf("replace %s: %w", key, err)
 	}
 	st.data = ""
-	if err := s.root.Rename(filepath.FromSlash(st.meta), filepath.FromSlash(metaName(key))); err != nil {
-		return cdn.Info{}, fmt.Errorf("replace %s: properties: %w", key, err)
-	}
-	st.meta = ""
 	if err := s.syncDir(path.Dir(key)); err != nil {
 		return cdn.Info{}, fmt.Errorf("replace %s: %w", key, err)
 	}
+	s.removeProps(key, ifMatch) // the old version's, now no data's
 	return st.info, nil
 }
 

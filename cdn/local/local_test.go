@@ -72,3 +72,41 @@ func TestSymlinkOutOfStoreIsNotABlob(t *testing.T) {
 		t.Error("a blob was written outside the store")
 	}
 }
+
+// TestPublishCompletesBlobWithoutProperties: a blob whose properties are
+// missing (as a writer killed between its data and its properties left it
+// in earlier versions) is completed by publishing the same file again, and
+// the blob is served with them after.
+func TestPublishCompletesBlobWithoutProperties(t *testing.T) {
+	s := newStore(t)
+	file := filepath.Join(t.TempDir(), "u.cab")
+	if err := os.WriteFile(file, []byte("cabinet bytes"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := cdn.Publish(t.Context(), s, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, name := filepath.Split(strings.TrimPrefix(s.URL(res.Key), "file://"))
+	metas, _ := filepath.Glob(filepath.Join(dir, "."+name+"*.meta"))
+	if len(metas) != 1 {
+		t.Fatalf("properties files %q, want one", metas)
+	}
+	if err := os.Remove(metas[0]); err != nil {
+		t.Fatal(err)
+	}
+	if info, err := s.Stat(t.Context(), res.Key); err != nil || info.Props.Metadata[cdn.MetaSHA256] != "" {
+		t.Fatalf("Stat without properties: %+v, %v", info, err)
+	}
+	again, err := cdn.Publish(t.Context(), s, file)
+	if err != nil {
+		t.Fatalf("publishing again: %v", err)
+	}
+	info, err := s.Stat(t.Context(), res.Key)
+	if err != nil || info.Props.Metadata[cdn.MetaSHA256] != res.SHA256 || info.Props.CacheControl != cdn.ImmutableCacheControl {
+		t.Errorf("after publishing again: %+v, %v; want the properties back", info, err)
+	}
+	if again.Uploaded {
+		t.Error("publishing again reported an upload: the blob's data was already there")
+	}
+}

@@ -9,6 +9,10 @@ import (
 	"syscall"
 )
 
+// oNonBlock opens a FIFO without waiting for a writer (the type is then
+// refused); it changes nothing for a regular file.
+const oNonBlock = syscall.O_NONBLOCK
+
 // fileID is the inode, which tells a replaced file from the old one.
 func fileID(fi fs.FileInfo) uint64 {
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {

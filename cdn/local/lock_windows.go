@@ -10,6 +10,9 @@ import (
 	"golang.org/x/sys/windows"
 )
 
+// oNonBlock: Windows opens no FIFO from a directory path.
+const oNonBlock = 0
+
 // fileID is 0 on Windows: os.FileInfo carries no file index, and the
 // ETag's size and modification time (100 ns resolution) tell versions apart.
 func fileID(fs.FileInfo) uint64 { return 0 }

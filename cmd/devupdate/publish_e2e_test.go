@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -89,5 +90,41 @@ func TestBuildSignPublishServe(t *testing.T) {
 	}
 	if b, err := exec.Command(testtool.Need(t, "osslsigncode"), "verify", "-in", fetched, "-CAfile", root).CombinedOutput(); err != nil {
 		t.Errorf("osslsigncode verify fetched cabinet: %v\n%s", err, b)
+	}
+}
+
+// TestPublishKilledThenRerun is issue 11's reproduction: a publish killed
+// (by strace, at the system call named) after its blob's data is written
+// and before or after it is renamed or linked into place, then run again.
+// The re-run succeeds, the blob carries its recorded digest, and the
+// killed run's temporary files are not in the way.
+func TestPublishKilledThenRerun(t *testing.T) {
+	strace := testtool.Need(t, "strace")
+	dir := t.TempDir()
+	cab := newCab(t, dir, "big.cab", bytes.Repeat([]byte("payload "), 1<<17))
+	sum := sha256sum(t, cab)
+	for _, sc := range []string{"renameat", "linkat"} {
+		t.Run(sc, func(t *testing.T) {
+			store := filepath.Join(t.TempDir(), "st")
+			cmd := exec.Command(strace, "-f", "-qq", "-o", "/dev/null", "-e", "trace="+sc, "-e", "inject="+sc+":signal=SIGKILL:when=1",
+				os.Args[0], "publish", cab, "--store", store, "--insecure-allow-unsigned")
+			cmd.Env = append(os.Environ(), envRunCLI+"=1")
+			if out, err := cmd.CombinedOutput(); err == nil {
+				t.Fatalf("publish was not killed at %s: %s", sc, out)
+			}
+			out, stderr, code := run(t, "publish", cab, "--store", store, "--insecure-allow-unsigned", "--output", "json")
+			if code != exitOK {
+				t.Fatalf("re-run after the kill: exit %d: %s%s", code, out, stderr)
+			}
+			s, err := local.New(store)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			info, err := s.Stat(t.Context(), cdn.BlobKey(sum))
+			if err != nil || info.Props.Metadata[cdn.MetaSHA256] != sum || info.Props.CacheControl != cdn.ImmutableCacheControl {
+				t.Errorf("published blob after the re-run: %+v, %v; want its digest and immutable Cache-Control", info, err)
+			}
+		})
 	}
 }
