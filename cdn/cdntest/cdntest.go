@@ -1,9 +1,11 @@
 // Package cdntest is the one conformance suite every cdn.Store backend must
 // pass (memory, local directory, Azure Blob Storage against Azurite): the
 // conditional-write semantics, ranges, listing, key validation, and that a
-// failed or cancelled write leaves nothing visible. It also runs Publish and
-// PutPointer over the backend, so the publishing guarantees are proven on
-// each real store, not only on a fake.
+// failed or cancelled write leaves nothing visible. It also runs Publish,
+// PutPointer and the origin (cdn/origin) over the backend, so the
+// publishing and serving guarantees are proven on each real store, not
+// only on a fake. Every store is wrapped in Track: a subtest that leaves a
+// reader from Get open fails.
 package cdntest
 
 import (
@@ -18,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -49,10 +52,51 @@ func Run(t *testing.T, newStore func(t *testing.T) cdn.Store) {
 		{"PublishIdempotent", testPublishIdempotent},
 		{"PublishInterruptedThenRerun", testPublishInterrupted},
 		{"PutPointerCompareAndSwap", testPutPointer},
+		{"OriginClosesReaders", testOriginClosesReaders},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { tt.f(t, newStore(t)) })
+		t.Run(tt.name, func(t *testing.T) {
+			s := Track(newStore(t))
+			tt.f(t, s)
+			if n := s.Open(); n != 0 {
+				t.Errorf("%d reader(s) from Get left open", n)
+			}
+		})
 	}
+}
+
+// Tracked is a cdn.Store that counts the readers its Get returned and that
+// are not closed yet.
+type Tracked struct {
+	cdn.Store
+	open atomic.Int64
+}
+
+// Track wraps s.
+func Track(s cdn.Store) *Tracked { return &Tracked{Store: s} }
+
+// Open is the number of readers from Get not closed yet.
+func (t *Tracked) Open() int64 { return t.open.Load() }
+
+// Get implements cdn.Store.
+func (t *Tracked) Get(ctx context.Context, key string, r cdn.Range) (io.ReadCloser, cdn.Info, error) {
+	rc, info, err := t.Store.Get(ctx, key, r)
+	if err != nil {
+		return nil, info, err
+	}
+	t.open.Add(1)
+	return &trackedReader{ReadCloser: rc, t: t}, info, nil
+}
+
+type trackedReader struct {
+	io.ReadCloser
+	t    *Tracked
+	once sync.Once
+}
+
+func (r *trackedReader) Close() error {
+	r.once.Do(func() { r.t.open.Add(-1) })
+	return r.ReadCloser.Close()
 }
 
 func ctx(t *testing.T) context.Context {

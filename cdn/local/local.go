@@ -182,7 +182,7 @@ func statusErr(op, key string, err error) error {
 func (s *Store) openData(op, key string) (*os.File, fs.FileInfo, error) {
 	name := filepath.FromSlash(key)
 	notBlob := func(err error) error {
-		if !errors.Is(err, fs.ErrPermission) && !errors.Is(err, syscall.EIO) {
+		if !errors.Is(err, fs.ErrPermission) && !errors.Is(err, syscall.EIO) && !errors.Is(err, fs.ErrClosed) {
 			err = errors.Join(fs.ErrNotExist, err)
 		}
 		return statusErr(op, key, err)

@@ -201,13 +201,12 @@ func TestNginxCachesContentAndRevalidatesPointers(t *testing.T) {
 		t.Fatal(err)
 	}
 	// nginx keeps whole seconds: an entry cached at second S with max-age=1
-	// is stale from second S+2 on.
-	time.Sleep(2100 * time.Millisecond)
-	if status, body = get(t, cdnURL+"/"+ptr); status != "EXPIRED" || body != `{"v":2}` {
+	// is stale from second S+2 on. Until then it is a HIT with the bytes
+	// cached; the first answer that is not, is the one to check.
+	if status, body = getAfterHits(t, cdnURL+"/"+ptr, `{"v":1}`); status != "EXPIRED" || body != `{"v":2}` {
 		t.Errorf("changed pointer after max-age: %q %q, want EXPIRED with v2", status, body)
 	}
-	time.Sleep(2100 * time.Millisecond)
-	if status, body = get(t, cdnURL+"/"+ptr); status != "REVALIDATED" || body != `{"v":2}` {
+	if status, body = getAfterHits(t, cdnURL+"/"+ptr, `{"v":2}`); status != "REVALIDATED" || body != `{"v":2}` {
 		t.Errorf("unchanged pointer after max-age: %q %q, want REVALIDATED with v2", status, body)
 	}
 	if n, codes := counter.count("/" + ptr); n != 3 || codes[2] != http.StatusNotModified {
@@ -216,4 +215,24 @@ func TestNginxCachesContentAndRevalidatesPointers(t *testing.T) {
 	if n, _ := counter.count("/" + key); n != 1 {
 		t.Errorf("content went back to the origin (%d requests), want it cached", n)
 	}
+}
+
+// getAfterHits GETs url until nginx answers other than a cache HIT (each
+// HIT must hold cached), and returns that answer. The cached entry's
+// expiry is nginx's clock, seconds away: this waits for it without
+// assuming when it comes.
+func getAfterHits(t *testing.T, url, cached string) (string, string) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
+		status, body := get(t, url)
+		if status != "HIT" {
+			return status, body
+		}
+		if body != cached {
+			t.Fatalf("cache HIT with %q, want %q", body, cached)
+		}
+		time.Sleep(100 * time.Millisecond) // poll interval
+	}
+	t.Fatalf("%s still a cache HIT after a minute", url)
+	return "", ""
 }

@@ -1,9 +1,14 @@
 // Package origin serves a cdn.Store over HTTP as the origin behind a CDN:
-// GET and HEAD of any valid blob key (content under /blobs/sha256/<hex>, and
-// later the flight catalogs), with Range requests, the stored ETag and
-// Cache-Control, and conditional requests (If-None-Match answers 304). It
-// never lists directories and never maps a request outside the store's keys.
-// It does not write: publishing goes through cdn.Publish.
+// GET and HEAD of any valid blob key (content under /blobs/sha256/<hex>, the
+// rings' TUF metadata and targets), with Range requests (at most
+// MaxRangeParts parts; more are answered with the whole blob), an ETag
+// (the content's recorded SHA-256 where there is one, so every origin of
+// the same blob sends the same; else the store's), the stored Cache-Control,
+// and conditional requests (If-None-Match answers 304). GET /healthz
+// answers 200 while the store answers (503 when it does not), and every
+// request is logged as one structured line (WithAccessLog). It never lists
+// directories and never maps a request outside the store's keys. It does
+// not write: publishing goes through cdn.Publish.
 package origin
 
 import (
@@ -24,6 +29,7 @@ import (
 
 type options struct {
 	logger         *slog.Logger
+	access         *slog.Logger
 	ready          func(net.Addr)
 	timestampAge   time.Duration
 	notFoundMaxAge time.Duration
@@ -35,6 +41,19 @@ type Option func(*options) error
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) error { o.logger = l; return nil }
+}
+
+// WithAccessLog logs every request as one line at level Info on l: method,
+// path (never the query), status, bytes sent, duration, the client's
+// address, its Range and User-Agent (default: no access log).
+func WithAccessLog(l *slog.Logger) Option {
+	return func(o *options) error {
+		if l == nil {
+			return errors.New("nil access logger")
+		}
+		o.access = l
+		return nil
+	}
 }
 
 // WithReady is called with the listening address once ListenAndServe accepts
@@ -87,11 +106,29 @@ func NewHandler(s cdn.Store, opts ...Option) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &handler{s: s, log: o.logger, o: o}, nil
+	var h http.Handler = &handler{s: s, log: o.logger, o: o}
+	if o.access != nil {
+		h = &accessLog{h: h, log: o.access}
+	}
+	return h, nil
 }
 
 // smallBlob is the size up to which a blob is served from one whole read.
 const smallBlob = 64 << 10
+
+// MaxRangeParts is the most parts of a Range header served as ranges: each
+// part is one more read of the blob from the store, so a request with more
+// (which no downloader sends) is answered with the whole blob, as RFC 9110
+// lets a server ignore Range.
+const MaxRangeParts = 16
+
+// HealthPath answers 200 while the store answers a Stat, 503 otherwise; it
+// shadows a blob of that name.
+const HealthPath = "/healthz"
+
+// healthProbe is the key /healthz asks the store about: any answer,
+// found or not found, means the store is reachable.
+const healthProbe = "healthz"
 
 type handler struct {
 	s   cdn.Store
@@ -115,6 +152,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if r.URL.Path == HealthPath {
+		h.health(w, r)
 		return
 	}
 	key := strings.TrimPrefix(r.URL.Path, "/")
@@ -151,7 +192,16 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hdr := w.Header()
-	hdr.Set("ETag", info.ETag)
+	sum := info.Props.Metadata[cdn.MetaSHA256]
+	if isSHA256Hex(sum) {
+		// The bytes' own name: the same on every origin and every copy of
+		// the store, unlike the store's ETag (a local store's comes from
+		// the file's inode and time).
+		hdr.Set("ETag", `"sha256:`+sum+`"`)
+		hdr.Set("X-Checksum-Sha256", sum)
+	} else {
+		hdr.Set("ETag", info.ETag)
+	}
 	cc := info.Props.CacheControl
 	if path.Base(key) == "timestamp.json" {
 		cc = maxAge(h.o.timestampAge)
@@ -166,15 +216,104 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	hdr.Set("Content-Type", ct)
 	hdr.Set("X-Content-Type-Options", "nosniff")
-	if sum := info.Props.Metadata[cdn.MetaSHA256]; sum != "" {
-		hdr.Set("X-Checksum-Sha256", sum)
+	if rg := r.Header.Get("Range"); rg != "" && strings.Count(rg, ",") >= MaxRangeParts {
+		r.Header.Del("Range")
 	}
 	if small != nil {
 		http.ServeContent(w, r, "", info.Modified, bytes.NewReader(small))
 		return
 	}
-	http.ServeContent(w, r, "", info.Modified, &blobSeeker{ctx: r.Context(), s: h.s, info: info, log: h.log})
+	b := &blobSeeker{ctx: r.Context(), s: h.s, info: info, log: h.log}
+	defer b.Close() // a range or an aborted download ends before the blob does
+	http.ServeContent(w, r, "", info.Modified, b)
 }
+
+func isSHA256Hex(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// health answers HealthPath.
+func (h *handler) health(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if _, err := h.s.Stat(r.Context(), healthProbe); err != nil && !errors.Is(err, cdn.ErrNotFound) {
+		h.log.ErrorContext(r.Context(), "health check: store unavailable", slog.Any("error", err))
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = io.WriteString(w, "store unavailable\n")
+		return
+	}
+	_, _ = io.WriteString(w, "ok\n")
+}
+
+// accessLog logs one line per request.
+type accessLog struct {
+	h   http.Handler
+	log *slog.Logger
+}
+
+func (a *accessLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+	a.h.ServeHTTP(rec, r)
+	if r.Method == http.MethodHead {
+		rec.bytes = 0 // written by the handler, never sent
+	}
+	attrs := []slog.Attr{
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.Int("status", rec.status),
+		slog.Int64("bytes", rec.bytes),
+		slog.Duration("duration", time.Since(start)),
+		slog.String("remote", r.RemoteAddr),
+	}
+	if rg := r.Header.Get("Range"); rg != "" {
+		attrs = append(attrs, slog.String("range", truncate(rg, 100)))
+	}
+	if ua := r.UserAgent(); ua != "" {
+		attrs = append(attrs, slog.String("user_agent", truncate(ua, 200)))
+	}
+	a.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// recorder remembers the status and counts the body bytes of a response.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+	wrote  bool
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	r.wrote = true
+	n, err := r.ResponseWriter.Write(p)
+	r.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // blobSeeker lets http.ServeContent handle ranges and conditional requests
 // over a store: seeking only moves an offset, and the first Read opens a
@@ -201,12 +340,21 @@ func (b *blobSeeker) Seek(off int64, whence int) (int64, error) {
 	if pos < 0 {
 		return 0, errors.New("seek before start")
 	}
-	if pos != b.pos && b.rc != nil {
-		b.rc.Close()
-		b.rc = nil
+	if pos != b.pos {
+		b.Close()
 	}
 	b.pos = pos
 	return pos, nil
+}
+
+// Close closes the store's reader, if one is open.
+func (b *blobSeeker) Close() error {
+	if b.rc == nil {
+		return nil
+	}
+	err := b.rc.Close()
+	b.rc = nil
+	return err
 }
 
 func (b *blobSeeker) Read(p []byte) (int, error) {
@@ -228,8 +376,7 @@ func (b *blobSeeker) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	b.pos += int64(n)
 	if err == io.EOF {
-		b.rc.Close()
-		b.rc = nil
+		b.Close()
 	}
 	return n, err
 }

@@ -3,14 +3,21 @@ package origin_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/devupdate/devupdate/cdn"
 	"github.com/devupdate/devupdate/cdn/local"
@@ -244,5 +251,120 @@ func TestTUFMetadataCaching(t *testing.T) {
 		if _, err := origin.NewHandler(s, opt); err == nil {
 			t.Error("invalid option accepted")
 		}
+	}
+}
+
+// TestAccessLogAndHealth: one structured line per request, without the
+// query; /healthz answers 200 while the store answers and 503 when not.
+func TestAccessLogAndHealth(t *testing.T) {
+	s := mustLocal(t, t.TempDir())
+	key := publish(t, s, []byte("content"))
+	var logged bytes.Buffer
+	h, err := origin.NewHandler(s, origin.WithAccessLog(slog.New(slog.NewJSONHandler(&logged, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	do(t, "GET", srv.URL+"/"+key+"?sig=QUERYSECRET", map[string]string{"Range": "bytes=0-2", "User-Agent": "devupdate-agent/test"})
+	do(t, "HEAD", srv.URL+"/nope", nil)
+	resp, body := do(t, "GET", srv.URL+"/healthz", nil)
+	if resp.StatusCode != 200 || string(body) != "ok\n" || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("healthz: %d %q %q", resp.StatusCode, body, resp.Header.Get("Cache-Control"))
+	}
+	type line struct {
+		Level, Msg, Method, Path, Range, Remote string
+		UserAgent                               string `json:"user_agent"`
+		Status                                  int
+		Bytes                                   int64
+	}
+	var got []line
+	dec := json.NewDecoder(&logged)
+	for dec.More() {
+		var l line
+		if err := dec.Decode(&l); err != nil {
+			t.Fatalf("access log is not JSON lines: %v", err)
+		}
+		l.Remote = strings.Split(l.Remote, ":")[0]
+		got = append(got, l)
+	}
+	want := []line{
+		{Level: "INFO", Msg: "request", Method: "GET", Path: "/" + key, Range: "bytes=0-2", Remote: "127.0.0.1", UserAgent: "devupdate-agent/test", Status: 206, Bytes: 3},
+		{Level: "INFO", Msg: "request", Method: "HEAD", Path: "/nope", Remote: "127.0.0.1", UserAgent: "Go-http-client/1.1", Status: 404},
+		{Level: "INFO", Msg: "request", Method: "GET", Path: "/healthz", Remote: "127.0.0.1", UserAgent: "Go-http-client/1.1", Status: 200, Bytes: 3},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("access log (-want +got):\n%s", diff)
+	}
+	if strings.Contains(logged.String(), "QUERYSECRET") {
+		t.Error("the access log holds the query")
+	}
+
+	s.Close() // a store that no longer answers
+	if resp, _ := do(t, "GET", srv.URL+"/healthz", nil); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("healthz with the store closed: %d, want 503", resp.StatusCode)
+	}
+}
+
+// TestFIFOInStore: a FIFO (or any other non-regular file) in the store is
+// not a blob, and asking for it does not wait for a writer.
+func TestFIFOInStore(t *testing.T) {
+	dir := t.TempDir()
+	s := mustLocal(t, dir)
+	fifo := filepath.Join(dir, "blobs", "fifo")
+	if err := os.MkdirAll(filepath.Dir(fifo), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := newOrigin(t, s)
+	done := make(chan int, 1)
+	go func() {
+		resp, err := http.Get(srv.URL + "/blobs/fifo")
+		if err != nil {
+			done <- 0
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	select {
+	case code := <-done:
+		if code != http.StatusNotFound {
+			t.Errorf("GET of a FIFO: %d, want 404", code)
+		}
+	case <-time.After(time.Minute): // a hang, not a speed limit
+		// Release the blocked open so the server can stop.
+		if f, err := os.OpenFile(fifo, os.O_WRONLY, 0); err == nil {
+			f.Close()
+		}
+		t.Fatal("GET of a FIFO is still waiting for a writer")
+	}
+}
+
+// TestNoStoreFileLeftOpen is the issue's reproduction: ranged requests
+// and downloads cut short must not leave files of the store open.
+func TestNoStoreFileLeftOpen(t *testing.T) {
+	dir := t.TempDir()
+	s := mustLocal(t, dir)
+	key := publish(t, s, bytes.Repeat([]byte("0123456789"), 50000))
+	srv := newOrigin(t, s)
+	for i := range 200 {
+		do(t, "GET", srv.URL+"/"+key, map[string]string{"Range": fmt.Sprintf("bytes=%d-%d", i*100, i*100+9)})
+	}
+	srv.Close()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := 0
+	for _, fd := range fds {
+		if target, err := os.Readlink(filepath.Join("/proc/self/fd", fd.Name())); err == nil && strings.HasPrefix(target, dir+"/") {
+			open++
+		}
+	}
+	if open != 0 {
+		t.Errorf("%d files of the store still open after 200 ranged requests", open)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
@@ -246,10 +247,10 @@ func TestServePublishedStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	var out lockedBuffer
+	var out, logged lockedBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- Execute(ctx, []string{"serve", "--store", store, "--addr", "127.0.0.1:0"}, &out, io.Discard)
+		done <- Execute(ctx, []string{"serve", "--store", store, "--addr", "127.0.0.1:0"}, &out, &logged)
 	}()
 	var url string
 	for deadline := time.Now().Add(10 * time.Second); url == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
@@ -275,5 +276,14 @@ func TestServePublishedStore(t *testing.T) {
 	cancel()
 	if code := <-done; code != exitOK {
 		t.Errorf("serve exit %d after interrupt", code)
+	}
+	// The access log: one JSON line for the one request.
+	var line struct {
+		Msg, Method, Path string
+		Status            int
+	}
+	lines := strings.Split(strings.TrimSpace(logged.String()), "\n")
+	if len(lines) != 1 || json.Unmarshal([]byte(lines[0]), &line) != nil || line.Msg != "request" || line.Method != "GET" || line.Status != 200 || line.Path != "/blobs/sha256/"+sha256sum(t, f) {
+		t.Errorf("serve's stderr %q, want one access log line for the GET", logged.String())
 	}
 }

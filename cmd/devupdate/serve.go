@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"time"
 
@@ -24,6 +25,7 @@ func newServeCmd(o *cli.Output) *cobra.Command {
 	var (
 		storeURL, addr           string
 		tsMaxAge, notFoundMaxAge time.Duration
+		accessLog                bool
 	)
 	c := &cobra.Command{
 		Use:   "serve --store URL [--addr 127.0.0.1:PORT]",
@@ -31,7 +33,9 @@ func newServeCmd(o *cli.Output) *cobra.Command {
 		Long: `Serve a store's blobs (GET/HEAD /blobs/sha256/<hex> and the catalogs) with
 Range, ETag, If-None-Match and the stored Cache-Control, until interrupted.
 Put a caching CDN in front of it (see examples/cdn/nginx.conf). The store must
-exist: a local directory is not created.`,
+exist: a local directory is not created. GET /healthz answers 200 while the
+store answers. Every request is logged to stderr as one JSON line (method,
+path, status, bytes, duration, remote address) unless --access-log=false.`,
 		Args: cli.Args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if storeURL == "" {
@@ -48,13 +52,17 @@ exist: a local directory is not created.`,
 					return err
 				})
 			}
-			return origin.ListenAndServe(cmd.Context(), addr, s, origin.WithReady(ready),
-				origin.WithTimestampMaxAge(tsMaxAge), origin.WithNotFoundMaxAge(notFoundMaxAge))
+			opts := []origin.Option{origin.WithReady(ready), origin.WithTimestampMaxAge(tsMaxAge), origin.WithNotFoundMaxAge(notFoundMaxAge)}
+			if accessLog {
+				opts = append(opts, origin.WithAccessLog(slog.New(slog.NewJSONHandler(o.Stderr, nil))))
+			}
+			return origin.ListenAndServe(cmd.Context(), addr, s, opts...)
 		},
 	}
 	c.Flags().StringVar(&storeURL, "store", "", "store `URL`: a directory, file:// or azblob://ACCOUNT/CONTAINER")
 	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8000", "listen `ADDRESS`")
 	c.Flags().DurationVar(&tsMaxAge, "timestamp-max-age", 60*time.Second, "Cache-Control max-age of the rings' timestamp.json")
+	c.Flags().BoolVar(&accessLog, "access-log", true, "log every request to stderr, one JSON line each")
 	c.Flags().DurationVar(&notFoundMaxAge, "not-found-max-age", 10*time.Second, "Cache-Control max-age of 404s (a device's probe for the next root); 0 for no-store")
 	return c
 }
