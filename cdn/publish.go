@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/devupdate/devupdate/internal/iox"
+	"github.com/devupdate/devupdate/internal/redact"
 )
 
 // ImmutableCacheControl is served with content-addressed blobs: their bytes
@@ -106,7 +107,7 @@ func WithBaseURL(base string) Option {
 func CheckBaseURL(base string) error {
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%w %q: want an http(s) URL with a host, such as https://cdn.example.com/updates", ErrInvalidBaseURL, base)
+		return fmt.Errorf("%w %q: want an http(s) URL with a host, such as https://cdn.example.com/updates", ErrInvalidBaseURL, redact.URL(base))
 	}
 	return nil
 }

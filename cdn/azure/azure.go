@@ -32,6 +32,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 
 	"github.com/devupdate/devupdate/cdn"
+	"github.com/devupdate/devupdate/internal/redact"
 )
 
 // Credentials select how to authenticate, in this order of precedence: a
@@ -80,7 +81,7 @@ func WithEndpoint(endpoint string) Option {
 	return func(o *options) error {
 		u, err := url.Parse(endpoint)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
-			return fmt.Errorf("%w: endpoint %q must be an http(s) URL without a query", cdn.ErrInvalidURL, endpoint)
+			return fmt.Errorf("%w: endpoint %q must be an http(s) URL without a query", cdn.ErrInvalidURL, redact.URL(endpoint))
 		}
 		o.endpoint = strings.TrimSuffix(endpoint, "/")
 		return nil
@@ -177,7 +178,7 @@ func Open(ctx context.Context, account, name string, creds Credentials, opts ...
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("azure store %s/%s: %w", account, name, err)
+		return nil, fmt.Errorf("azure store %s/%s: %w", account, name, redact.Error(err))
 	}
 	s := &Store{c: c, name: name, o: o}
 	if o.createContainer {
@@ -223,7 +224,7 @@ var noCredentials = fmt.Sprintf("set %s, %s or %s", EnvConnectionString, EnvAcco
 // endpoint (Azurite) is never sent a token: that is ErrNoCredentials at once.
 func defaultIdentity(ctx context.Context, endpoint string) (*azidentity.DefaultAzureCredential, error) {
 	if strings.HasPrefix(endpoint, "http://") {
-		return nil, fmt.Errorf("%w for the http:// endpoint %s: %s (tokens are only sent over https)", ErrNoCredentials, endpoint, noCredentials)
+		return nil, fmt.Errorf("%w for the http:// endpoint %s: %s (tokens are only sent over https)", ErrNoCredentials, redact.URL(endpoint), noCredentials)
 	}
 	cred, err := azidentity.NewDefaultAzureCredential(nil)
 	if err == nil {
@@ -248,8 +249,10 @@ func (s *Store) URL(key string) string {
 }
 
 // mapErr turns an SDK error into a *cdn.StatusError classified by the
-// service's error code.
+// service's error code. Every SDK error passes through it: the request URL
+// a transport error quotes (with a SAS token in its query) is redacted.
 func (s *Store) mapErr(op, key string, err error) error {
+	err = redact.Error(err)
 	var re *azcore.ResponseError
 	if !errors.As(err, &re) {
 		return fmt.Errorf("%s %s: %w", op, key, err)
@@ -357,7 +360,19 @@ func (s *Store) Get(ctx context.Context, key string, rg cdn.Range) (io.ReadClose
 	// The retry reader resumes a cut download where it stopped, pinned to
 	// this ETag so it never mixes two versions.
 	body := r.NewRetryReader(ctx, &blob.RetryReaderOptions{MaxRetries: 3})
-	return body, info, nil
+	return redactingReader{body}, info, nil
+}
+
+// redactingReader redacts the errors of a download, which the retry
+// reader's new requests can fail with.
+type redactingReader struct{ io.ReadCloser }
+
+func (r redactingReader) Read(p []byte) (int, error) {
+	n, err := r.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		err = redact.Error(err)
+	}
+	return n, err
 }
 
 // countingReader counts the bytes an upload consumed.

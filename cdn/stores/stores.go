@@ -8,7 +8,7 @@
 // Azure credentials come only from the environment
 // (AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_KEY, AZURE_STORAGE_SAS_TOKEN,
 // else azidentity's default chain), never from the URL, so no secret lands in
-// a command line or a log. The endpoint may be overridden (for Azurite) by the
+// a command line; errors show store URLs through internal/redact. The endpoint may be overridden (for Azurite) by the
 // query parameter endpoint= or AZURE_STORAGE_BLOB_ENDPOINT, and
 // create-container=true creates a missing container. Remote stores are
 // wrapped in cdn.WithRetry.
@@ -28,6 +28,7 @@ import (
 	"github.com/devupdate/devupdate/cdn/azure"
 	"github.com/devupdate/devupdate/cdn/local"
 	"github.com/devupdate/devupdate/cdn/memory"
+	"github.com/devupdate/devupdate/internal/redact"
 )
 
 type options struct {
@@ -84,22 +85,23 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (cdn.Store, func()
 	if !strings.Contains(rawURL, "://") {
 		return openLocal(rawURL, o)
 	}
+	shown := redact.URL(rawURL) // what errors may say of it
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", cdn.ErrInvalidURL, err)
+		return nil, nil, fmt.Errorf("%w: %w", cdn.ErrInvalidURL, redact.Error(err))
 	}
 	switch u.Scheme {
 	case "mem":
 		if o.durable {
-			return nil, nil, fmt.Errorf("%w %q: a memory store keeps nothing after this command; give a directory or azblob://ACCOUNT/CONTAINER", cdn.ErrInvalidURL, rawURL)
+			return nil, nil, fmt.Errorf("%w %q: a memory store keeps nothing after this command; give a directory or azblob://ACCOUNT/CONTAINER", cdn.ErrInvalidURL, shown)
 		}
 		return memory.New(), noop, nil
 	case "file":
 		if u.Host != "" && u.Host != "localhost" {
-			return nil, nil, fmt.Errorf("%w %q: a file URL names no host (file:///path)", cdn.ErrInvalidURL, rawURL)
+			return nil, nil, fmt.Errorf("%w %q: a file URL names no host (file:///path)", cdn.ErrInvalidURL, shown)
 		}
 		if u.RawQuery != "" {
-			return nil, nil, fmt.Errorf("%w %q: a file URL takes no parameters", cdn.ErrInvalidURL, rawURL)
+			return nil, nil, fmt.Errorf("%w %q: a file URL takes no parameters", cdn.ErrInvalidURL, shown)
 		}
 		return openLocal(u.Path, o)
 	case "azblob":
@@ -109,7 +111,7 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (cdn.Store, func()
 		}
 		return s, noop, nil
 	}
-	return nil, nil, fmt.Errorf("%w %q: unknown scheme %q (want a path, file://, mem:// or azblob://)", cdn.ErrInvalidURL, rawURL, u.Scheme)
+	return nil, nil, fmt.Errorf("%w %q: unknown scheme %q (want a path, file://, mem:// or azblob://)", cdn.ErrInvalidURL, shown, u.Scheme)
 }
 
 func openLocal(dir string, o options) (cdn.Store, func() error, error) {
@@ -128,7 +130,7 @@ func openAzure(ctx context.Context, u *url.URL, o options) (cdn.Store, error) {
 	account := u.Host
 	name := strings.Trim(u.Path, "/")
 	if account == "" || name == "" || strings.Contains(name, "/") || u.User != nil {
-		return nil, fmt.Errorf("%w %q: want azblob://ACCOUNT/CONTAINER", cdn.ErrInvalidURL, u.Redacted())
+		return nil, fmt.Errorf("%w %q: want azblob://ACCOUNT/CONTAINER", cdn.ErrInvalidURL, redact.URL(u.String()))
 	}
 	opts := append([]azure.Option{azure.WithLogger(o.logger)}, o.azureOpts...)
 	endpoint := o.getenv(azure.EnvBlobEndpoint)

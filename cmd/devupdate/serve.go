@@ -12,6 +12,7 @@ import (
 	"github.com/devupdate/devupdate/cdn/origin"
 	"github.com/devupdate/devupdate/cdn/stores"
 	"github.com/devupdate/devupdate/cmd/internal/cli"
+	"github.com/devupdate/devupdate/internal/redact"
 )
 
 // serveReport is what `serve` prints once it listens.
@@ -47,7 +48,7 @@ path, status, bytes, duration, remote address) unless --access-log=false.`,
 			}
 			defer closeStore()
 			ready := func(a net.Addr) {
-				_ = cli.Single(o, &serveReport{Store: storeURL, URL: "http://" + a.String()}, nil, func(w io.Writer, r *serveReport) error {
+				_ = cli.Single(o, &serveReport{Store: redact.URL(storeURL), URL: "http://" + a.String()}, nil, func(w io.Writer, r *serveReport) error {
 					_, err := fmt.Fprintf(w, "serving %s on %s\n", r.Store, r.URL)
 					return err
 				})
