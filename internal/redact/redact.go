@@ -30,6 +30,9 @@ func URL(raw string) string {
 	if err != nil {
 		return scrubUnparsed(raw)
 	}
+	if u.User == nil && u.RawQuery == "" && u.Fragment == "" && !u.ForceQuery {
+		return raw // nothing to hide: as given
+	}
 	if u.User != nil {
 		u.User = url.User(Mask)
 	}

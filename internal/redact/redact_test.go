@@ -22,6 +22,7 @@ func TestURL(t *testing.T) {
 		{"azblob://acct/cont?endpoint=http%3A%2F%2F127.0.0.1%3A10000%2Facct%3Fsig%3DS3CRET&create-container=true",
 			"azblob://acct/cont?endpoint=http%3A%2F%2F127.0.0.1%3A10000%2Facct%3Fsig%3DREDACTED&create-container=true"},
 		{"./store", "./store"},
+		{"mem://", "mem://"},
 		{"file:///srv/store", "file:///srv/store"},
 		{"http://127.0.0.1:8000/blobs/sha256/abc", "http://127.0.0.1:8000/blobs/sha256/abc"},
 		{"http://u:S3CRET@host/%zz?sig=S3CRET", "http://REDACTED@host/%zz?REDACTED"}, // does not parse
