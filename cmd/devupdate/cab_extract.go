@@ -38,7 +38,7 @@ func newCabExtractCmd(o *cli.Output) *cobra.Command {
 			}
 			return cli.Single(o, rep, err, func(w io.Writer, r *cabExtractReport) error {
 				for _, f := range r.Files {
-					if _, err := fmt.Fprintln(w, f.Name); err != nil {
+					if _, err := fmt.Fprintln(w, cli.Printable(f.Name)); err != nil {
 						return err
 					}
 				}

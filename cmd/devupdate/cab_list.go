@@ -36,7 +36,7 @@ func newCabListCmd(o *cli.Output) *cobra.Command {
 			}
 			return cli.Single(o, rep, err, func(w io.Writer, l *cabListReport) error {
 				for _, f := range l.Files {
-					if _, err := fmt.Fprintf(w, "%12d  %s  %s\n", f.Size, f.Modified.Format("2006-01-02 15:04:05"), f.Name); err != nil {
+					if _, err := fmt.Fprintf(w, "%12d  %s  %s\n", f.Size, f.Modified.Format("2006-01-02 15:04:05"), cli.Printable(f.Name)); err != nil {
 						return err
 					}
 				}

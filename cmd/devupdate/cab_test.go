@@ -4,11 +4,15 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/devupdate/devupdate/cmd/internal/cli"
+	"github.com/devupdate/devupdate/signer/signertest"
 )
 
 func TestCabCommands(t *testing.T) {
@@ -106,6 +110,58 @@ func TestCabUsage(t *testing.T) {
 	} {
 		if _, _, code := run(t, args...); code != exitUsage {
 			t.Errorf("%q: exit %d, want %d", args, code, exitUsage)
+		}
+	}
+}
+
+// TestNamesReachNoTerminal: file names in a cabinet are attacker's text;
+// `cab list` (and every command) prints them with what a terminal would
+// act on escaped: escape sequences (clear the screen, set the title), C1
+// controls, bidirectional overrides, line breaks that forge a line, bytes
+// that are not UTF-8. JSON keeps the names (by JSON's escapes).
+func TestNamesReachNoTerminal(t *testing.T) {
+	names := []string{
+		"\x1b]0;owned\x07\x1b[2Jscreen.txt",
+		"invoice\u202etxt.exe",
+		"c1\u009bcontrol",
+		"line\n           0  2025-01-01 00:00:00  forged.sys",
+		"bad\xffutf8",
+	}
+	var files []signertest.File
+	for _, n := range names {
+		files = append(files, signertest.File{Name: n, Data: []byte("x")})
+	}
+	cab := signertest.StoredCabinet(t, filepath.Join(t.TempDir(), "hostile.cab"), false, files...)
+	stdout, stderr, code := run(t, "cab", "list", cab)
+	if code != exitOK {
+		t.Fatalf("cab list: exit %d: %s", code, stderr)
+	}
+	for _, c := range stdout {
+		if c != '\n' && (unicode.IsControl(c) || !unicode.IsPrint(c)) || c == utf8.RuneError {
+			t.Errorf("cab list printed %U:\n%q", c, stdout)
+		}
+	}
+	if lines := strings.Count(stdout, "\n"); lines != len(names)+1 {
+		t.Errorf("cab list printed %d lines, want %d (a name forged a line):\n%s", lines, len(names)+1, stdout)
+	}
+	for _, want := range []string{`\x1b]0;owned\a\x1b[2Jscreen.txt`, `invoice\u202etxt.exe`, `c1\u009bcontrol`, `line\n`, `bad\xffutf8`} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("cab list does not show %s:\n%s", want, stdout)
+		}
+	}
+
+	stdout, _, code = run(t, "cab", "list", cab, "-O", "json")
+	var listing struct {
+		Files []struct {
+			Name string `json:"name"`
+		} `json:"files"`
+	}
+	if code != exitOK || json.Unmarshal([]byte(stdout), &listing) != nil || len(listing.Files) != len(names) {
+		t.Fatalf("cab list -O json: exit %d, %q", code, stdout)
+	}
+	for i, f := range listing.Files {
+		if want := strings.ToValidUTF8(names[i], "\uFFFD"); f.Name != want {
+			t.Errorf("JSON name %q, want %q", f.Name, want)
 		}
 	}
 }

@@ -77,7 +77,7 @@ device's TUF client is configured with.`,
 							state += " (mixed: re-run the last change)"
 						}
 						fmt.Fprintf(w, "  %s %s %s %d%% since %s; %s by %s at %s: %s [%s]\n", u.Name, u.Version, state, u.Percent,
-							fmtTime(u.Since), u.Change.Action, u.Change.Actor, fmtTime(u.Change.Time), u.Change.Reason, strings.Join(u.Products, ", "))
+							fmtTime(u.Since), u.Change.Action, cli.Printable(u.Change.Actor), fmtTime(u.Change.Time), cli.Printable(u.Change.Reason), strings.Join(u.Products, ", "))
 					}
 				}
 				return nil
@@ -118,7 +118,7 @@ func newFlightHistoryCmd(o *cli.Output) *cobra.Command {
 						from = " from " + e.Change.From
 					}
 					fmt.Fprintf(w, "%s %s/%s v%d: %s %s %s%s -> %s %d%% by %s: %s\n", fmtTime(e.Change.Time), e.Ring, e.Product, e.TargetsVersion,
-						e.Change.Action, e.Name, e.Version, from, e.State, e.Percent, e.Change.Actor, e.Change.Reason)
+						e.Change.Action, e.Name, e.Version, from, e.State, e.Percent, cli.Printable(e.Change.Actor), cli.Printable(e.Change.Reason))
 				}
 				return nil
 			})

@@ -82,7 +82,7 @@ func printSignature(w io.Writer, verb string, c *signedCabinet) error {
 	}
 	fmt.Fprintf(w, "%s %s: signed by %q (EV %t, %s, authenticode %s)\n", verb, c.File, s.SubjectCN, s.EV, ts, s.AuthenticodeDigest)
 	for _, p := range c.Packages {
-		fmt.Fprintf(w, "  vendor package %s: signed by %q (EV %t, valid %s to %s, authenticode %s)\n", p.Name, p.Signature.SubjectCN, p.Signature.EV,
+		fmt.Fprintf(w, "  vendor package %s: signed by %q (EV %t, valid %s to %s, authenticode %s)\n", cli.Printable(p.Name), p.Signature.SubjectCN, p.Signature.EV,
 			p.Signature.NotBefore.Format(time.RFC3339), p.Signature.NotAfter.Format(time.RFC3339), p.Signature.AuthenticodeDigest)
 	}
 	return nil

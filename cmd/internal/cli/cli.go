@@ -89,6 +89,10 @@ type App struct {
 // Execute runs the command line args and returns the exit status. main
 // adds only os.Args and a signal-aware context; tests call it in-process.
 func (a *App) Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	safeOut, safeErr := &terminalSafe{w: stdout}, &terminalSafe{w: stderr}
+	defer safeOut.Flush()
+	defer safeErr.Flush()
+	stdout, stderr = safeOut, safeErr
 	o := &Output{App: a, Stdout: stdout, Stderr: stderr, format: "text"}
 	root := a.newRoot(o)
 	root.SetArgs(args)
