@@ -88,7 +88,7 @@ func newEnv(t *testing.T, s cdn.Store) *env {
 	rings[0].Soak = flight.Duration(time.Hour)
 	names := []string{rings[0].Name, rings[1].Name, rings[2].Name}
 	var err error
-	if e.keysPath, err = flight.GenerateDevKeys(filepath.Join(t.TempDir(), "keys"), names); err != nil {
+	if e.keysPath, err = flight.GenerateDevKeys(t.Context(), filepath.Join(t.TempDir(), "keys"), names); err != nil {
 		t.Fatal(err)
 	}
 	if e.keys, err = flight.LoadKeyring(t.Context(), e.keysPath, openFileKey); err != nil {

@@ -1,7 +1,9 @@
 package flight_test
 
 import (
+	"encoding/json"
 	"errors"
+	"io"
 	"testing"
 	"time"
 
@@ -236,5 +238,19 @@ func TestRefusals(t *testing.T) {
 	}
 	if _, err := e.f.Promote(ctx, "A.B", ver("1.0.0.5"), "EarlyAdopter", 0, false, who); !errors.Is(err, flight.ErrTransition) {
 		t.Errorf("promoting a paused update: %v", err)
+	}
+}
+
+// TestErrorChainsKept: a keys file that is not JSON and metadata that is
+// not TUF keep their cause beside the flight sentinel.
+func TestErrorChainsKept(t *testing.T) {
+	_, err := flight.ParseKeysFile("keys.json", []byte(`{"rings": `))
+	if !errors.Is(err, flight.ErrKey) || !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("truncated keys file: %v, want ErrKey and io.ErrUnexpectedEOF", err)
+	}
+	_, err = flight.ParseKeysFile("keys.json", []byte(`{"rings": {"Preview": {"root": {"keys": 7}}}}`))
+	var typ *json.UnmarshalTypeError
+	if !errors.Is(err, flight.ErrKey) || !errors.As(err, &typ) {
+		t.Errorf("wrong type in keys file: %v, want ErrKey and *json.UnmarshalTypeError", err)
 	}
 }

@@ -65,7 +65,7 @@ func FuzzReadRegistry(f *testing.F) {
 func FuzzReadRepo(f *testing.F) {
 	ctx := f.Context()
 	dir := f.TempDir()
-	keysPath, err := GenerateDevKeys(dir+"/keys", []string{"Preview"})
+	keysPath, err := GenerateDevKeys(context.Background(), dir+"/keys", []string{"Preview"})
 	if err != nil {
 		f.Fatal(err)
 	}

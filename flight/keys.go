@@ -90,7 +90,7 @@ func (s *tufSigner) SignMessage(r io.Reader, _ ...signature.SignOption) ([]byte,
 func KeyID(pub crypto.PublicKey) (string, error) {
 	k, err := metadata.KeyFromPublicKey(pub)
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrKey, err)
+		return "", fmt.Errorf("%w: %w", ErrKey, err)
 	}
 	return k.ID()
 }
@@ -152,7 +152,7 @@ func ParseKeysFile(path string, data []byte) (KeysFile, error) {
 	dec := json.NewDecoder(strings.NewReader(string(data)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&cfg); err != nil {
-		return KeysFile{}, fmt.Errorf("%s: %w: %v", path, ErrKey, err)
+		return KeysFile{}, fmt.Errorf("%s: %w: %w", path, ErrKey, err)
 	}
 	if dec.More() {
 		return KeysFile{}, fmt.Errorf("%s: %w: data after the JSON object", path, ErrKey)
@@ -266,7 +266,10 @@ func (k *Keyring) Signers(ctx context.Context, ring, role string, retired bool) 
 // 0600, named TEST-ONLY-<ring>-<role>.key) and a keys file dir/keys.json
 // naming them. Development keys live on disk in the clear: never use them
 // for devices in the field.
-func GenerateDevKeys(dir string, rings []string) (string, error) {
+func GenerateDevKeys(ctx context.Context, dir string, rings []string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}

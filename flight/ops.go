@@ -79,7 +79,7 @@ func (f *Flight) apply(ctx context.Context, ring string, cfg *RingConfig, chid s
 		}
 		nt, err := metadata.Targets().FromBytes(st.targetsRaw)
 		if err != nil {
-			return false, fmt.Errorf("%w: %v", ErrCorrupt, err)
+			return false, fmt.Errorf("%w: %w", ErrCorrupt, err)
 		}
 		file := versioned(st.dir, nt.Signed.Version, "targets")
 		entries, err := entriesOf(file, nt)

@@ -120,10 +120,10 @@ func (f *Flight) RotateKeys(ctx context.Context, ring string, who Who) (*RingRoo
 		return nil, err
 	}
 	if err := old.VerifyDelegate(metadata.ROOT, next); err != nil {
-		return nil, fmt.Errorf("%w: the new root is not signed by a threshold of the current root keys (list them as retired): %v", ErrKey, err)
+		return nil, fmt.Errorf("%w: the new root is not signed by a threshold of the current root keys (list them as retired): %w", ErrKey, err)
 	}
 	if err := next.VerifyDelegate(metadata.ROOT, next); err != nil {
-		return nil, fmt.Errorf("%w: the new root is not signed by a threshold of its own keys: %v", ErrKey, err)
+		return nil, fmt.Errorf("%w: the new root is not signed by a threshold of its own keys: %w", ErrKey, err)
 	}
 	if _, err := f.s.Create(ctx, versioned(ringRootDir(ring), next.Signed.Version, "root"), bytesReader(data), jsonProps); err != nil {
 		return nil, err
@@ -162,7 +162,7 @@ func (f *Flight) resignRing(ctx context.Context, reg *Registry, cfg *RingConfig,
 			}
 			nt, err := metadata.Targets().FromBytes(st.targetsRaw)
 			if err != nil {
-				return fmt.Errorf("%w: %v", ErrCorrupt, err)
+				return fmt.Errorf("%w: %w", ErrCorrupt, err)
 			}
 			err = f.commit(ctx, st, cfg, nt, sg)
 			if errors.Is(err, errLostRace) && attempt < f.o.attempts {

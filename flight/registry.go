@@ -163,7 +163,7 @@ func getJSON(ctx context.Context, s cdn.Store, key string, limit int64, v any) (
 		return info, err
 	}
 	if err := json.Unmarshal(data, v); err != nil {
-		return info, fmt.Errorf("%s: %w: %v", key, ErrCorrupt, err)
+		return info, fmt.Errorf("%s: %w: %w", key, ErrCorrupt, err)
 	}
 	return info, nil
 }
@@ -211,7 +211,7 @@ func readRegistry(ctx context.Context, s cdn.Store) (*Registry, string, error) {
 		return nil, "", err
 	}
 	if err := reg.validate(); err != nil {
-		return nil, "", fmt.Errorf("%s: %w: %v", registryKey, ErrCorrupt, err)
+		return nil, "", fmt.Errorf("%s: %w: %w", registryKey, ErrCorrupt, err)
 	}
 	return &reg, info.ETag, nil
 }
@@ -225,7 +225,7 @@ func (r *Registry) validate() error {
 		}
 		seen[c.Name] = true
 		if err := c.Expiry.validate(); err != nil {
-			return fmt.Errorf("ring %s: %v", c.Name, err)
+			return fmt.Errorf("ring %s: %w", c.Name, err)
 		}
 	}
 	chids := map[smbios.CHID]bool{}

@@ -35,7 +35,7 @@ func TestKeyRotation(t *testing.T) {
 
 	// New keys: root and two timestamp keys; the old root key is retired.
 	newDir := filepath.Join(t.TempDir(), "new")
-	newPath, err := flight.GenerateDevKeys(newDir, []string{"Preview", "EarlyAdopter"})
+	newPath, err := flight.GenerateDevKeys(t.Context(), newDir, []string{"Preview", "EarlyAdopter"})
 	if err != nil {
 		t.Fatal(err)
 	}

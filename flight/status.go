@@ -253,7 +253,7 @@ func (f *Flight) repoHistory(ctx context.Context, ring string, p ProductInfo, ro
 		}
 		md, err := metadata.Targets().FromBytes(data)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w: %v", key, ErrCorrupt, err)
+			return nil, fmt.Errorf("%s: %w: %w", key, ErrCorrupt, err)
 		}
 		if err := verifyHistoric(ctx, f, ring, root, key, md); err != nil {
 			return nil, err
@@ -303,7 +303,7 @@ func verifyHistoric(ctx context.Context, f *Flight, ring string, root *metadata.
 		}
 		old, err := metadata.Root().FromBytes(data)
 		if err != nil {
-			return fmt.Errorf("%w: %v", ErrCorrupt, err)
+			return fmt.Errorf("%w: %w", ErrCorrupt, err)
 		}
 		if old.VerifyDelegate(metadata.TARGETS, md) == nil {
 			return nil

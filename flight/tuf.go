@@ -61,7 +61,7 @@ type repoState struct {
 // verifyRole checks that md (of role) is signed by root's keys for it.
 func verifyRole(root *metadata.Metadata[metadata.RootType], role, key string, md any) error {
 	if err := root.VerifyDelegate(role, md); err != nil {
-		return fmt.Errorf("%s: %w: %v", key, ErrCorrupt, err)
+		return fmt.Errorf("%s: %w: %w", key, ErrCorrupt, err)
 	}
 	return nil
 }
@@ -88,7 +88,7 @@ func (f *Flight) ringRoot(ctx context.Context, ring string) (*metadata.Metadata[
 	}
 	root, err := metadata.Root().FromBytes(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w: %v", ring, ErrCorrupt, err)
+		return nil, fmt.Errorf("%s: %w: %w", ring, ErrCorrupt, err)
 	}
 	if err := verifyRole(root, metadata.ROOT, versioned(ringRootDir(ring), latest, "root"), root); err != nil {
 		return nil, err
@@ -117,7 +117,7 @@ func (f *Flight) readRepo(ctx context.Context, ring string, chid smbios.CHID, ro
 	}
 	st.tsETag = info.ETag
 	if st.ts, err = metadata.Timestamp().FromBytes(data); err != nil {
-		return nil, fmt.Errorf("%s: %w: %v", tsKey, ErrCorrupt, err)
+		return nil, fmt.Errorf("%s: %w: %w", tsKey, ErrCorrupt, err)
 	}
 	if err := verifyRole(root, metadata.TIMESTAMP, tsKey, st.ts); err != nil {
 		return nil, err
@@ -131,7 +131,7 @@ func (f *Flight) readRepo(ctx context.Context, ring string, chid smbios.CHID, ro
 		return nil, err
 	}
 	if st.snap, err = metadata.Snapshot().FromBytes(data); err != nil {
-		return nil, fmt.Errorf("%s: %w: %v", snapKey, ErrCorrupt, err)
+		return nil, fmt.Errorf("%s: %w: %w", snapKey, ErrCorrupt, err)
 	}
 	if err := verifyRole(root, metadata.SNAPSHOT, snapKey, st.snap); err != nil {
 		return nil, err
@@ -145,7 +145,7 @@ func (f *Flight) readRepo(ctx context.Context, ring string, chid smbios.CHID, ro
 		return nil, err
 	}
 	if st.targets, err = metadata.Targets().FromBytes(st.targetsRaw); err != nil {
-		return nil, fmt.Errorf("%s: %w: %v", targetsKey, ErrCorrupt, err)
+		return nil, fmt.Errorf("%s: %w: %w", targetsKey, ErrCorrupt, err)
 	}
 	if err := verifyRole(root, metadata.TARGETS, targetsKey, st.targets); err != nil {
 		return nil, err
@@ -199,7 +199,7 @@ func sign[T metadata.Roles](md *metadata.Metadata[T], with []signature.Signer) (
 	md.ClearSignatures()
 	for _, s := range with {
 		if _, err := md.Sign(s); err != nil {
-			return nil, fmt.Errorf("%w: signing: %v", ErrKey, err)
+			return nil, fmt.Errorf("%w: signing: %w", ErrKey, err)
 		}
 	}
 	return md.ToBytes(false)
@@ -358,10 +358,10 @@ func (f *Flight) newRoot(ctx context.Context, ring string, version int64, expire
 			pub, _ := s.PublicKey()
 			k, err := metadata.KeyFromPublicKey(pub)
 			if err != nil {
-				return nil, nil, fmt.Errorf("%w: %v", ErrKey, err)
+				return nil, nil, fmt.Errorf("%w: %w", ErrKey, err)
 			}
 			if err := root.Signed.AddKey(k, role); err != nil {
-				return nil, nil, fmt.Errorf("%w: %v", ErrKey, err)
+				return nil, nil, fmt.Errorf("%w: %w", ErrKey, err)
 			}
 		}
 		slices.Sort(root.Signed.Roles[role].KeyIDs)

@@ -205,7 +205,7 @@ func load(ctx context.Context, file string, o *options) (*Update, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	data, err := problem.ReadFileBounded(file, problem.MaxYAMLSize)
+	data, err := problem.ReadFileBounded(ctx, file, problem.MaxYAMLSize)
 	if err != nil {
 		return nil, err
 	}
@@ -288,7 +288,7 @@ func (l *loader) targets(src *source, u *Update) {
 			continue
 		}
 		seenPath[host] = true
-		prod, err := product.Load(host)
+		prod, err := product.Load(l.ctx, host)
 		if ps := problem.As(err); ps != nil {
 			l.probs = append(l.probs, ps...)
 			l.add(field, at, "product %s is invalid (see its problems)", p)

@@ -1,6 +1,7 @@
 package packager
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"io/fs"
@@ -12,13 +13,16 @@ import (
 // '/'-separated path relative to dir, opened only when written. Anything
 // else (symbolic links, devices) is refused rather than followed; dir
 // itself may be a symbolic link.
-func DirFiles(dir string) ([]File, error) {
+func DirFiles(ctx context.Context, dir string) ([]File, error) {
 	if real, err := filepath.EvalSymlinks(dir); err == nil {
 		dir = real
 	}
 	var files []File
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
 			return err
 		}
 		if d.IsDir() {

@@ -139,14 +139,14 @@ func CreateCSR(ctx context.Context, key crypto.Signer, subject pkix.Name) ([]byt
 	}
 	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: subject, SignatureAlgorithm: alg}, key)
 	if err != nil {
-		return nil, fmt.Errorf("%w: signing the request: %v", ErrKey, err)
+		return nil, fmt.Errorf("%w: signing the request: %w", ErrKey, err)
 	}
 	csr, err := x509.ParseCertificateRequest(der)
 	if err == nil {
 		err = csr.CheckSignature()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: the request's signature does not verify: %v", ErrKey, err)
+		return nil, fmt.Errorf("%w: the request's signature does not verify: %w", ErrKey, err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}), nil
 }

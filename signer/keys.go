@@ -99,7 +99,7 @@ func OpenKey(ctx context.Context, ref string, opts ...KeyOption) (*LoadedKey, er
 	path := strings.TrimPrefix(ref, "file:")
 	data, err := readBounded(path, maxKeyOrCertFile)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKey, err)
+		return nil, fmt.Errorf("%w: %w", ErrKey, err)
 	}
 	lower := strings.ToLower(path)
 	if strings.HasSuffix(lower, ".pfx") || strings.HasSuffix(lower, ".p12") {
@@ -107,7 +107,7 @@ func OpenKey(ctx context.Context, ref string, opts ...KeyOption) (*LoadedKey, er
 	}
 	signer, err := parsePEMKey(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w: %v", path, ErrKey, err)
+		return nil, fmt.Errorf("%s: %w: %w", path, ErrKey, err)
 	}
 	return &LoadedKey{Key: memKey{signer}}, nil
 }
@@ -117,7 +117,7 @@ func openPFX(path string, data []byte, o *keyOptions) (*LoadedKey, error) {
 	if o.pfxPassFile != "" {
 		b, err := readBounded(o.pfxPassFile, 4096)
 		if err != nil {
-			return nil, fmt.Errorf("%w: password file: %v", ErrKey, err)
+			return nil, fmt.Errorf("%w: password file: %w", ErrKey, err)
 		}
 		pass, _, _ = strings.Cut(string(b), "\n")
 		pass = strings.TrimSuffix(pass, "\r")
@@ -130,7 +130,7 @@ func openPFX(path string, data []byte, o *keyOptions) (*LoadedKey, error) {
 	if errors.Is(err, pkcs12.ErrIncorrectPassword) {
 		return nil, fmt.Errorf("%s: %w", path, ErrWrongPIN)
 	} else if err != nil {
-		return nil, fmt.Errorf("%s: %w: %v", path, ErrKey, err)
+		return nil, fmt.Errorf("%s: %w: %w", path, ErrKey, err)
 	}
 	s, ok := priv.(crypto.Signer)
 	if !ok {

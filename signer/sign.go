@@ -444,7 +444,8 @@ func checkWritten(f *os.File, header, sig []byte) error {
 // classifySignError maps what a key source reports to this package's
 // sentinels where it can.
 func classifySignError(err error) error {
-	if errors.Is(err, ErrTimestamp) || errors.Is(err, ErrKey) || errors.Is(err, ErrWrongPIN) {
+	if errors.Is(err, ErrTimestamp) || errors.Is(err, ErrKey) || errors.Is(err, ErrWrongPIN) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
 	return fmt.Errorf("%w: %w", ErrKey, err)

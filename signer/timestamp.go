@@ -32,6 +32,10 @@ func (c rfc3161Client) Timestamp(ctx context.Context, req *pkcs9.Request) (*pkcs
 		return nil, fmt.Errorf("%w: building request for %s: %w", ErrTimestamp, shown, redact.Error(err))
 	}
 	resp, err := c.client.Do(httpReq.WithContext(ctx))
+	if err != nil && ctx.Err() != nil {
+		// Interrupted, not a failing authority.
+		return nil, fmt.Errorf("asking %s for a timestamp: %w", shown, ctx.Err())
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTimestamp, redact.Error(err))
 	}

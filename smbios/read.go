@@ -207,7 +207,7 @@ func ReadFieldsFile(ctx context.Context, path string) (*Info, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	data, err := problem.ReadFileBounded(path, MaxFieldsFileSize)
+	data, err := problem.ReadFileBounded(ctx, path, MaxFieldsFileSize)
 	if err != nil {
 		return nil, err
 	}

@@ -43,7 +43,7 @@ overwritten (exit status 1).`,
 				return cli.Usagef("--compression must be mszip or none, not %q", compression)
 			}
 			rep := &cabCreateReport{File: args[0], Directory: args[1]}
-			files, err := packager.DirFiles(args[1])
+			files, err := packager.DirFiles(cmd.Context(), args[1])
 			if err == nil {
 				var res *packager.Result
 				res, err = packager.WriteFile(cmd.Context(), args[0], files,

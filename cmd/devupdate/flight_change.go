@@ -35,7 +35,7 @@ func newFlightProductsCmd(o *cli.Output) *cobra.Command {
 		Short: "Register more products and create their repositories in their rings",
 		Args:  cli.Args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			products, err := product.ValidateFiles(args)
+			products, err := product.ValidateFiles(cmd.Context(), args)
 			if err != nil {
 				return err
 			}

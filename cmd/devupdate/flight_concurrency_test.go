@@ -66,7 +66,7 @@ func newFlightFixture(t *testing.T, storeURL string, env ...string) *flightFixtu
 	if err := os.WriteFile(pp, []byte(fixtureProduct), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p, err := product.Load(pp)
+	p, err := product.Load(t.Context(), pp)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,7 @@ func TestFlightTargetsKeyOnSoftHSM(t *testing.T) {
 	dir := t.TempDir()
 	tok := softhsmtest.New(t, filepath.Join(dir, "hsm"), "flight-test", "246810", "preview-targets")
 	// File keys for every role, then the Preview targets key moved to the token.
-	keysPath, err := flight.GenerateDevKeys(filepath.Join(dir, "keys"), []string{"Preview", "EarlyAdopter", "GeneralAvailability"})
+	keysPath, err := flight.GenerateDevKeys(t.Context(), filepath.Join(dir, "keys"), []string{"Preview", "EarlyAdopter", "GeneralAvailability"})
 	if err != nil {
 		t.Fatal(err)
 	}

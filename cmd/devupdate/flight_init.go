@@ -54,7 +54,7 @@ clear) and DIR/keys.json; never use them for devices in the field.`,
 			var products []*product.Product
 			if len(args) > 0 {
 				var err error
-				if products, err = product.ValidateFiles(args); err != nil {
+				if products, err = product.ValidateFiles(cmd.Context(), args); err != nil {
 					return err
 				}
 			}
@@ -68,7 +68,7 @@ clear) and DIR/keys.json; never use them for devices in the field.`,
 				for _, r := range rings {
 					names = append(names, r.Name)
 				}
-				if ff.keys, err = flight.GenerateDevKeys(devKeys, names); err != nil {
+				if ff.keys, err = flight.GenerateDevKeys(cmd.Context(), devKeys, names); err != nil {
 					return err
 				}
 				rep.DevKeys = ff.keys

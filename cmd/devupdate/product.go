@@ -47,7 +47,7 @@ given. Every problem is printed as FILE:LINE:COL: FIELD: RULE; exit status 1.`,
 				}
 				opts = append(opts, product.WithGoldenDump(golden))
 			}
-			products, err := product.ValidateFiles(args, opts...)
+			products, err := product.ValidateFiles(cmd.Context(), args, opts...)
 			probs := problem.As(err)
 			if err != nil && probs == nil {
 				return err

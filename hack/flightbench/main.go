@@ -239,7 +239,7 @@ func openKey(ctx context.Context, ref string) (flight.Key, error) {
 }
 
 func buildOurs(ctx context.Context, s cdn.Store, n int, dir string) *ring {
-	keysPath, err := flight.GenerateDevKeys(filepath.Join(dir, fmt.Sprintf("keys-%d-%d", n, time.Now().UnixNano())), []string{"Preview", "EarlyAdopter"})
+	keysPath, err := flight.GenerateDevKeys(ctx, filepath.Join(dir, fmt.Sprintf("keys-%d-%d", n, time.Now().UnixNano())), []string{"Preview", "EarlyAdopter"})
 	if err != nil {
 		log.Fatal(err)
 	}

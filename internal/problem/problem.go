@@ -156,8 +156,8 @@ const MaxYAMLSize = 1 << 20
 
 // ReadFileBounded reads at most limit bytes of path and fails with a Problem
 // naming the file when it is larger.
-func ReadFileBounded(path string, limit int64) ([]byte, error) {
-	data, err := iox.ReadFile(context.Background(), path, limit)
+func ReadFileBounded(ctx context.Context, path string, limit int64) ([]byte, error) {
+	data, err := iox.ReadFile(ctx, path, limit)
 	if errors.Is(err, iox.ErrTooLarge) {
 		return nil, List{{File: path, Rule: fmt.Sprintf("file is larger than the %d-byte limit", limit)}}
 	}

@@ -100,7 +100,7 @@ func parseTSTInfo(der []byte) (*tstInfo, error) {
 	}
 	h, err := hashOf(alg)
 	if err != nil {
-		return nil, fmt.Errorf("messageImprint: %v", err)
+		return nil, fmt.Errorf("messageImprint: %w", err)
 	}
 	if !seq.ReadASN1Element(&serial, cbasn1.INTEGER) {
 		return nil, fmt.Errorf("serialNumber")
@@ -111,7 +111,7 @@ func parseTSTInfo(der []byte) (*tstInfo, error) {
 	}
 	t, err := parseGeneralizedTime(string(gen))
 	if err != nil {
-		return nil, fmt.Errorf("genTime: %v", err)
+		return nil, fmt.Errorf("genTime: %w", err)
 	}
 	for !seq.Empty() {
 		var v cryptobyte.String

@@ -77,7 +77,7 @@ func Open(ctx context.Context, uri string, getenv func(string) (string, bool), m
 		if present, perr := tokenPresent(module, u); perr == nil && !present {
 			return nil, fmt.Errorf("%s: %w", name, signer.ErrTokenNotFound)
 		}
-		return nil, fmt.Errorf("%s: %w: %v", name, signer.ErrKey, err)
+		return nil, fmt.Errorf("%s: %w: %w", name, signer.ErrKey, err)
 	}
 	k, err := tok.GetKey(ctx, "key")
 	if err != nil {
@@ -85,7 +85,7 @@ func Open(ctx context.Context, uri string, getenv func(string) (string, bool), m
 		if errors.As(err, &sigerrors.KeyNotFoundError{}) {
 			return nil, fmt.Errorf("%s: %w", name, signer.ErrKeyNotFound)
 		}
-		return nil, fmt.Errorf("%s: %w: %v", name, signer.ErrKey, err)
+		return nil, fmt.Errorf("%s: %w: %w", name, signer.ErrKey, err)
 	}
 	return &tokenKey{Signer: k, tok: tok}, nil
 }
@@ -102,12 +102,12 @@ func readPIN(u *URI, getenv func(string) (string, bool)) (string, error) {
 		path := strings.TrimPrefix(u.PINSource, "file:")
 		f, err := os.Open(path)
 		if err != nil {
-			return "", fmt.Errorf("%w: pin-source: %v", signer.ErrNoPIN, err)
+			return "", fmt.Errorf("%w: pin-source: %w", signer.ErrNoPIN, err)
 		}
 		defer f.Close()
 		b, err := io.ReadAll(io.LimitReader(f, 4096))
 		if err != nil {
-			return "", fmt.Errorf("%w: pin-source: %v", signer.ErrNoPIN, err)
+			return "", fmt.Errorf("%w: pin-source: %w", signer.ErrNoPIN, err)
 		}
 		line, _, _ := strings.Cut(string(b), "\n")
 		return strings.TrimSuffix(line, "\r"), nil

@@ -52,7 +52,7 @@ func ParseURI(s string) (*URI, error) {
 			}
 			val, err := url.PathUnescape(v)
 			if err != nil {
-				return fmt.Errorf("%w: pkcs11 URI attribute %s: %v", signer.ErrKey, k, err)
+				return fmt.Errorf("%w: pkcs11 URI attribute %s: %w", signer.ErrKey, k, err)
 			}
 			if seen[k] {
 				return fmt.Errorf("%w: pkcs11 URI attribute %s given twice", signer.ErrKey, k)

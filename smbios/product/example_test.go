@@ -1,13 +1,14 @@
 package product_test
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/devupdate/devupdate/smbios/product"
 )
 
 func ExampleLoad() {
-	p, err := product.Load("../../examples/contoso-toaster/product.yaml")
+	p, err := product.Load(context.Background(), "../../examples/contoso-toaster/product.yaml")
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -83,8 +83,8 @@ func (p *Product) Targets() []smbios.CHID {
 
 // Load reads and validates one product file. Every problem found is returned
 // at once as a problem.List (FILE:LINE:COL: FIELD: RULE).
-func Load(path string) (*Product, error) {
-	data, err := problem.ReadFileBounded(path, problem.MaxYAMLSize)
+func Load(ctx context.Context, path string) (*Product, error) {
+	data, err := problem.ReadFileBounded(ctx, path, problem.MaxYAMLSize)
 	if err != nil {
 		return nil, err
 	}
@@ -378,7 +378,7 @@ func WithLogger(l *slog.Logger) Option {
 // unique) and, with WithGoldenDump, against a golden device. Every problem in
 // every file comes back in one problem.List; the products that loaded are
 // returned either way.
-func ValidateFiles(paths []string, opts ...Option) ([]*Product, error) {
+func ValidateFiles(ctx context.Context, paths []string, opts ...Option) ([]*Product, error) {
 	o := options{logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
@@ -388,11 +388,14 @@ func ValidateFiles(paths []string, opts ...Option) ([]*Product, error) {
 	var list problem.List
 	var products []*Product
 	for _, path := range paths {
-		p, err := Load(path)
+		if err := ctx.Err(); err != nil {
+			return products, err
+		}
+		p, err := Load(ctx, path)
 		if err != nil {
 			ps := problem.As(err)
 			if ps == nil {
-				ps = problem.List{{File: path, Rule: err.Error()}}
+				ps = problem.List{{File: path, Rule: err.Error(), Err: err}}
 			}
 			list = append(list, ps...)
 			continue

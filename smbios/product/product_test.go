@@ -1,8 +1,10 @@
 package product
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,7 +46,7 @@ func write(t *testing.T, dir, name, content string) string {
 }
 
 func TestExampleProduct(t *testing.T) {
-	p, err := Load(example)
+	p, err := Load(t.Context(), example)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +265,7 @@ func TestValidateFilesCollisions(t *testing.T) {
 	f := write(t, dir, "f.yaml", strings.NewReplacer("name: contoso-toaster", "name: f", "TB-01", "TB-03").Replace(noBB))
 	bad := write(t, dir, "g.yaml", "name: g\nsmbios: [\n")
 
-	products, err := ValidateFiles([]string{a, b, c, d, e, f, bad})
+	products, err := ValidateFiles(t.Context(), []string{a, b, c, d, e, f, bad})
 	var got []string
 	for _, p := range problem.As(err) {
 		got = append(got, fmt.Sprintf("%s:%d:%d %s", filepath.Base(p.File), p.Line, p.Col, p.Field))
@@ -295,20 +297,20 @@ smbios:
   baseboard_manufacturer: LENOVO
   baseboard_product: 20N2CTO1WW
 `)
-	if _, err := ValidateFiles([]string{t490}, WithGoldenDump(golden)); err != nil {
+	if _, err := ValidateFiles(t.Context(), []string{t490}, WithGoldenDump(golden)); err != nil {
 		t.Fatalf("the golden device of the product does not match: %v", err)
 	}
 	other := write(t, dir, "other.yaml", strings.Replace(readFile(t, t490), "product_name: 20N2CTO1WW", "product_name: 20N2CTO2WW", 1))
-	_, err := ValidateFiles([]string{other}, WithGoldenDump(golden))
+	_, err := ValidateFiles(t.Context(), []string{other}, WithGoldenDump(golden))
 	if diff := cmp.Diff([]place{{5, 17, "smbios.product_name"}}, places(t, err)); diff != "" {
 		t.Errorf("mismatch (-want +got):\n%s", diff)
 	}
 	// An unreadable golden dump is reported, not ignored.
-	_, err = ValidateFiles([]string{t490}, WithGoldenDump(filepath.Join(dir, "missing.bin")))
+	_, err = ValidateFiles(t.Context(), []string{t490}, WithGoldenDump(filepath.Join(dir, "missing.bin")))
 	if !errors.Is(err, problem.ErrInvalid) {
 		t.Errorf("missing golden dump: %v", err)
 	}
-	if _, err := ValidateFiles([]string{t490}, WithGoldenDump("")); err == nil || errors.Is(err, problem.ErrInvalid) {
+	if _, err := ValidateFiles(t.Context(), []string{t490}, WithGoldenDump("")); err == nil || errors.Is(err, problem.ErrInvalid) {
 		t.Errorf("empty golden path is an option error, got %v", err)
 	}
 }
@@ -389,9 +391,23 @@ func TestGoldenDumpTooOld(t *testing.T) {
 	}
 	ep[4] = -s
 	golden := write(t, dir, "old.bin", string(append(ep, table...)))
-	_, err := ValidateFiles([]string{example}, WithGoldenDump(golden))
+	_, err := ValidateFiles(t.Context(), []string{example}, WithGoldenDump(golden))
 	ps := problem.As(err)
 	if len(ps) != 1 || ps[0].File != golden || ps[0].Line != 0 {
 		t.Errorf("problems %v, want one naming %s", err, golden)
+	}
+}
+
+// TestValidateFilesKeepsCauses: a cancelled context stops the reading, and
+// a file that cannot be read is a problem that still says why.
+func TestValidateFilesKeepsCauses(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := ValidateFiles(ctx, []string{example}); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: %v, want context.Canceled", err)
+	}
+	_, err := ValidateFiles(t.Context(), []string{filepath.Join(t.TempDir(), "missing.yaml")})
+	if !errors.Is(err, problem.ErrInvalid) || !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing file: %v, want a problem wrapping fs.ErrNotExist", err)
 	}
 }

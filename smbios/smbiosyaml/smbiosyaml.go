@@ -20,7 +20,7 @@ func ReadFieldsFile(ctx context.Context, path string) (*smbios.Info, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	data, err := problem.ReadFileBounded(path, smbios.MaxFieldsFileSize)
+	data, err := problem.ReadFileBounded(ctx, path, smbios.MaxFieldsFileSize)
 	if err != nil {
 		return nil, err
 	}
