@@ -2,11 +2,12 @@ package smbios
 
 import (
 	"errors"
-
-	"github.com/devupdate/devupdate/internal/problem"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/devupdate/devupdate/internal/problem"
 )
 
 // FuzzDecode feeds arbitrary bytes to the dump decoder and, split at 0x20,
@@ -56,5 +57,57 @@ func FuzzFields(f *testing.F) {
 			return
 		}
 		_ = fields.HardwareIDs()
+	})
+}
+
+// FuzzParseCHID: ParseCHID accepts exactly the GUIDs it prints back: any
+// accepted input, lower-cased and braces removed, is the CHID's String.
+func FuzzParseCHID(f *testing.F) {
+	f.Add("147efce9-f201-5fc8-ab0c-c859751c3440")
+	f.Add("{3FAEC92A-3AE3-5744-BE88-495E90A7D541}")
+	f.Add("147efce9f2015fc8ab0cc859751c3440")
+	f.Add("147efce9-f201-5fc8-ab0c-c859751c344")
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := ParseCHID(s)
+		if err != nil {
+			return
+		}
+		again, err := ParseCHID(c.String())
+		if err != nil || again != c {
+			t.Fatalf("%q parsed to %s, which parses to %s, %v", s, c, again, err)
+		}
+		if want := strings.ToLower(strings.Trim(s, "{}")); c.String() != want {
+			t.Fatalf("%q parsed to %s", s, c)
+		}
+	})
+}
+
+// FuzzReadDMIID gives the reader of a /sys/class/dmi/id-like directory
+// arbitrary file contents: it never panics, refuses only with ErrMalformed
+// (a release or chassis type that is not a number) or ErrNoSMBIOS (no
+// file), and what it reads is what the files say, less the line feed.
+func FuzzReadDMIID(f *testing.F) {
+	f.Add("LENOVO\n", "ThinkPad T440s\n", "20ARS19C0C\n", "GJET75WW (2.25 )\n", "2.25\n", "10\n")
+	f.Add("", "", "", "", "", "")
+	f.Add("x", "y", "z", "v", "2.300", "300")
+	f.Add("\xff\x00", "a\nb\n", "", "", "1.", "-1")
+	f.Fuzz(func(t *testing.T, vendor, family, product, biosVersion, release, chassis string) {
+		files := map[string]string{"sys_vendor": vendor, "product_family": family, "product_name": product, "bios_version": biosVersion, "bios_release": release, "chassis_type": chassis}
+		info, err := dmiID("dmi/id", func(name string) (string, bool, error) {
+			v := files[name]
+			return v, v != "", nil // an empty input stands for an absent file
+		})
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrNoSMBIOS) {
+				t.Fatalf("error %v is neither ErrMalformed nor ErrNoSMBIOS", err)
+			}
+			return
+		}
+		for got, want := range map[string]string{info.Fields.Manufacturer: vendor, info.Fields.Family: family, info.Fields.ProductName: product, info.Fields.BIOSVersion: biosVersion} {
+			if got != strings.TrimSuffix(want, "\n") {
+				t.Fatalf("read %q from a file holding %q", got, want)
+			}
+		}
+		_ = info.HardwareIDs()
 	})
 }

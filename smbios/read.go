@@ -140,9 +140,7 @@ func ReadDMIID(ctx context.Context, dir string) (*Info, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("%s: not a directory", dir)
 	}
-	var f Fields
-	var found bool
-	read := func(name string) (string, bool, error) {
+	return dmiID(dir, func(name string) (string, bool, error) {
 		data, err := readBounded(ctx, filepath.Join(dir, name), 4096)
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
 			return "", false, nil
@@ -150,8 +148,21 @@ func ReadDMIID(ctx context.Context, dir string) (*Info, error) {
 		if err != nil {
 			return "", false, err
 		}
-		found = true
-		return strings.TrimSuffix(string(data), "\n"), true, nil
+		return string(data), true, nil
+	})
+}
+
+// dmiID builds the fields of a /sys/class/dmi/id-like directory dir from
+// its files, as read returns them (ok false: absent).
+func dmiID(dir string, readFile func(name string) (string, bool, error)) (*Info, error) {
+	var f Fields
+	var found bool
+	read := func(name string) (string, bool, error) {
+		v, ok, err := readFile(name)
+		if ok {
+			found = true
+		}
+		return strings.TrimSuffix(v, "\n"), ok, err
 	}
 	for _, s := range []struct {
 		name string

@@ -248,12 +248,24 @@ func (s *Store) readProps(key, etag string) (cdn.Props, error) {
 	if err != nil {
 		return cdn.Props{}, err
 	}
-	var sc sidecar
-	if err := json.Unmarshal(data, &sc); err != nil {
+	p, err := parseSidecar(data, etag)
+	if err != nil {
 		return cdn.Props{}, fmt.Errorf("properties of %s: %w", key, err)
 	}
+	return p, nil
+}
+
+// errSidecar: a properties file that is not one, or another version's.
+var errSidecar = errors.New("invalid properties file")
+
+// parseSidecar parses the properties of the version etag of a blob.
+func parseSidecar(data []byte, etag string) (cdn.Props, error) {
+	var sc sidecar
+	if err := json.Unmarshal(data, &sc); err != nil {
+		return cdn.Props{}, fmt.Errorf("%w: %w", errSidecar, err)
+	}
 	if sc.ETag != etag {
-		return cdn.Props{}, fmt.Errorf("properties of %s record ETag %s, want %s", key, sc.ETag, etag)
+		return cdn.Props{}, fmt.Errorf("%w: it records ETag %s, want %s", errSidecar, sc.ETag, etag)
 	}
 	return cdn.Props{ContentType: sc.ContentType, CacheControl: sc.CacheControl, Metadata: sc.Metadata}, nil
 }
