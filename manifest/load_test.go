@@ -223,7 +223,16 @@ func TestLoadProblems(t *testing.T) {
 				p(6, 1, "descripton", `unknown key "descripton": did you mean description?`),
 				p(7, 1, "release_note", `unknown key "release_note": did you mean release_notes?`),
 			}},
-		{"syntax error", head + files + "description: a: b\n", nil, problem.List{p(6, 15, "description", "yaml: mapping values are not allowed in this context")}},
+		{"syntax error", head + files + "description: a: b\n", nil, problem.List{p(6, 14, "description", "yaml: mapping value is not allowed in this context")}},
+		// A value of the wrong type is one problem at the value: not also
+		// "required", "no files" or "no targets".
+		{"wrong types", "name: Contoso.Toaster.X\nkind: [ocp]\nversion: [1]\nproducts: product.yaml\nfiles: 3\nrequires: [{name: A.B, min_version: {x: 1}}]\n", nil, problem.List{
+			p(2, 7, "kind", "want a string, not a list"),
+			p(3, 10, "version", "want a string, not a list"),
+			p(4, 11, "products", `want a list, not "product.yaml"`),
+			p(5, 8, "files", `want a list, not "3"`),
+			p(6, 37, "requires[0].min_version", "want a string, not a mapping"),
+		}},
 		{"empty file", "", nil, problem.List{p(0, 0, "", "file is empty")}},
 		{"name missing", "kind: ocp\nversion: 1.0.0.1\nproducts: [product.yaml]\n" + files, nil,
 			problem.List{p(1, 1, "name", "required")}},

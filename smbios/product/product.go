@@ -50,6 +50,9 @@ type Product struct {
 	Rings      []string      // `rings:`, or DefaultRings when absent
 
 	doc *yaml.Node
+	// decoded holds the problems decoding found (unknown keys, values of
+	// the wrong type): a field among them is not reported again.
+	decoded problem.List
 }
 
 // file is the on-disk shape of product.yaml.
@@ -106,8 +109,8 @@ func Parse(name string, data []byte) (*Product, error) {
 	if doc == nil {
 		return nil, err
 	}
-	p := &Product{File: name, Name: f.Name, SMBIOS: f.SMBIOS, Rings: f.Rings, doc: doc}
 	list := problem.As(err) // unknown keys, wrong types: go on to report every problem
+	p := &Product{File: name, Name: f.Name, SMBIOS: f.SMBIOS, Rings: f.Rings, doc: doc, decoded: slices.Clip(list)}
 	p.checkName(&list)
 	p.checkSMBIOS(&list)
 	p.checkCHIDs(&list, f.CHIDs)
@@ -129,6 +132,9 @@ func (p *Product) pos(path ...string) yamlpos.Pos {
 }
 
 func (p *Product) add(l *problem.List, field string, at yamlpos.Pos, format string, args ...any) {
+	if yamlpos.Reported(p.decoded, field) {
+		return
+	}
 	l.Addf(p.File, at.Line, at.Col, field, format, args...)
 }
 
@@ -157,7 +163,7 @@ var smbiosKeys = []struct {
 
 func (p *Product) checkSMBIOS(l *problem.List) {
 	if _, ok := yamlpos.Find(p.doc, "smbios"); !ok {
-		p.add(l, "smbios", yamlpos.Pos{}, "required")
+		p.add(l, "smbios", p.pos("smbios"), "required")
 		return
 	}
 	for _, k := range smbiosKeys {
