@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/devupdate/devupdate/smbios/smbiostest"
 )
 
 // normalize replaces what changes from run to run in a report (the
@@ -118,6 +120,8 @@ func TestMessagesGolden(t *testing.T) {
 	chain := write("chain.pem", "")
 	typos := write("typos.yaml", "name: Contoso.Toaster.X\nkind: ocp\nversion: 1.0.0.1\ndescripton: x\nrelease_note: y\nfiles: [{source: '*.txt', dest: x/}]\nchids: [not-a-chid]\n")
 	write("a.txt", "a")
+	// A dump whose type 1 structure names string 9 of a set of 1.
+	badDump := write("bad.bin", string(smbiostest.Dump(3, 2, 0, []byte{1, 8, 0x12, 0, 9, 0, 0, 0, 'x', 0, 0, 127, 4, 0xFF, 0xFF, 0, 0})))
 	tests := []struct {
 		args []string
 		env  map[string]string
@@ -141,6 +145,9 @@ func TestMessagesGolden(t *testing.T) {
 		{args: []string{"cab", "extract", big, "-C", at("x"), "--max-bytes", "100"}},
 		{args: []string{"smbios", "show", "--dmi", "a.bin", "--fields", "f.yaml"}},
 		{args: []string{"manifest", "validate", typos}},
+		{args: []string{"smbios", "show", "--dmi", badDump}},
+		{args: []string{"smbios", "show", "--dmi", notes}},
+		{args: []string{"cab", "test", notes}},
 	}
 	var b strings.Builder
 	for _, tt := range tests {

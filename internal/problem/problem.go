@@ -55,6 +55,13 @@ func (p Problem) String() string {
 	return b.String()
 }
 
+// AtOffset formats a problem in a binary input: FILE:OFFSET: STRUCTURE: RULE,
+// the offset in bytes from the start of the file, in decimal. The cabinet
+// reader and the SMBIOS decoders report their problems in this one form.
+func AtOffset(file string, offset int64, structure, rule string) string {
+	return fmt.Sprintf("%s:%d: %s: %s", file, offset, structure, rule)
+}
+
 // List is every problem found in one run. It is an error when not empty.
 type List []Problem
 

@@ -71,6 +71,15 @@ type Lister interface {
 	Summary() string
 }
 
+// FileProblem is an error about one place in one input file, such as a
+// binary input's FILE:OFFSET: STRUCTURE: RULE (packager/cabinet's
+// FormatError, smbios's StructureError): its message starts with the file,
+// so a failure line is that message, without the program's name.
+type FileProblem interface {
+	error
+	ProblemFile() string
+}
+
 // App is one binary's command line.
 type App struct {
 	// Name is the program name used in messages ("devupdate").

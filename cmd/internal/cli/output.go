@@ -174,13 +174,21 @@ func listerOf(err error) Lister {
 }
 
 // printError prints a failure on Stderr: each finding of a Lister on its
-// own line followed by its summary, anything else as "NAME: message".
+// own line followed by its summary; a problem in one input file (a
+// FileProblem whose message starts with its file) as it is, followed by
+// the summary line; anything else as "NAME: message".
 func (o *Output) printError(err error) {
 	if l := listerOf(err); l != nil {
 		for _, line := range l.Lines() {
 			fmt.Fprintln(o.Stderr, line)
 		}
 		fmt.Fprintf(o.Stderr, "%s: %s\n", o.App.Name, l.Summary())
+		return
+	}
+	var fp FileProblem
+	if errors.As(err, &fp) && fp.ProblemFile() != "" && strings.HasPrefix(err.Error(), fp.ProblemFile()+":") {
+		fmt.Fprintln(o.Stderr, err)
+		fmt.Fprintf(o.Stderr, "%s: 1 problem in 1 file\n", o.App.Name)
 		return
 	}
 	fmt.Fprintf(o.Stderr, "%s: %v\n", o.App.Name, err)
