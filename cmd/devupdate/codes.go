@@ -19,6 +19,9 @@ import (
 // why). cli.Common follows. The README lists them.
 var codes = cli.Codes{
 	// keys and tokens
+	// A PIN in the URI, a missing PIN, module or chain are usage errors
+	// (exit 2, no JSON: see keyUsage); the codes name them for library
+	// callers and the table's completeness.
 	cli.Is(signer.ErrPINInURI, "pin_in_uri"),
 	cli.Is(signer.ErrWrongPIN, "wrong_pin"),
 	cli.Is(signer.ErrNoPIN, "no_pin"),

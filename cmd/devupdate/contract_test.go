@@ -135,6 +135,8 @@ func TestMessagesGolden(t *testing.T) {
 		{args: []string{"sign", cab, "--key", "pkcs11:token=t;object=k", "--cert", chain}},
 		{args: []string{"sign", cab, "--key", "pkcs11:token=t;object=k", "--cert", chain, "--pkcs11-module", at("nope.so")}, env: map[string]string{"DEVUPDATE_PKCS11_PIN": "1"}},
 		{args: []string{"sign", cab, "--key", "pkcs11:token=t;object=k", "--cert", chain, "--pkcs11-module", notes}, env: map[string]string{"DEVUPDATE_PKCS11_PIN": "1"}},
+		{args: []string{"sign", cab, "--key", "pkcs11:token=t;object=k;pin-value=1234", "--cert", chain}},
+		{args: []string{"keys", "csr", "--key", "pkcs11:token=t;object=k;pin-value=1234", "--subject", "CN=x"}, env: map[string]string{"DEVUPDATE_PKCS11_MODULE": at("nope.so")}},
 		{args: []string{"verify", cab}},
 		{args: []string{"verify", notes, cab, "--roots", pki[5]}},
 		{args: []string{"publish", cab, "--store", "mem://"}},
