@@ -67,6 +67,8 @@ func TestJSONGolden(t *testing.T) {
 		{"sign-again", append([]string{"sign", at("cabs", "Contoso.Toaster.Settings_1.0.0.1.cab")}, pki...), exitOK},
 		{"verify", []string{"verify", at("cabs", "Contoso.Toaster.Settings_1.0.0.1.cab"), at("cabs", "Contoso.Toaster.App_1.0.0.3.cab"), "--roots", pki[5]}, exitFailed},
 		{"publish", []string{"publish", at("x.cab"), at("notes.cab"), "--store", at("store"), "--cdn-base", "https://cdn.example.com", "--insecure-allow-unsigned"}, exitFailed},
+		// serve fails before it is ready: one document, ok false.
+		{"serve-bad-addr", []string{"serve", "--store", at("store"), "--addr", "127.0.0.1:99999"}, exitFailed},
 	}
 	for _, st := range steps {
 		t.Run(st.golden, func(t *testing.T) {

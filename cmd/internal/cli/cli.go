@@ -120,8 +120,11 @@ func (a *App) Execute(ctx context.Context, args []string, stdout, stderr io.Writ
 	if errors.As(err, &rep) {
 		return ExitFailed
 	}
-	if o.JSON() && !o.wrote {
-		// A command that failed before reporting still prints one document.
+	if o.JSON() {
+		// A command that failed before reporting still prints one
+		// document. A long-running one (serve) printed its document when
+		// it became ready; a failure after that is a second, closing
+		// document, so stdout stays the only stream a script reads.
 		_ = o.writeJSON(Status{Error: o.errorOf(err), Problems: listerOf(err)})
 		return ExitFailed
 	}

@@ -99,7 +99,20 @@ func testApp() *App {
 					return Missing("--key", "the signing key", "TOOL_KEY")
 				},
 			}
-			return []*cobra.Command{check, show, plain, need, Group("grp", "a group", &cobra.Command{Use: "build", Run: func(*cobra.Command, []string) {}})}
+			// serve reports that it is ready, then fails (its listener
+			// breaking), as a long-running server can.
+			serve := &cobra.Command{
+				Use:  "serve",
+				Args: Args(cobra.NoArgs),
+				RunE: func(cmd *cobra.Command, args []string) error {
+					_ = Single(o, &showResult{Name: "ready"}, nil, func(w io.Writer, r *showResult) error {
+						_, err := fmt.Fprintln(w, "serving")
+						return err
+					})
+					return errThing
+				},
+			}
+			return []*cobra.Command{check, show, plain, need, serve, Group("grp", "a group", &cobra.Command{Use: "build", Run: func(*cobra.Command, []string) {}})}
 		},
 	}
 }
@@ -176,6 +189,9 @@ func TestExecute(t *testing.T) {
 		{"unreported error text", []string{"plain"}, "", "tool: the thing is broken\n", ExitFailed},
 		{"unreported error json", []string{"plain", "-O", "json"},
 			"{\n  \"ok\": false,\n  \"error\": {\n    \"code\": \"thing_broken\",\n    \"message\": \"the thing is broken\"\n  }\n}\n", "", ExitFailed},
+		{"failure after ready text", []string{"serve"}, "serving\n", "tool: the thing is broken\n", ExitFailed},
+		{"failure after ready json", []string{"serve", "-O", "json"},
+			"{\n  \"ok\": true,\n  \"name\": \"ready\"\n}\n{\n  \"ok\": false,\n  \"error\": {\n    \"code\": \"thing_broken\",\n    \"message\": \"the thing is broken\"\n  }\n}\n", "", ExitFailed},
 		{"missing flag", []string{"need"}, "", "tool: --key is required: give the signing key (or set TOOL_KEY)\nRun 'tool need --help' for usage.\n", ExitUsage},
 		{"usage error prints no JSON", []string{"need", "-O", "json"}, "", "tool: --key is required: give the signing key (or set TOOL_KEY)\nRun 'tool need --help' for usage.\n", ExitUsage},
 		{"no arguments", []string{"check"}, "", "tool: requires at least 1 arg(s), only received 0\nRun 'tool check --help' for usage.\n", ExitUsage},

@@ -14,7 +14,6 @@ type Output struct {
 	App            *App
 	Stdout, Stderr io.Writer
 	format         string // --output: "text" or "json"
-	wrote          bool   // a JSON document has been written
 }
 
 // JSON reports whether --output json was given.
@@ -196,7 +195,6 @@ func (o *Output) printError(err error) {
 
 // WriteJSON prints v as the run's JSON document: indented, one per run.
 func (o *Output) writeJSON(v any) error {
-	o.wrote = true
 	enc := json.NewEncoder(o.Stdout)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
