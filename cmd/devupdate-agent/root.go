@@ -25,7 +25,15 @@ var buildVersion string
 // follows. They must stay device-side: no package of the publishing side.
 var codes = cli.Codes{
 	cli.Is(smbios.ErrNoSMBIOS, "no_smbios"),
+	cli.Is(smbios.ErrUnknownVersion, "smbios_version_unknown"),
+	cli.Is(smbios.ErrTooLarge, "too_large"),
 	cli.Is(smbios.ErrMalformed, "malformed_smbios"),
+	cli.Is(smbios.ErrEntryPoint, "malformed_smbios"),
+	cli.Is(smbios.ErrChecksum, "malformed_smbios"),
+	cli.Is(smbios.ErrTruncated, "malformed_smbios"),
+	cli.Is(smbios.ErrStringIndex, "malformed_smbios"),
+	cli.Is(smbios.ErrBadCHID, cli.CodeInvalidInput),
+	cli.Is(smbios.ErrFieldsFile, cli.CodeInvalidInput),
 }
 
 // Execute runs the agent's command line with args and returns the exit
