@@ -113,7 +113,12 @@ func LoadAll(ctx context.Context, paths []string, opts ...Option) ([]*Update, er
 	for i, p := range paths {
 		u, err := load(ctx, p, o)
 		if l := problem.As(err); l != nil {
-			all = append(all, l...)
+			// A product listed by several manifests is reported once.
+			for _, pr := range l {
+				if !slices.ContainsFunc(all, func(q problem.Problem) bool { return q.String() == pr.String() }) {
+					all = append(all, pr)
+				}
+			}
 			continue
 		} else if err != nil {
 			return nil, err
@@ -298,7 +303,12 @@ func (l *loader) targets(src *source, u *Update) {
 		prod, err := product.Load(host)
 		if ps := problem.As(err); ps != nil {
 			l.probs = append(l.probs, ps...)
-			l.add(field, at, "product %s is invalid (see its problems)", p)
+			if !yamlpos.Reported(l.decoded, field) {
+				refers := &problem.Refers{File: host, Count: len(ps)}
+				pos, _ := yamlpos.Find(l.doc, at...)
+				l.probs.Add(problem.Problem{File: l.file, Line: pos.Line, Col: pos.Col, Field: field,
+					Rule: fmt.Sprintf("product %s is invalid: %v", p, refers), Err: refers})
+			}
 			continue
 		} else if errors.Is(err, fs.ErrNotExist) {
 			l.add(field, at, "product file %s does not exist", p)

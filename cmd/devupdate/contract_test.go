@@ -47,12 +47,26 @@ func TestJSONGolden(t *testing.T) {
 	if err := os.WriteFile(at("notes.cab"), []byte("release notes\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// A manifest whose product has two problems of its own.
+	for name, data := range map[string]string{
+		"bad/product.yaml":  "name: p\nsmbios:\n  manufacturer: Contoso\n  family: F\n  product_name: Default string\n  sku: S1\n  baseboard_product: [B]\n",
+		"bad/update.yaml":   "name: Contoso.Toaster.X\nkind: ocp\nversion: 1.0.0.1\nproducts: [product.yaml]\nfiles: [{source: payload/*, dest: s/}]\n",
+		"bad/payload/a.txt": "a\n",
+	} {
+		if err := os.MkdirAll(filepath.Dir(at(name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(at(name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	steps := []struct {
 		golden string
 		args   []string
 		code   int
 	}{
 		{"manifest-validate", []string{"manifest", "validate", exampleUpdate("settings")}, exitOK},
+		{"manifest-validate-bad-product", []string{"manifest", "validate", at("bad", "update.yaml")}, exitFailed},
 		{"build", []string{"build", exampleUpdate("settings"), exampleUpdate("app"), "-o", at("cabs")}, exitOK},
 		{"build-again", []string{"build", exampleUpdate("settings"), "-o", at("cabs")}, exitOK},
 		{"cab-create", []string{"cab", "create", at("x.cab"), src}, exitOK},
