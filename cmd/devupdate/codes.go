@@ -6,6 +6,8 @@ import (
 	"github.com/devupdate/devupdate/cdn"
 	"github.com/devupdate/devupdate/cdn/azure"
 	"github.com/devupdate/devupdate/cmd/internal/cli"
+	"github.com/devupdate/devupdate/flight"
+	"github.com/devupdate/devupdate/flight/catalog"
 	"github.com/devupdate/devupdate/internal/iox"
 	"github.com/devupdate/devupdate/internal/problem"
 	"github.com/devupdate/devupdate/internal/strictjson"
@@ -23,6 +25,24 @@ import (
 // for an expired certificate is vendor_package_refused; the message says
 // why). cli.Common follows. The README lists them.
 var codes = cli.Codes{
+	// flighting
+	cli.Is(flight.ErrNotInitialised, "not_initialised"),
+	cli.Is(flight.ErrUnknownRing, "unknown_ring"),
+	cli.Is(flight.ErrUnknownProduct, "unknown_product"),
+	cli.Is(flight.ErrVersionNotHigher, "version_not_higher"),
+	cli.Is(flight.ErrDuplicateVersion, "duplicate_version"),
+	cli.Is(flight.ErrNotInRing, "not_in_ring"),
+	cli.Is(flight.ErrHalted, "halted"),
+	cli.Is(flight.ErrSoak, "soak_not_over"),
+	cli.Is(flight.ErrTransition, "invalid_transition"),
+	cli.Is(flight.ErrNotPublished, "not_published"),
+	cli.Is(flight.ErrConflict, "conflict"),
+	cli.Is(flight.ErrExpiring, "expiring"),
+	cli.Is(flight.ErrCorrupt, "corrupt_metadata"),
+	cli.Is(flight.ErrConfig, "invalid_config"),
+	cli.Is(flight.ErrKey, "key_unusable"),
+	cli.Is(flight.ErrNoReason, "no_reason"),
+	cli.Is(catalog.ErrInvalidEntry, "invalid_catalog_entry"),
 	// keys and tokens
 	// A PIN in the URI, a missing PIN, module or chain are usage errors
 	// (exit 2, no JSON: see keyUsage); the codes name them for library

@@ -9,6 +9,8 @@ import (
 	"github.com/devupdate/devupdate/cdn/azure"
 	"github.com/devupdate/devupdate/cmd/internal/cli"
 	"github.com/devupdate/devupdate/cmd/internal/cli/clitest"
+	"github.com/devupdate/devupdate/flight"
+	"github.com/devupdate/devupdate/flight/catalog"
 	"github.com/devupdate/devupdate/internal/iox"
 	"github.com/devupdate/devupdate/internal/problem"
 	"github.com/devupdate/devupdate/internal/strictjson"
@@ -27,6 +29,23 @@ import (
 // source: a new sentinel fails it until it is listed here with its code
 // in codes.go.
 var sentinels = map[string]error{
+	"flight.ErrConfig":                            flight.ErrConfig,
+	"flight.ErrConflict":                          flight.ErrConflict,
+	"flight.ErrCorrupt":                           flight.ErrCorrupt,
+	"flight.ErrDuplicateVersion":                  flight.ErrDuplicateVersion,
+	"flight.ErrExpiring":                          flight.ErrExpiring,
+	"flight.ErrHalted":                            flight.ErrHalted,
+	"flight.ErrKey":                               flight.ErrKey,
+	"flight.ErrNoReason":                          flight.ErrNoReason,
+	"flight.ErrNotInRing":                         flight.ErrNotInRing,
+	"flight.ErrNotInitialised":                    flight.ErrNotInitialised,
+	"flight.ErrNotPublished":                      flight.ErrNotPublished,
+	"flight.ErrSoak":                              flight.ErrSoak,
+	"flight.ErrTransition":                        flight.ErrTransition,
+	"flight.ErrUnknownProduct":                    flight.ErrUnknownProduct,
+	"flight.ErrUnknownRing":                       flight.ErrUnknownRing,
+	"flight.ErrVersionNotHigher":                  flight.ErrVersionNotHigher,
+	"flight/catalog.ErrInvalidEntry":              catalog.ErrInvalidEntry,
 	"cdn.ErrDigestMismatch":                       cdn.ErrDigestMismatch,
 	"cdn.ErrExists":                               cdn.ErrExists,
 	"cdn.ErrInvalidBaseURL":                       cdn.ErrInvalidBaseURL,

@@ -13,6 +13,7 @@ import (
 // it is built from. None may link the publishing side.
 var deviceSide = []string{
 	"cmd/devupdate-agent",
+	"flight/catalog",
 	"signer/authenticode",
 	"manifest/update",
 	"packager/cabinet",
@@ -41,6 +42,7 @@ var publishingSide = []struct{ pkg, why string }{
 	{"github.com/klauspost/compress/...", "the writer's deflate encoder"},
 	{module + "/signer", "signing"},
 	{module + "/cdn/...", "publishing"},
+	{module + "/flight", "flighting's publishing side (devices read rings through flight/catalog)"},
 }
 
 func forbidden(dep string) (string, bool) {
@@ -75,12 +77,12 @@ func TestDeviceSideLinksNoPublishing(t *testing.T) {
 		}
 	}
 	// the rule itself catches what it is meant to
-	for _, bad := range []string{"gopkg.in/yaml.v3", module + "/manifest", module + "/packager", "github.com/sassoftware/relic/v8/lib/authenticode"} {
+	for _, bad := range []string{"gopkg.in/yaml.v3", module + "/manifest", module + "/packager", "github.com/sassoftware/relic/v8/lib/authenticode", module + "/flight"} {
 		if _, ok := forbidden(bad); !ok {
 			t.Errorf("forbidden(%s) = false", bad)
 		}
 	}
-	for _, fine := range []string{module + "/manifest/update", module + "/packager/cabinet", module + "/signer/authenticode", "golang.org/x/crypto/cryptobyte"} {
+	for _, fine := range []string{module + "/manifest/update", module + "/packager/cabinet", module + "/signer/authenticode", "golang.org/x/crypto/cryptobyte", module + "/flight/catalog"} {
 		if _, ok := forbidden(fine); ok {
 			t.Errorf("forbidden(%s) = true", fine)
 		}

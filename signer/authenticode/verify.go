@@ -47,6 +47,9 @@ type Result struct {
 	Packages []Package `json:"packages,omitempty"`
 	// Certificate is the signer's certificate.
 	Certificate *x509.Certificate `json:"-"`
+	// Update is the embedded update.json, parsed (nil when the cabinet has
+	// none): flight adds what verified, without a second parse.
+	Update *update.Update `json:"-"`
 }
 
 // Verify checks the Authenticode signature of the cabinet at path against
@@ -89,6 +92,7 @@ func VerifyReaderAt(ctx context.Context, name string, r io.ReaderAt, size int64,
 		defer cab.Close()
 	}
 	res.Kind = kindOf(u)
+	res.Update = u
 	if res.Kind == KindOS {
 		if res.Packages, err = VerifyVendorPackages(ctx, name, cab, u, policy); err != nil {
 			return nil, err

@@ -67,15 +67,7 @@ type file struct {
 // HardwareID-3, or HardwareID-4 when the baseboard manufacturer is absent (see
 // the package documentation). ok is false when neither can be formed, which
 // Load refuses.
-func (p *Product) TargetingID() (smbios.HardwareID, bool) {
-	if h, ok := p.SMBIOS.HardwareID(3); ok {
-		return h, true
-	}
-	if _, ok := p.SMBIOS.Value(smbios.FieldBaseboardManufacturer); ok {
-		return smbios.HardwareID{}, false // baseboard product missing: no fallback
-	}
-	return p.SMBIOS.HardwareID(4)
-}
+func (p *Product) TargetingID() (smbios.HardwareID, bool) { return p.SMBIOS.TargetingID() }
 
 // Targets returns every CHID the product is targeted by: the targeting CHID
 // first, then the extra CHIDs, without duplicates.

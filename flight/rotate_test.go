@@ -1,0 +1,179 @@
+package flight_test
+
+import (
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/theupdateframework/go-tuf/v2/metadata"
+
+	"github.com/devupdate/devupdate/cdn/memory"
+	"github.com/devupdate/devupdate/flight"
+	"github.com/devupdate/devupdate/flight/catalog"
+)
+
+// TestKeyRotation replaces a ring's root key and its timestamp key (two new
+// keys, threshold 2). A device that shipped the first root walks to the
+// new one; metadata signed by the revoked timestamp key, or by only one of
+// the two new keys, is refused.
+func TestKeyRotation(t *testing.T) {
+	e := newEnv(t, memory.New())
+	ctx := t.Context()
+	p1 := chidOf(e.products[0])
+	if _, err := e.f.Add(ctx, "Preview", []*flight.Candidate{e.cand("A.B", "1.0.0.1", p1)}, flight.AddOptions{}, who); err != nil {
+		t.Fatal(err)
+	}
+	shipped, err := e.f.RingRoot(ctx, "Preview")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := e.device("Preview", p1, shipped.Root)
+	e.entries(dev)
+	dir := catalog.MetadataDir("Preview", p1)
+	revokedTS := e.signTimestamp("Preview", 1000, 2, time.Now().Add(time.Hour))
+
+	// New keys: root and two timestamp keys; the old root key is retired.
+	newDir := filepath.Join(t.TempDir(), "new")
+	newPath, err := flight.GenerateDevKeys(newDir, []string{"Preview", "EarlyAdopter"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldCfg := loadKeysFile(t, e.keysPath)
+	newCfg := loadKeysFile(t, newPath)
+	abs := func(dir string, refs []string) []string {
+		var out []string
+		for _, r := range refs {
+			out = append(out, "file:"+filepath.Join(dir, r[len("file:"):]))
+		}
+		return out
+	}
+	pv := oldCfg.Rings["Preview"]
+	for role, rk := range pv {
+		rk.Keys = abs(filepath.Dir(e.keysPath), rk.Keys)
+		pv[role] = rk
+	}
+	pv["root"] = &flight.RoleKeys{Keys: abs(newDir, newCfg.Rings["Preview"]["root"].Keys), Threshold: 1, Retired: pv["root"].Keys}
+	pv["timestamp"] = &flight.RoleKeys{Keys: append(abs(newDir, newCfg.Rings["Preview"]["timestamp"].Keys), abs(newDir, newCfg.Rings["EarlyAdopter"]["timestamp"].Keys)...), Threshold: 2}
+	kr := flight.NewKeyring(oldCfg, "/", openFileKey)
+	defer kr.Close()
+	f2, err := flight.New(e.s, flight.WithKeys(kr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rr, err := f2.RotateKeys(ctx, "Preview", who)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rr.Version != 2 {
+		t.Errorf("root version %d after rotation, want 2", rr.Version)
+	}
+	got := e.entries(dev)
+	if len(got) != 1 {
+		t.Errorf("after rotation the device sees %v", got)
+	}
+	if v := dev.up.GetTrustedMetadataSet().Root.Signed.Version; v != 2 {
+		t.Errorf("device trusts root version %d, want 2 (walked from 1)", v)
+	}
+	// A device that ships only root 1 walks too.
+	if got := e.entries(e.device("Preview", p1, shipped.Root)); len(got) != 1 {
+		t.Errorf("fresh device with the shipped root sees %v", got)
+	}
+	// Changes go on with the new keys.
+	if _, err := f2.SetState(ctx, "Preview", "A.B", ver("1.0.0.1"), catalog.ActionPause, 0, who); err != nil {
+		t.Fatal(err)
+	}
+	if en := e.entries(dev)["A.B_1.0.0.1.cab"]; en == nil || en.Rollout.State != catalog.Paused {
+		t.Errorf("after pause: %+v", en)
+	}
+	cur := e.read(dir + "/timestamp.json")
+	t.Run("revoked timestamp key", func(t *testing.T) {
+		e.overwrite(dir+"/timestamp.json", revokedTS)
+		defer e.overwrite(dir+"/timestamp.json", cur)
+		wantTUFError[*metadata.ErrUnsignedMetadata](t, "refresh", e.device("Preview", p1, shipped.Root).refresh())
+	})
+	t.Run("threshold not met", func(t *testing.T) {
+		var md metadata.Metadata[metadata.TimestampType]
+		if _, err := md.FromBytes(cur); err != nil {
+			t.Fatal(err)
+		}
+		if len(md.Signatures) != 2 {
+			t.Fatalf("timestamp carries %d signatures, want 2", len(md.Signatures))
+		}
+		md.Signatures = md.Signatures[:1]
+		one, _ := md.ToBytes(false)
+		e.overwrite(dir+"/timestamp.json", one)
+		defer e.overwrite(dir+"/timestamp.json", cur)
+		wantTUFError[*metadata.ErrUnsignedMetadata](t, "refresh", e.device("Preview", p1, shipped.Root).refresh())
+	})
+	// A rotation whose new root the current root keys do not sign is refused.
+	pv["root"].Retired = nil
+	pv["root"].Keys = abs(newDir, newCfg.Rings["EarlyAdopter"]["root"].Keys)
+	if _, err := f2.RotateKeys(ctx, "Preview", who); !errors.Is(err, flight.ErrKey) {
+		t.Errorf("rotation without the current root key: error = %v, want ErrKey", err)
+	}
+	// The audit trail still verifies across the rotation.
+	if evs, err := f2.History(ctx, "Preview", "A.B"); err != nil || len(evs) != 2 {
+		t.Errorf("history across rotation: %v, %v", evs, err)
+	}
+}
+
+func loadKeysFile(t *testing.T, path string) flight.KeysFile {
+	t.Helper()
+	cfg, err := flight.ReadKeysFile(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// TestRefresh re-signs what is about to expire with the online keys only,
+// is idempotent, and fails when targets expire soon.
+func TestRefresh(t *testing.T) {
+	e := newEnv(t, memory.New())
+	ctx := t.Context()
+	p1 := chidOf(e.products[0])
+	res, err := e.f.Refresh(ctx, 24*time.Hour)
+	if err != nil || len(res.Resigned) != 0 {
+		t.Fatalf("fresh rings: %+v, %v", res, err)
+	}
+	e.clock.add(13 * time.Hour) // past half of the timestamp's day
+	res, err = e.f.Refresh(ctx, 24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Resigned) != 6 { // 3 rings x 2 products
+		t.Errorf("re-signed %d repositories, want 6", len(res.Resigned))
+	}
+	for _, r := range res.Resigned {
+		if len(r.Roles) != 1 || r.Roles[0] != "timestamp" {
+			t.Errorf("re-signed %v, want the timestamp only", r)
+		}
+	}
+	if again, err := e.f.Refresh(ctx, 24*time.Hour); err != nil || len(again.Resigned) != 0 {
+		t.Errorf("second refresh: %+v, %v", again, err)
+	}
+	// A device whose clock is 13 h on still reads the ring: the timestamp
+	// was renewed.
+	d := e.device("Preview", p1, nil)
+	up, err := newUpdater(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up.UnsafeSetRefTime(time.Now().Add(20 * time.Hour))
+	if err := up.Refresh(); err != nil {
+		t.Errorf("device after refresh: %v", err)
+	}
+	// Four days on the snapshot is re-signed too; 89 days on, targets
+	// (an offline key) expire within the window: exit 1 with a reason.
+	e.clock.add(4 * 24 * time.Hour)
+	res, err = e.f.Refresh(ctx, 24*time.Hour)
+	if err != nil || len(res.Resigned) != 6 || len(res.Resigned[0].Roles) != 2 {
+		t.Errorf("refresh after 4 days: %+v, %v", res, err)
+	}
+	e.clock.add(85 * 24 * time.Hour)
+	res, err = e.f.Refresh(ctx, 7*24*time.Hour)
+	if !errors.Is(err, flight.ErrExpiring) || len(res.Expiring) != 6 {
+		t.Errorf("targets expiring: %+v, %v, want ErrExpiring for 6 repositories", res, err)
+	}
+}
