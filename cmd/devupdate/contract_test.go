@@ -69,6 +69,8 @@ func TestJSONGolden(t *testing.T) {
 		{"manifest-validate-bad-product", []string{"manifest", "validate", at("bad", "update.yaml")}, exitFailed},
 		{"build", []string{"build", exampleUpdate("settings"), exampleUpdate("app"), "-o", at("cabs")}, exitOK},
 		{"build-again", []string{"build", exampleUpdate("settings"), "-o", at("cabs")}, exitOK},
+		// A failure leaves out what it could not read (no empty fields, no null).
+		{"smbios-show-missing", []string{"smbios", "show", "--dmi", at("nope.bin")}, exitFailed},
 		{"cab-create", []string{"cab", "create", at("x.cab"), src}, exitOK},
 		{"cab-create-exists", []string{"cab", "create", at("x.cab"), src}, exitFailed},
 		{"cab-list", []string{"cab", "list", at("x.cab")}, exitOK},
