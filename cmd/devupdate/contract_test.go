@@ -165,6 +165,8 @@ func TestMessagesGolden(t *testing.T) {
 		{args: []string{"cab", "extract", big, "-C", at("x"), "--max-bytes", "100"}},
 		{args: []string{"smbios", "show", "--dmi", "a.bin", "--fields", "f.yaml"}},
 		{args: []string{"manifest", "validate", typos}},
+		{args: []string{"product", "validate"}},
+		{args: []string{"product", "validate", at("nope.yaml")}},
 		{args: []string{"smbios", "show", "--dmi", badDump}},
 		{args: []string{"smbios", "show", "--dmi", notes}},
 		{args: []string{"cab", "test", notes}},

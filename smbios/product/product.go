@@ -17,8 +17,10 @@ package product
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"regexp"
 	"slices"
@@ -397,8 +399,12 @@ func ValidateFiles(paths []string, opts ...Option) ([]*Product, error) {
 		p, err := Load(path)
 		if err != nil {
 			ps := problem.As(err)
-			if ps == nil {
-				ps = problem.List{{File: path, Rule: err.Error()}}
+			switch {
+			case ps != nil:
+			case errors.Is(err, fs.ErrNotExist):
+				ps = problem.List{{File: path, Rule: "file does not exist", Err: err}}
+			default:
+				ps = problem.List{{File: path, Rule: err.Error(), Err: err}}
 			}
 			list = append(list, ps...)
 			continue

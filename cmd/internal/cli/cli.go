@@ -157,11 +157,12 @@ func (a *App) newRoot(o *Output) *cobra.Command {
 	return root
 }
 
-// Args makes a positional-argument check report a usage error (exit 2).
+// Args makes a positional-argument check report a usage error (exit 2)
+// that shows the arguments the command takes.
 func Args(check cobra.PositionalArgs) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if err := check(cmd, args); err != nil {
-			return &UsageError{err}
+			return &UsageError{fmt.Errorf("%w; usage: %s", err, cmd.UseLine())}
 		}
 		return nil
 	}

@@ -39,6 +39,16 @@ type Status struct {
 
 func (s *Status) status() *Status { return s }
 
+// Subject is the file a single-subject report is about (`cab list CAB`).
+// Embedded beside Status, it is the report's "file", and a failure's text
+// line starts with it, as a batch command's does: "x.cab: file exists",
+// then the summary line.
+type Subject struct {
+	File string `json:"file"`
+}
+
+func (s *Subject) subject() string { return s.File }
+
 // Item opens the report of one input of a command that takes several. File
 // is the path of the file the item describes; OK and Error are that
 // input's outcome; Err is the error Batch turns into Error.
@@ -134,7 +144,13 @@ func Single[T Statuser](o *Output, v T, err error, text func(w io.Writer, v T) e
 		return nil
 	}
 	if err != nil {
-		o.printError(err)
+		var fp FileProblem
+		if sub, ok := any(v).(interface{ subject() string }); ok && sub.subject() != "" && listerOf(err) == nil && !errors.As(err, &fp) {
+			fmt.Fprintln(o.Stderr, Describe(sub.subject(), err))
+			fmt.Fprintf(o.Stderr, "%s: 1 of 1 failed\n", o.App.Name)
+		} else {
+			o.printError(err)
+		}
 		return &ReportedError{err}
 	}
 	return text(o.Stdout, v)
