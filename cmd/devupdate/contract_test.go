@@ -146,6 +146,7 @@ func TestMessagesGolden(t *testing.T) {
 	}{
 		{args: []string{"biuld", "x.yaml"}},
 		{args: []string{"cab", "lst", "x.cab"}},
+		{args: []string{"keys"}},
 		{args: []string{"sign", cab, big, "-o", at("out.cab"), "--key", "k.pem", "--cert", chain}},
 		{args: []string{"sign", cab}},
 		{args: []string{"sign", cab, "--key", "k.pem"}},

@@ -169,7 +169,7 @@ func Args(check cobra.PositionalArgs) cobra.PositionalArgs {
 }
 
 // Group returns a command that only groups subcommands. Called alone it
-// prints its help and fails as a usage error; called with an unknown
+// fails as a usage error naming them; called with an unknown
 // subcommand it suggests the nearest ones.
 func Group(use, short string, subs ...*cobra.Command) *cobra.Command {
 	c := &cobra.Command{Use: use, Short: short, Args: groupArgs, RunE: needSubcommand}
@@ -193,7 +193,14 @@ func groupArgs(cmd *cobra.Command, args []string) error {
 	return &UsageError{errors.New(msg)}
 }
 
+// needSubcommand is the usage error of a group called alone: it names the
+// subcommands (stdout stays empty, as for every usage error).
 func needSubcommand(cmd *cobra.Command, args []string) error {
-	_ = cmd.Help()
-	return Usagef("%s needs a subcommand", cmd.CommandPath())
+	var names []string
+	for _, c := range cmd.Commands() {
+		if c.IsAvailableCommand() && c.Name() != "help" && c.Name() != "completion" {
+			names = append(names, c.Name())
+		}
+	}
+	return Usagef("%s needs a subcommand: %s", cmd.CommandPath(), strings.Join(names, ", "))
 }

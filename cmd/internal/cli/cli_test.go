@@ -235,7 +235,7 @@ func TestExecute(t *testing.T) {
 
 func TestGroupAloneIsUsage(t *testing.T) {
 	out, errOut, code := run("grp")
-	if code != ExitUsage || !strings.Contains(out, "build") || !strings.HasSuffix(errOut, "Run 'tool grp --help' for usage.\n") {
+	if code != ExitUsage || out != "" || errOut != "tool: tool grp needs a subcommand: build\nRun 'tool grp --help' for usage.\n" {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }
