@@ -157,6 +157,8 @@ func TestMessagesGolden(t *testing.T) {
 		{args: []string{"sign", cab, "--key", "pkcs11:token=t;object=k;pin-value=1234", "--cert", chain}},
 		{args: []string{"keys", "csr", "--key", "pkcs11:token=t;object=k;pin-value=1234", "--subject", "CN=x"}, env: map[string]string{"DEVUPDATE_PKCS11_MODULE": at("nope.so")}},
 		{args: []string{"verify", cab}},
+		{args: []string{"verify", cab, "--roots", at("nope.pem")}},
+		{args: []string{"sign", cab, "--key", pki[1], "--cert", at("nope.pem")}},
 		{args: []string{"verify", notes, cab, "--roots", pki[5]}},
 		{args: []string{"publish", cab, "--store", "mem://"}},
 		{args: []string{"publish", cab, "--store", at("store"), "--cdn-base", "ftp://cdn"}},

@@ -69,7 +69,8 @@ those packages are never modified.`,
 				err = nil // each cabinet's error is in its report
 			}
 			if err != nil {
-				return keyUsage(err)
+				return nameFlag(keyUsage(err), flagFile{"--key", req.Key}, flagFile{"--cert", req.CertFile}, flagFile{"--roots", req.RootsFile},
+					flagFile{"--os-vendor-roots", req.OSVendorRootsFile}, flagFile{"--timestamp-roots", req.TimestampRootsFile}, flagFile{"--pfx-password-file", keys.pfxPassFile})
 			}
 			items := make([]*signedCabinet, len(reports))
 			for i, r := range reports {
