@@ -220,26 +220,12 @@ func ParseEntryPoint(b []byte) (EntryPoint, error) {
 	return bad(0, "SMBIOS", nil, "no _SM_, _SM3_ or _DMI_ anchor")
 }
 
-// addressField and lengthField are the offsets of the table address and
-// length in an entry point.
-func (ep EntryPoint) addressField() int {
-	switch ep.anchor {
-	case "_SM3_":
-		return 0x10
-	case "_SM_":
-		return 0x18
-	}
-	return 0x08
-}
-
-func (ep EntryPoint) lengthField() int {
-	switch ep.anchor {
-	case "_SM3_":
-		return 0x0C
-	case "_SM_":
-		return 0x16
-	}
-	return 0x06
+// entryFields are the offsets of the table address and the table length
+// in each kind of entry point.
+var entryFields = map[string]struct{ address, length int }{
+	"_SM3_": {0x10, 0x0C},
+	"_SM_":  {0x18, 0x16},
+	"_DMI_": {0x08, 0x06},
 }
 
 func sum(b []byte) byte {
@@ -462,7 +448,7 @@ func DecodeDump(data []byte) (*Info, error) {
 		return nil, locate(err, "dump", 0)
 	}
 	if ep.TableAddress > uint64(len(data)) {
-		return nil, locate(at(ep.addressField(), ep.anchor+" entry point", []error{ErrTruncated}, "table address 0x%X is past the end of the %d-byte file", ep.TableAddress, len(data)), "dump", 0)
+		return nil, locate(at(entryFields[ep.anchor].address, ep.anchor+" entry point", []error{ErrTruncated}, "table address 0x%X is past the end of the %d-byte file", ep.TableAddress, len(data)), "dump", 0)
 	}
 	table := data[ep.TableAddress:]
 	switch {
@@ -470,7 +456,7 @@ func DecodeDump(data []byte) (*Info, error) {
 		table = table[:ep.TableLength]
 	case !ep.Is64Bit:
 		// A 2.x entry point states the exact length; 3.x only a maximum.
-		return nil, locate(at(ep.lengthField(), ep.anchor+" entry point", []error{ErrTruncated}, "table length %d at 0x%X runs past the end of the file (%d bytes there)", ep.TableLength, ep.TableAddress, len(table)), "dump", 0)
+		return nil, locate(at(entryFields[ep.anchor].length, ep.anchor+" entry point", []error{ErrTruncated}, "table length %d at 0x%X runs past the end of the file (%d bytes there)", ep.TableLength, ep.TableAddress, len(table)), "dump", 0)
 	}
 	info, err := decodeStructures(ep.Version, table)
 	return info, locate(err, "dump", int(ep.TableAddress))

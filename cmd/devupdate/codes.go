@@ -6,6 +6,7 @@ import (
 	"github.com/devupdate/devupdate/cdn"
 	"github.com/devupdate/devupdate/cdn/azure"
 	"github.com/devupdate/devupdate/cmd/internal/cli"
+	"github.com/devupdate/devupdate/cmd/internal/smbioscodes"
 	"github.com/devupdate/devupdate/flight"
 	"github.com/devupdate/devupdate/flight/catalog"
 	"github.com/devupdate/devupdate/internal/iox"
@@ -16,15 +17,15 @@ import (
 	"github.com/devupdate/devupdate/manifest/update"
 	"github.com/devupdate/devupdate/packager"
 	"github.com/devupdate/devupdate/signer"
-	"github.com/devupdate/devupdate/smbios"
 )
 
 // codes are the machine-readable error codes of devupdate's libraries, in
 // the order they are tried: the first match wins, so an error wrapping
 // several sentinels gets the most precise code (a vendor package refused
 // for an expired certificate is vendor_package_refused; the message says
-// why). cli.Common follows. The README lists them.
-var codes = cli.Codes{
+// why). The SMBIOS codes (cmd/internal/smbioscodes, shared with the agent)
+// come last, then cli.Common. The README lists them.
+var codes = append(cli.Codes{
 	// flighting
 	cli.Is(flight.ErrNotInitialised, "not_initialised"),
 	cli.Is(flight.ErrUnknownRing, "unknown_ring"),
@@ -111,20 +112,10 @@ var codes = cli.Codes{
 	cli.Is(update.ErrJSONSyntax, "invalid_update_json"),
 	cli.Is(update.ErrSchema, "invalid_update_json"),
 	cli.Is(problem.ErrInvalid, cli.CodeInvalidInput),
-	cli.Is(smbios.ErrNoSMBIOS, "no_smbios"),
-	cli.Is(smbios.ErrUnknownVersion, "smbios_version_unknown"),
-	cli.Is(smbios.ErrTooLarge, "too_large"),
-	cli.Is(smbios.ErrMalformed, "malformed_smbios"),
-	cli.Is(smbios.ErrEntryPoint, "malformed_smbios"),
-	cli.Is(smbios.ErrChecksum, "malformed_smbios"),
-	cli.Is(smbios.ErrTruncated, "malformed_smbios"),
-	cli.Is(smbios.ErrStringIndex, "malformed_smbios"),
 	cli.Is(iox.ErrTooLarge, "too_large"),
 	// The rules of an input file. They reach a person inside a problem
 	// list (invalid_input, each problem naming its rule); alone, they are
 	// the same kind of failure.
-	cli.Is(smbios.ErrBadCHID, cli.CodeInvalidInput),
-	cli.Is(smbios.ErrFieldsFile, cli.CodeInvalidInput),
 	cli.Is(strictjson.ErrNotObject, cli.CodeInvalidInput),
 	cli.Is(manifest.ErrPattern, cli.CodeInvalidInput),
 	inputRules(update.ErrRequired, update.ErrKind, update.ErrZeroVersion, update.ErrTextTooLong,
@@ -134,7 +125,7 @@ var codes = cli.Codes{
 		update.ErrOnlyForKind, update.ErrName, update.ErrProductName, update.ErrVersion,
 		update.ErrPathAbsolute, update.ErrPathEscape, update.ErrPathBackslash, update.ErrPathSegment,
 		update.ErrPathName, update.ErrPathLong),
-}
+}, smbioscodes.Codes...)
 
 // inputRules is the invalid_input code for errors wrapping any of rules.
 func inputRules(rules ...error) cli.Code {

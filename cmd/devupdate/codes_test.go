@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/devupdate/devupdate/cdn"
@@ -21,7 +22,6 @@ import (
 	"github.com/devupdate/devupdate/packager/cabinet"
 	"github.com/devupdate/devupdate/signer"
 	"github.com/devupdate/devupdate/signer/authenticode"
-	"github.com/devupdate/devupdate/smbios"
 )
 
 // sentinels are the exported sentinel errors of devupdate's libraries, by
@@ -174,23 +174,20 @@ var sentinels = map[string]error{
 	"signer/authenticode.ErrUntrustedChain":       authenticode.ErrUntrustedChain,
 	"signer/authenticode.ErrVendorPackage":        authenticode.ErrVendorPackage,
 	"signer/authenticode.ErrWeakKey":              authenticode.ErrWeakKey,
-	"smbios.ErrBadCHID":                           smbios.ErrBadCHID,
-	"smbios.ErrChecksum":                          smbios.ErrChecksum,
-	"smbios.ErrEntryPoint":                        smbios.ErrEntryPoint,
-	"smbios.ErrFieldsFile":                        smbios.ErrFieldsFile,
-	"smbios.ErrMalformed":                         smbios.ErrMalformed,
-	"smbios.ErrNoSMBIOS":                          smbios.ErrNoSMBIOS,
-	"smbios.ErrStringIndex":                       smbios.ErrStringIndex,
-	"smbios.ErrTooLarge":                          smbios.ErrTooLarge,
-	"smbios.ErrTruncated":                         smbios.ErrTruncated,
-	"smbios.ErrUnknownVersion":                    smbios.ErrUnknownVersion,
 }
 
 // Every exported sentinel of every library has an error code other than
 // "failed", so a script can tell each failure apart; the list above is
 // checked against the source, so a new sentinel cannot be forgotten.
 func TestEverySentinelHasACode(t *testing.T) {
-	found := clitest.Sentinels(t, "../..", "cmd", "hack")
+	// Package smbios's sentinels are cmd/internal/smbioscodes' (both
+	// binaries link it), checked there.
+	var found []string
+	for _, name := range clitest.Sentinels(t, "../..", "cmd", "hack") {
+		if !strings.HasPrefix(name, "smbios.") {
+			found = append(found, name)
+		}
+	}
 	var listed []string
 	for name := range sentinels {
 		listed = append(listed, name)

@@ -1,4 +1,4 @@
-package main
+package smbioscodes
 
 import (
 	"fmt"
@@ -10,8 +10,7 @@ import (
 	"github.com/devupdate/devupdate/smbios"
 )
 
-// smbiosSentinels are the sentinels of package smbios, the agent's library.
-var smbiosSentinels = map[string]error{
+var sentinels = map[string]error{
 	"smbios.ErrBadCHID":        smbios.ErrBadCHID,
 	"smbios.ErrChecksum":       smbios.ErrChecksum,
 	"smbios.ErrEntryPoint":     smbios.ErrEntryPoint,
@@ -24,25 +23,28 @@ var smbiosSentinels = map[string]error{
 	"smbios.ErrUnknownVersion": smbios.ErrUnknownVersion,
 }
 
-// Every sentinel of package smbios has an agent error code other than
-// "failed"; a new one fails this test until it has.
+// Every sentinel of package smbios has a code other than "failed"; a new
+// one fails this test until it has.
 func TestEverySMBIOSSentinelHasACode(t *testing.T) {
 	n := 0
-	for _, name := range clitest.Sentinels(t, "../..", "cmd", "hack") {
+	for _, name := range clitest.Sentinels(t, "../../..", "cmd", "hack") {
 		if !strings.HasPrefix(name, "smbios.") {
 			continue
 		}
 		n++
-		err, ok := smbiosSentinels[name]
+		err, ok := sentinels[name]
 		if !ok {
-			t.Errorf("%s is not in smbiosSentinels: list it and give it a code", name)
+			t.Errorf("%s is not in sentinels: list it and give it a code", name)
 			continue
 		}
-		if code := codes.Of(fmt.Errorf("context: %w", err)); code == cli.CodeFailed {
+		if code := Codes.Of(fmt.Errorf("context: %w", err)); code == cli.CodeFailed {
 			t.Errorf("%s has no error code", name)
 		}
 	}
-	if n != len(smbiosSentinels) {
-		t.Errorf("found %d sentinels in smbios, %d listed", n, len(smbiosSentinels))
+	if n != len(sentinels) {
+		t.Errorf("found %d sentinels in smbios, %d listed", n, len(sentinels))
+	}
+	if err := Codes.Check(); err != nil {
+		t.Error(err)
 	}
 }
