@@ -137,8 +137,8 @@ func goccyPos(data []byte) (line, col int, rule string, ok bool) {
 }
 
 // badByte finds the first byte of data that is not valid UTF-8 or is a
-// control character YAML does not allow (only tab, line feed and carriage
-// return are; a byte order mark may open the document), and its line and
+// control character YAML does not allow (only tab, line feed, carriage
+// return and next line are; a byte order mark may open the document), and its line and
 // column (in characters, as yaml.v3 counts them).
 func badByte(data []byte) (line, col int, rule string, ok bool) {
 	line, col = 1, 1
@@ -149,7 +149,7 @@ func badByte(data []byte) (line, col int, rule string, ok bool) {
 			return line, col, fmt.Sprintf("invalid UTF-8 (byte 0x%02x)", data[i]), true
 		case r == '\n':
 			line, col = line+1, 0
-		case r == '\t' || r == '\r' || r == 0xFEFF && i == 0:
+		case r == '\t' || r == '\r' || r == 0x85 || r == 0xFEFF && i == 0:
 		case r < 0x20 || r >= 0x7F && r <= 0x9F || r == 0xFFFE || r == 0xFFFF:
 			return line, col, fmt.Sprintf("control character %U is not allowed", r), true
 		}

@@ -86,6 +86,7 @@ func TestDecodeYAMLErrors(t *testing.T) {
 		{"unterminated quote", "name: x\nsub:\n  sku: 'abc\nlist: []\n", problem.List{{File: "f.yaml", Line: 3, Col: 8, Field: "sub.sku", Rule: "yaml: could not find end character of single-quoted text"}}},
 		{"reserved character", "name: x\nlist:\n  - @x\n", problem.List{{File: "f.yaml", Line: 3, Col: 5, Field: "list", Rule: "yaml: '@' is a reserved character"}}},
 		{"control character", "name: x\nsub:\n  sku: a\x01b\n", problem.List{{File: "f.yaml", Line: 3, Col: 9, Field: "sub.sku", Rule: "yaml: control character U+0001 is not allowed"}}},
+		{"next line is allowed", "name: \"a\u0085b\"\nlist: [\n", problem.List{{File: "f.yaml", Line: 2, Col: 7, Field: "list", Rule: "yaml: sequence end token ']' not found"}}},
 		{"invalid UTF-8", "name: \xffx\n", problem.List{{File: "f.yaml", Line: 1, Col: 7, Field: "name", Rule: "yaml: invalid UTF-8 (byte 0xff)"}}},
 		{"empty", "", problem.List{{File: "f.yaml", Rule: "file is empty"}}},
 	}
