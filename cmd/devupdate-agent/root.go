@@ -7,7 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/devupdate/devupdate/cmd/internal/cli"
-	"github.com/devupdate/devupdate/smbios"
+	"github.com/devupdate/devupdate/cmd/internal/smbioscodes"
 )
 
 // Exit statuses, the CLI contract's (see "Output and exit status" in the
@@ -23,10 +23,7 @@ var buildVersion string
 
 // codes are the error codes of the libraries the agent links; cli.Common
 // follows. They must stay device-side: no package of the publishing side.
-var codes = cli.Codes{
-	cli.Is(smbios.ErrNoSMBIOS, "no_smbios"),
-	cli.Is(smbios.ErrMalformed, "malformed_smbios"),
-}
+var codes = smbioscodes.Codes
 
 // Execute runs the agent's command line with args and returns the exit
 // status: the testable entry point; main adds os.Args and the signals.

@@ -12,8 +12,8 @@ import (
 // statusReport is `status`.
 type statusReport struct {
 	cli.Status
-	Source string `json:"source,omitempty"`
-	smbios.Report
+	Source         string `json:"source,omitempty"`
+	*smbios.Report        // nil when the source could not be read
 }
 
 func newStatusCmd(o *cli.Output) *cobra.Command {
@@ -41,7 +41,8 @@ dmidecode --dump-bin FILE or a JSON fields FILE instead (for tests).
 			}
 			rep := &statusReport{}
 			if err == nil {
-				rep.Source, rep.Report = info.Source, smbios.NewReport(info)
+				r := smbios.NewReport(info)
+				rep.Source, rep.Report = info.Source, &r
 			}
 			return cli.Single(o, rep, err, func(w io.Writer, _ *statusReport) error {
 				return smbios.WriteText(w, info)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -57,7 +58,11 @@ path, status, bytes, duration, remote address) unless --access-log=false.`,
 			if accessLog {
 				opts = append(opts, origin.WithAccessLog(slog.New(slog.NewJSONHandler(o.Stderr, nil))))
 			}
-			return origin.ListenAndServe(cmd.Context(), addr, s, opts...)
+			err = origin.ListenAndServe(cmd.Context(), addr, s, opts...)
+			if oe := (*net.OpError)(nil); errors.As(err, &oe) && oe.Op == "listen" {
+				return fmt.Errorf("--addr %s: %w", addr, err)
+			}
+			return err
 		},
 	}
 	c.Flags().StringVar(&storeURL, "store", "", "store `URL`: a directory, file:// or azblob://ACCOUNT/CONTAINER")
