@@ -518,7 +518,7 @@ func (l *loader) checkVendorCabinets(u *Update) {
 			l.add("files", []string{"files"}, "%v", err)
 			continue
 		}
-		if rule := vendorCabinetProblem(l.root, filepath.ToSlash(rel)); rule != "" {
+		if rule := vendorCabinetProblem(l.ctx, l.root, filepath.ToSlash(rel)); rule != "" {
 			l.probs.Addf(f.Source, 0, 0, "", "%s", rule)
 		}
 	}
@@ -528,7 +528,7 @@ func (l *loader) checkVendorCabinets(u *Update) {
 }
 
 // vendorCabinetProblem returns what is wrong with a vendor cabinet, or "".
-func vendorCabinetProblem(root *os.Root, name string) string {
+func vendorCabinetProblem(ctx context.Context, root *os.Root, name string) string {
 	f, err := root.Open(name)
 	if err != nil {
 		return err.Error()
@@ -538,7 +538,7 @@ func vendorCabinetProblem(root *os.Root, name string) string {
 	if err != nil {
 		return err.Error()
 	}
-	cab, err := packager.Open(f, st.Size())
+	cab, err := packager.Open(ctx, f, st.Size())
 	if err != nil {
 		return fmt.Sprintf("not a readable cabinet: %v", err)
 	}

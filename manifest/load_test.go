@@ -79,7 +79,7 @@ func utf16le(s string) string {
 
 // cabError is the packager's own message for data that is not a cabinet.
 func cabError(data string) string {
-	_, err := packager.Open(strings.NewReader(data), int64(len(data)))
+	_, err := packager.Open(context.Background(), strings.NewReader(data), int64(len(data)))
 	return err.Error()
 }
 

@@ -118,7 +118,7 @@ func BenchmarkTest(b *testing.B) {
 	}
 	b.SetBytes(int64(len(in)))
 	for b.Loop() {
-		c, err := Open(bytes.NewReader(cab.Bytes()), int64(cab.Len()))
+		c, err := Open(context.Background(), bytes.NewReader(cab.Bytes()), int64(cab.Len()))
 		if err != nil {
 			b.Fatal(err)
 		}

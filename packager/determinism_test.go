@@ -46,7 +46,7 @@ func TestDeterministic(t *testing.T) {
 // fileTimes returns the MS-DOS date and time of every CFFILE.
 func fileTimes(t *testing.T, cab []byte) []time.Time {
 	t.Helper()
-	c, err := Open(bytes.NewReader(cab), int64(len(cab)))
+	c, err := Open(context.Background(), bytes.NewReader(cab), int64(len(cab)))
 	if err != nil {
 		t.Fatal(err)
 	}

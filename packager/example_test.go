@@ -28,7 +28,7 @@ func ExampleWrite() {
 	}
 	fmt.Println(res.Files, "files,", res.Folders, "folder")
 
-	c, err := packager.Open(bytes.NewReader(cab.Bytes()), int64(cab.Len()))
+	c, err := packager.Open(context.Background(), bytes.NewReader(cab.Bytes()), int64(cab.Len()))
 	if err != nil {
 		panic(err)
 	}

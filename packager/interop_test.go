@@ -128,7 +128,7 @@ func TestReadGcabCabinets(t *testing.T) {
 		runTool(t, src, tool, append(append(args, p), names...)...)
 		sameFiles(t, "reader on gcab output", readAll(t, p), in)
 		dir := t.TempDir()
-		c, err := OpenFile(p)
+		c, err := OpenFile(context.Background(), p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -155,7 +155,7 @@ func TestSignatureReserveMatchesRelic(t *testing.T) {
 	if err != nil {
 		t.Fatalf("relic cabfile.Digest: %v", err)
 	}
-	c, err := OpenFile(p)
+	c, err := OpenFile(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func TestSignatureReserveMatchesRelic(t *testing.T) {
 	if !bytes.Equal(sraw[coffFiles:res.Size], raw[coffFiles:]) {
 		t.Error("signing moved or changed the file table or data")
 	}
-	sc, err := OpenFile(signed)
+	sc, err := OpenFile(context.Background(), signed)
 	if err != nil {
 		t.Fatalf("reading the signed cabinet: %v", err)
 	}
@@ -212,7 +212,7 @@ func TestReadOsslsigncodeSigned(t *testing.T) {
 	cert, key := selfSignedCodeSigning(t, dir)
 	signed := filepath.Join(dir, "signed.cab")
 	runTool(t, "", tool, "sign", "-certs", cert, "-key", key, "-h", "sha256", "-in", p, "-out", signed)
-	sc, err := OpenFile(signed)
+	sc, err := OpenFile(context.Background(), signed)
 	if err != nil {
 		t.Fatalf("reading the osslsigncode-signed cabinet: %v", err)
 	}

@@ -18,7 +18,7 @@ import (
 // needed: limit checks happen before anything is read.
 func unopenable(t *testing.T, name string, size int64) File {
 	return File{Name: name, Size: size, Open: func() (io.ReadCloser, error) {
-		t.Errorf("Open(%q) called: the limit must be checked before reading", name)
+		t.Errorf("Open(context.Background(), %q) called: the limit must be checked before reading", name)
 		return nil, errors.New("must not be opened")
 	}}
 }
@@ -72,7 +72,7 @@ func TestMaxFilesAccepted(t *testing.T) {
 		files[i] = memFile(fmt.Sprintf("d%02d/f%05d", i/1000, i), nil)
 	}
 	p, res := writeTemp(t, files)
-	c, err := OpenFile(p)
+	c, err := OpenFile(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package packager
 
 import (
+	"context"
 	"io"
 	"log/slog"
 
@@ -64,13 +65,13 @@ var (
 )
 
 // Open is cabinet.Open.
-func Open(r io.ReaderAt, size int64, opts ...ReadOption) (*Cabinet, error) {
-	return cabinet.Open(r, size, opts...)
+func Open(ctx context.Context, r io.ReaderAt, size int64, opts ...ReadOption) (*Cabinet, error) {
+	return cabinet.Open(ctx, r, size, opts...)
 }
 
 // OpenFile is cabinet.OpenFile.
-func OpenFile(path string, opts ...ReadOption) (*Cabinet, error) {
-	return cabinet.OpenFile(path, opts...)
+func OpenFile(ctx context.Context, path string, opts ...ReadOption) (*Cabinet, error) {
+	return cabinet.OpenFile(ctx, path, opts...)
 }
 
 // WithName is cabinet.WithName.

@@ -14,7 +14,7 @@ import (
 
 func openBytes(t *testing.T, b []byte, opts ...ReadOption) (*Cabinet, error) {
 	t.Helper()
-	return Open(bytes.NewReader(b), int64(len(b)), append([]ReadOption{WithName("t.cab")}, opts...)...)
+	return Open(context.Background(), bytes.NewReader(b), int64(len(b)), append([]ReadOption{WithName("t.cab")}, opts...)...)
 }
 
 // smallCab is a two-file MSZIP cabinet with three CFDATA blocks.
@@ -262,7 +262,7 @@ func FuzzReader(f *testing.F) {
 		f.Add(g)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := Open(bytes.NewReader(data), int64(len(data)), WithMaxUncompressed(1<<20))
+		c, err := Open(context.Background(), bytes.NewReader(data), int64(len(data)), WithMaxUncompressed(1<<20))
 		if err != nil {
 			return
 		}

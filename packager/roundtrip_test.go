@@ -75,7 +75,7 @@ func writeTemp(t *testing.T, files []File, opts ...Option) (string, *Result) {
 // readAll reads every file of a cabinet with our reader.
 func readAll(t *testing.T, path string, opts ...ReadOption) map[string][]byte {
 	t.Helper()
-	c, err := OpenFile(path, opts...)
+	c, err := OpenFile(context.Background(), path, opts...)
 	if err != nil {
 		t.Fatalf("OpenFile: %v", err)
 	}
@@ -87,7 +87,7 @@ func readAll(t *testing.T, path string, opts ...ReadOption) map[string][]byte {
 	for _, e := range c.Files() {
 		rc, err := c.Open(e.Name)
 		if err != nil {
-			t.Fatalf("Open(%q): %v", e.Name, err)
+			t.Fatalf("Open(context.Background(), %q): %v", e.Name, err)
 		}
 		b, err := io.ReadAll(rc)
 		if err != nil {

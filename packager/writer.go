@@ -20,6 +20,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/devupdate/devupdate/internal/iox"
+	"github.com/devupdate/devupdate/packager/cabinet"
 )
 
 // File is one file to put in a cabinet.
@@ -229,15 +230,14 @@ func newPlan(files []File, o *writeOptions) (*plan, error) {
 		p.files[i] = plannedFile{File: f, stored: strings.ReplaceAll(f.Name, "/", `\`), attrs: attrs}
 	}
 	slices.SortFunc(p.files, func(a, b plannedFile) int { return cmp.Compare(a.Name, b.Name) })
-	seen := make(map[string]string, len(p.files))
-	for _, f := range p.files {
-		// Windows extracts case-insensitively: two names that differ only
-		// in case would overwrite each other there.
-		k := strings.ToLower(f.Name)
-		if prev, dup := seen[k]; dup {
-			return nil, &NameError{Name: f.Name, Reason: fmt.Sprintf("duplicates %q (names are compared case-insensitively)", prev)}
-		}
-		seen[k] = f.Name
+	names := make([]string, len(p.files))
+	for i, f := range p.files {
+		names[i] = f.Name
+	}
+	// Windows extracts without case: names that fold alike, or a file
+	// that is a directory of another, would overwrite each other there.
+	if err := cabinet.CheckPaths(names); err != nil {
+		return nil, err
 	}
 
 	cur := plannedFolder{}
@@ -304,31 +304,11 @@ func isASCII(s string) bool {
 // neither empty nor "." or "..", with no byte that means something else on
 // Windows or to a cabinet (NUL, controls, '\', ':').
 func checkName(name string) error {
-	switch {
-	case name == "":
-		return &NameError{Name: name, Reason: "empty"}
-	case len(name) > MaxNameLength:
+	if len(name) > MaxNameLength {
 		return &LimitError{Limit: LimitNameLength, Name: name, Value: int64(len(name)), Max: MaxNameLength}
-	case !utf8.ValidString(name):
-		return &NameError{Name: name, Reason: "not valid UTF-8"}
 	}
-	for _, r := range name {
-		switch {
-		case r < 0x20 || r == 0x7F:
-			return &NameError{Name: name, Reason: fmt.Sprintf("control character %U", r)}
-		case r == '\\':
-			return &NameError{Name: name, Reason: `'\' is not allowed: separate directories with '/'`}
-		case r == ':':
-			return &NameError{Name: name, Reason: "':' is not allowed (drive letters, alternate data streams)"}
-		}
-	}
-	for _, c := range strings.Split(name, "/") {
-		switch c {
-		case "":
-			return &NameError{Name: name, Reason: "empty path component (leading, trailing or doubled '/')"}
-		case ".", "..":
-			return &NameError{Name: name, Reason: fmt.Sprintf("%q path component", c)}
-		}
+	if err := cabinet.CheckPath(name); err != nil {
+		return &NameError{Name: name, Reason: err.Error(), Err: err}
 	}
 	return nil
 }

@@ -84,7 +84,7 @@ func TestSignFillsPackagerReserve(t *testing.T) {
 		t.Errorf("osslsigncode: %v", err)
 	}
 	// our reader still reads it, and sees the signature
-	cab, err := packager.OpenFile(out)
+	cab, err := packager.OpenFile(context.Background(), out)
 	if err != nil {
 		t.Fatal(err)
 	}

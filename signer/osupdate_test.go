@@ -103,7 +103,7 @@ func (o *osUpdate) policy() signer.Policy {
 // extract returns the bytes of the file at name inside the cabinet at cab.
 func extract(t *testing.T, cab, name string) []byte {
 	t.Helper()
-	c, err := packager.OpenFile(cab)
+	c, err := packager.OpenFile(context.Background(), cab)
 	if err != nil {
 		t.Fatal(err)
 	}

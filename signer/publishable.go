@@ -24,7 +24,7 @@ func CheckPublishable(ctx context.Context, name string, r io.ReaderAt, size int6
 	if err != nil {
 		return err
 	}
-	_, cab, err := authenticode.ReadUpdate(name, r, size)
+	_, cab, err := authenticode.ReadUpdate(ctx, name, r, size)
 	if err != nil {
 		return err
 	}

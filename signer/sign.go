@@ -159,7 +159,7 @@ func (s *Signer) signFile(ctx context.Context, in, out string) (res *Result, err
 			return s.signedCopy(ctx, in, src, st.Size(), out)
 		}
 	}
-	u, cab, err := authenticode.ReadUpdate(in, src, st.Size())
+	u, cab, err := authenticode.ReadUpdate(ctx, in, src, st.Size())
 	if err != nil {
 		return nil, fmt.Errorf("signing: %w", err) // err names the file
 	}

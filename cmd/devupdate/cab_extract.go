@@ -28,7 +28,7 @@ func newCabExtractCmd(o *cli.Output) *cobra.Command {
 		Args:  cli.Args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rep := &cabExtractReport{Subject: cli.Subject{File: args[0]}, Directory: dir}
-			c, err := packager.OpenFile(args[0], packager.WithMaxUncompressed(maxBytes))
+			c, err := packager.OpenFile(cmd.Context(), args[0], packager.WithMaxUncompressed(maxBytes))
 			if err == nil {
 				defer c.Close()
 				rep.Files, err = c.Extract(cmd.Context(), dir)

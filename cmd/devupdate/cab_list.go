@@ -28,7 +28,7 @@ func newCabListCmd(o *cli.Output) *cobra.Command {
 		Args:  cli.Args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rep := &cabListReport{Subject: cli.Subject{File: args[0]}}
-			c, err := packager.OpenFile(args[0])
+			c, err := packager.OpenFile(cmd.Context(), args[0])
 			if err == nil {
 				defer c.Close()
 				sig := c.Signature()

@@ -165,3 +165,32 @@ func TestNamesReachNoTerminal(t *testing.T) {
 		}
 	}
 }
+
+// TestCabCreateRefusesWhatBuildRefuses: cab create stores a directory's
+// files under the same path rules as build: a device name, a trailing dot
+// and names that differ only in case are refused, and nothing is written.
+func TestCabCreateRefusesWhatBuildRefuses(t *testing.T) {
+	for _, names := range [][]string{{"CON"}, {"a."}, {"dir/aux.txt"}, {"a.txt", "A.TXT"}} {
+		src := t.TempDir()
+		for _, n := range names {
+			p := filepath.Join(src, filepath.FromSlash(n))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cab := filepath.Join(t.TempDir(), "x.cab")
+		out, _, code := run(t, "cab", "create", cab, src, "-O", "json")
+		var rep struct {
+			Error *cli.Error `json:"error"`
+		}
+		if code != exitFailed || json.Unmarshal([]byte(out), &rep) != nil || rep.Error == nil || rep.Error.Code != "invalid_name" {
+			t.Errorf("cab create of %q: exit %d, %s; want invalid_name", names, code, out)
+		}
+		if _, err := os.Stat(cab); err == nil {
+			t.Errorf("cab create of %q wrote %s", names, cab)
+		}
+	}
+}

@@ -21,7 +21,7 @@ type cabTestReport struct {
 
 // testCabinet opens and tests the cabinet in r.File.
 func testCabinet(ctx context.Context, r *cabTestReport) error {
-	c, err := packager.OpenFile(r.File)
+	c, err := packager.OpenFile(ctx, r.File)
 	if err != nil {
 		return err
 	}

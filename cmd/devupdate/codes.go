@@ -16,6 +16,7 @@ import (
 	"github.com/devupdate/devupdate/manifest/build"
 	"github.com/devupdate/devupdate/manifest/update"
 	"github.com/devupdate/devupdate/packager"
+	"github.com/devupdate/devupdate/packager/cabinet"
 	"github.com/devupdate/devupdate/signer"
 )
 
@@ -124,7 +125,7 @@ var codes = append(cli.Codes{
 		update.ErrSize, update.ErrDigest, update.ErrKindField, update.ErrNotInPayload,
 		update.ErrOnlyForKind, update.ErrName, update.ErrProductName, update.ErrVersion,
 		update.ErrPathAbsolute, update.ErrPathEscape, update.ErrPathBackslash, update.ErrPathSegment,
-		update.ErrPathName, update.ErrPathLong),
+		update.ErrPathName, update.ErrPathLong, cabinet.ErrPathEncoding, cabinet.ErrPathCollision),
 }, smbioscodes.Codes...)
 
 // inputRules is the invalid_input code for errors wrapping any of rules.

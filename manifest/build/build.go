@@ -187,7 +187,7 @@ func cabinet(ctx context.Context, u *manifest.Update, dir string, o *options) (*
 	case res == nil || !errors.Is(err, fs.ErrExist):
 		return nil, err
 	}
-	there, err := existing(final, res)
+	there, err := existing(ctx, final, res)
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +202,7 @@ func cabinet(ctx context.Context, u *manifest.Update, dir string, o *options) (*
 // (res): the same bytes, or the same bytes signed in place since (the
 // signature filled into the reserve and appended, as `devupdate sign`
 // does). It is nil when path holds anything else.
-func existing(path string, res *packager.Result) (*Result, error) {
+func existing(ctx context.Context, path string, res *packager.Result) (*Result, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -220,7 +220,7 @@ func existing(path string, res *packager.Result) (*Result, error) {
 	if st.Size() == res.Size && sum == res.SHA256 {
 		return there, nil
 	}
-	c, err := packager.Open(f, st.Size(), packager.WithName(path))
+	c, err := packager.Open(ctx, f, st.Size(), packager.WithName(path))
 	if err != nil {
 		return nil, nil // not a cabinet: someone else's file
 	}

@@ -134,7 +134,7 @@ func TestBuildIsDeterministic(t *testing.T) {
 			if c.SHA256 != a.SHA256 {
 				t.Fatalf("a copy of the example elsewhere builds to %s, not %s", c.SHA256, a.SHA256)
 			}
-			cab, err := packager.OpenFile(a.Path)
+			cab, err := packager.OpenFile(context.Background(), a.Path)
 			if err != nil {
 				t.Fatal(err)
 			}

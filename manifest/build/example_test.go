@@ -29,7 +29,7 @@ func ExampleCabinet() {
 		return
 	}
 	fmt.Println(filepath.Base(res.Path))
-	cab, err := packager.OpenFile(res.Path)
+	cab, err := packager.OpenFile(context.Background(), res.Path)
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -85,10 +85,20 @@ func (e *LimitError) Unwrap() []error {
 type NameError struct {
 	Name   string
 	Reason string
+	// Err is the path rule broken (ErrPathName, ErrPathCollision, ...),
+	// nil when none of them applies.
+	Err error
 }
 
 func (e *NameError) Error() string { return fmt.Sprintf("file name %q: %s", e.Name, e.Reason) }
-func (e *NameError) Unwrap() error { return ErrInvalidName }
+
+// Unwrap makes errors.Is see ErrInvalidName and the rule.
+func (e *NameError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{ErrInvalidName}
+	}
+	return []error{ErrInvalidName, e.Err}
+}
 
 // SizeMismatchError reports a file whose content does not match its
 // declared size: the writer never pads or cuts a file to fit.

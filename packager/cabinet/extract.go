@@ -13,7 +13,6 @@ import (
 	"path"
 	"slices"
 	"strings"
-	"unicode/utf8"
 )
 
 // budget counts the bytes decompressed by one call against the cap.
@@ -209,70 +208,32 @@ func (e *exactReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// SafePath returns the relative, '/'-separated path under which a file
-// stored as name may be extracted, or a *NameError: names with an empty,
-// "." or ".." component, a leading separator (absolute), a ':' (drive
-// letters, alternate data streams), control characters or invalid UTF-8
-// are refused. Both '\' and '/' separate directories.
-func SafePath(name string) (string, error) {
-	bad := func(reason string) (string, error) { return "", &NameError{Name: name, Reason: reason} }
-	if name == "" {
-		return bad("empty")
-	}
-	if !utf8.ValidString(name) {
-		return bad("not valid UTF-8")
-	}
-	for _, r := range name {
-		if r < 0x20 || r == 0x7F {
-			return bad(fmt.Sprintf("control character %U", r))
-		}
-		if r == ':' {
-			return bad("':' (drive letter or alternate data stream)")
-		}
-	}
-	parts := strings.FieldsFunc(name, func(r rune) bool { return r == '/' || r == '\\' })
-	if name[0] == '/' || name[0] == '\\' {
-		return bad("absolute path")
-	}
-	for _, p := range strings.Split(strings.ReplaceAll(name, `\`, "/"), "/") {
-		switch p {
-		case "":
-			return bad("empty path component")
-		case ".", "..":
-			return bad(fmt.Sprintf("%q path component", p))
-		}
-	}
-	return path.Join(parts...), nil
-}
-
 // Extract writes every file under dir (created if missing), refusing
-// unsafe names (see SafePath) before writing anything, and never
-// overwriting an existing file (ErrExists). Writes go through an os.Root,
-// so symbolic links cannot lead them out of dir. It returns the entries
-// extracted.
-func (c *Cabinet) Extract(ctx context.Context, dir string) ([]Entry, error) {
+// unsafe or colliding names (see SafePath, FoldPath) before writing
+// anything, and never overwriting an existing file (ErrExists). Writes go
+// through an os.Root, so symbolic links cannot lead them out of dir. When
+// it fails, what it had created (files, directories, dir itself) is
+// removed again: a failed extraction leaves nothing. It returns the
+// entries extracted.
+func (c *Cabinet) Extract(ctx context.Context, dir string) (_ []Entry, err error) {
 	type job struct {
 		Entry
 		path string
 	}
 	jobs := make([]job, len(c.files))
+	paths, err := c.checkNames()
+	if err != nil {
+		return nil, err
+	}
 	var total int64
-	seen := map[string]bool{}
 	for i, f := range c.files {
-		p, err := SafePath(f.stored)
-		if err != nil {
-			return nil, fmt.Errorf("%s: CFFILE[%d]: %w", c.o.name, i, err)
-		}
-		if seen[p] {
-			return nil, fmt.Errorf("%s: CFFILE[%d]: %q: %w (twice in the cabinet)", c.o.name, i, p, ErrExists)
-		}
-		seen[p] = true
-		jobs[i] = job{f, p}
+		jobs[i] = job{f, paths[i]}
 		total += f.Size
 	}
 	if total > c.o.maxUncompressed {
 		return nil, fmt.Errorf("%s: %w", c.o.name, &LimitError{Limit: LimitUncompressed, Value: total, Max: c.o.maxUncompressed})
 	}
+	_, statErr := os.Lstat(dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -280,7 +241,16 @@ func (c *Cabinet) Extract(ctx context.Context, dir string) ([]Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer root.Close()
+	made := &created{root: root}
+	defer func() {
+		if err != nil {
+			made.remove()
+		}
+		root.Close()
+		if err != nil && errors.Is(statErr, fs.ErrNotExist) {
+			_ = os.Remove(dir) // ours, and empty again
+		}
+	}()
 
 	// One pass per folder in offset order; a file overlapping the previous
 	// one restarts the folder, and the budget bounds that work too.
@@ -301,7 +271,7 @@ func (c *Cabinet) Extract(ctx context.Context, dir string) ([]Entry, error) {
 		if err := r.discard(j.Offset - r.pos); err != nil {
 			return nil, err
 		}
-		if err := extractOne(root, j.path, io.LimitReader(r, j.Size), j.Entry); err != nil {
+		if err := extractOne(made, j.path, io.LimitReader(r, j.Size), j.Entry); err != nil {
 			return nil, fmt.Errorf("%s: extracting %q: %w", c.o.name, j.Name, err)
 		}
 	}
@@ -309,11 +279,45 @@ func (c *Cabinet) Extract(ctx context.Context, dir string) ([]Entry, error) {
 	return c.Files(), nil
 }
 
-func extractOne(root *os.Root, p string, r io.Reader, e Entry) (err error) {
-	if d := path.Dir(p); d != "." {
-		if err := root.MkdirAll(d, 0o755); err != nil {
-			return err
-		}
+// created records what an extraction made inside root, to remove it
+// again if the extraction fails.
+type created struct {
+	root  *os.Root
+	names []string // files and directories, in the order made
+}
+
+// mkdirAll makes directory d and its missing parents, recording each.
+func (m *created) mkdirAll(d string) error {
+	if d == "." {
+		return nil
+	}
+	if _, err := m.root.Lstat(d); err == nil {
+		return nil
+	}
+	if err := m.mkdirAll(path.Dir(d)); err != nil {
+		return err
+	}
+	switch err := m.root.Mkdir(d, 0o755); {
+	case errors.Is(err, fs.ErrExist):
+		return nil // made meanwhile, by someone else
+	case err != nil:
+		return err
+	}
+	m.names = append(m.names, d)
+	return nil
+}
+
+// remove removes what was made, newest first.
+func (m *created) remove() {
+	for i := len(m.names) - 1; i >= 0; i-- {
+		_ = m.root.Remove(m.names[i])
+	}
+}
+
+func extractOne(made *created, p string, r io.Reader, e Entry) (err error) {
+	root := made.root
+	if err := made.mkdirAll(path.Dir(p)); err != nil {
+		return err
 	}
 	f, err := root.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
@@ -322,12 +326,10 @@ func extractOne(root *os.Root, p string, r io.Reader, e Entry) (err error) {
 		}
 		return err
 	}
+	made.names = append(made.names, p)
 	defer func() {
 		if cerr := f.Close(); err == nil {
 			err = cerr
-		}
-		if err != nil {
-			_ = root.Remove(p)
 		}
 	}()
 	n, err := io.Copy(f, r)

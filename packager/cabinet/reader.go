@@ -3,6 +3,7 @@ package cabinet
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -100,7 +101,10 @@ type Cabinet struct {
 }
 
 // OpenFile opens the cabinet at path; Close closes the file.
-func OpenFile(path string, opts ...ReadOption) (*Cabinet, error) {
+func OpenFile(ctx context.Context, path string, opts ...ReadOption) (*Cabinet, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -110,7 +114,7 @@ func OpenFile(path string, opts ...ReadOption) (*Cabinet, error) {
 		_ = f.Close()
 		return nil, err
 	}
-	c, err := Open(f, st.Size(), append([]ReadOption{WithName(path)}, opts...)...)
+	c, err := Open(ctx, f, st.Size(), append([]ReadOption{WithName(path)}, opts...)...)
 	if err != nil {
 		_ = f.Close()
 		return nil, err
@@ -122,15 +126,16 @@ func OpenFile(path string, opts ...ReadOption) (*Cabinet, error) {
 // Open reads the structure of the size-byte cabinet in r: CFHEADER,
 // CFFOLDERs, CFFILEs and every CFDATA header, checking that they are
 // consistent. Signed cabinets (signature appended after cbCabinet bytes)
-// are read like unsigned ones. Open reads no compressed data.
-func Open(r io.ReaderAt, size int64, opts ...ReadOption) (*Cabinet, error) {
+// are read like unsigned ones. Open reads no compressed data; it stops
+// with ctx's error once ctx is done.
+func Open(ctx context.Context, r io.ReaderAt, size int64, opts ...ReadOption) (*Cabinet, error) {
 	c := &Cabinet{ra: r, size: size, o: readOptions{name: "cabinet", maxUncompressed: DefaultMaxUncompressed, logger: slog.New(slog.DiscardHandler)}}
 	for _, opt := range opts {
 		if err := opt(&c.o); err != nil {
 			return nil, err
 		}
 	}
-	if err := c.parse(); err != nil {
+	if err := c.parse(ctx); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -174,7 +179,7 @@ func (c *Cabinet) readAt(p []byte, off int64, structure string) error {
 	return nil
 }
 
-func (c *Cabinet) parse() error {
+func (c *Cabinet) parse(ctx context.Context) error {
 	le := binary.LittleEndian
 	if c.size < headerSize {
 		return c.errf(ErrMalformed, "CFHEADER", 0, "not a cabinet (%d bytes, shorter than a cabinet header)", c.size)
@@ -253,6 +258,11 @@ func (c *Cabinet) parse() error {
 	c.files = make([]Entry, 0, nFiles)
 	var ent [fileEntrySize]byte
 	for i := range nFiles {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
 		name := fmt.Sprintf("CFFILE[%d]", i)
 		if _, err := io.ReadFull(br, ent[:]); err != nil {
 			return c.errf(ErrMalformed, name, off, "truncated")
@@ -289,6 +299,9 @@ func (c *Cabinet) parse() error {
 		fo := &c.folders[i]
 		if fo.Blocks == 0 {
 			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 		walked += int64(fo.Blocks)
 		if walked*minBlock > c.cbCab {

@@ -1,6 +1,7 @@
 package authenticode
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -168,8 +169,8 @@ func ReadSignature(name string, r io.ReaderAt, h *Header) ([]byte, error) {
 // *UpdateJSONError: signing or trusting a cabinet whose manifest the
 // device side would refuse helps nobody. The opened cabinet is returned
 // for further reads (os-kind vendor packages); the caller closes it.
-func ReadUpdate(name string, r io.ReaderAt, size int64) (*update.Update, *cabinet.Cabinet, error) {
-	cab, err := cabinet.Open(r, size, cabinet.WithName(name))
+func ReadUpdate(ctx context.Context, name string, r io.ReaderAt, size int64) (*update.Update, *cabinet.Cabinet, error) {
+	cab, err := cabinet.Open(ctx, r, size, cabinet.WithName(name))
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrMalformed, err) // err names the file and the place
 	}

@@ -2,6 +2,7 @@ package authenticode
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"strings"
@@ -67,7 +68,7 @@ func TestReadUpdate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := storedCab([]byte(tt.manifest))
-			u, _, err := ReadUpdate("t.cab", bytes.NewReader(b), int64(len(b)))
+			u, _, err := ReadUpdate(context.Background(), "t.cab", bytes.NewReader(b), int64(len(b)))
 			if tt.err != nil {
 				var ue *UpdateJSONError
 				if !errors.Is(err, tt.err) || !errors.As(err, &ue) || ue.File != "t.cab" {
@@ -87,13 +88,13 @@ func TestReadUpdate(t *testing.T) {
 func TestReadUpdateWithoutManifest(t *testing.T) {
 	b := storedCab([]byte("hello"))
 	copy(b[bytes.Index(b, []byte("update.json")):], "readme.txtxx")
-	u, _, err := ReadUpdate("t.cab", bytes.NewReader(b), int64(len(b)))
+	u, _, err := ReadUpdate(context.Background(), "t.cab", bytes.NewReader(b), int64(len(b)))
 	if err != nil || u != nil {
 		t.Fatalf("plain cabinet: %+v, %v", u, err)
 	}
 	b = storedCab([]byte("hello"))
 	b[len(b)-len("hello")-4] ^= 0xff // CFDATA cbData: points past the cabinet
-	if _, _, err := ReadUpdate("t.cab", bytes.NewReader(b), int64(len(b))); !errors.Is(err, ErrMalformed) {
+	if _, _, err := ReadUpdate(context.Background(), "t.cab", bytes.NewReader(b), int64(len(b))); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("broken cabinet: err = %v, want ErrMalformed", err)
 	}
 }
@@ -114,7 +115,7 @@ func FuzzCabinetHeader(f *testing.F) {
 		if h.CabinetSize+h.SignatureSize != int64(len(b)) || h.OffsetFiles > h.CabinetSize {
 			t.Fatalf("accepted inconsistent header %+v for %d bytes", h, len(b))
 		}
-		if _, _, err := ReadUpdate("f.cab", bytes.NewReader(b), int64(len(b))); err != nil && !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrInvalidUpdateJSON) {
+		if _, _, err := ReadUpdate(context.Background(), "f.cab", bytes.NewReader(b), int64(len(b))); err != nil && !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrInvalidUpdateJSON) {
 			t.Fatalf("update.json error %v is neither ErrMalformed nor ErrInvalidUpdateJSON", err)
 		}
 	})

@@ -84,7 +84,7 @@ func VerifyReaderAt(ctx context.Context, name string, r io.ReaderAt, size int64,
 	if err != nil {
 		return nil, err
 	}
-	u, cab, err := ReadUpdate(name, r, size)
+	u, cab, err := ReadUpdate(ctx, name, r, size)
 	if err != nil {
 		return nil, err
 	}
