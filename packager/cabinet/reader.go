@@ -98,6 +98,9 @@ type Cabinet struct {
 	sig     SignatureInfo
 	folders []FolderInfo
 	files   []Entry
+	// filesEnd is where the CFFILE entries end: no folder's data may
+	// begin before it.
+	filesEnd int64
 }
 
 // OpenFile opens the cabinet at path; Close closes the file.
@@ -181,51 +184,13 @@ func (c *Cabinet) readAt(p []byte, off int64, structure string) error {
 
 func (c *Cabinet) parse(ctx context.Context) error {
 	le := binary.LittleEndian
-	if c.size < headerSize {
-		return c.errf(ErrMalformed, "CFHEADER", 0, "not a cabinet (%d bytes, shorter than a cabinet header)", c.size)
-	}
-	c.cbCab = headerSize
-	var h [headerSize]byte
-	if err := c.readAt(h[:], 0, "CFHEADER"); err != nil {
+	h, err := ReadHeader(c.o.name, c.ra, c.size)
+	if err != nil {
 		return err
 	}
-	if le.Uint32(h[0:]) != signature {
-		return c.errf(ErrMalformed, "CFHEADER", 0, "not a cabinet (no MSCF signature)")
-	}
-	c.cbCab = int64(le.Uint32(h[8:]))
-	if c.cbCab < headerSize || c.cbCab > c.size {
-		return c.errf(ErrMalformed, "CFHEADER", 8, "cbCabinet %d but %d bytes are available", c.cbCab, c.size)
-	}
-	coffFiles := int64(le.Uint32(h[16:]))
-	if h[25] != 1 {
-		return c.errf(ErrUnsupported, "CFHEADER", 24, "format version %d.%d", h[25], h[24])
-	}
-	nFolders, nFiles, flags := int(le.Uint16(h[26:])), int(le.Uint16(h[28:])), le.Uint16(h[30:])
-	if flags&(flagPrevCabinet|flagNextCabinet) != 0 {
-		return c.errf(ErrUnsupported, "CFHEADER", 30, "cabinet sets (flags %#04x)", flags)
-	}
-	off := int64(headerSize)
-	var cbFolder int64
-	if flags&flagReservePresent != 0 {
-		var r [reserveFieldLen]byte
-		if err := c.readAt(r[:], off, "CFHEADER reserve"); err != nil {
-			return err
-		}
-		cbHeader := int64(le.Uint16(r[0:]))
-		cbFolder, c.cbData = int64(r[2]), int64(r[3])
-		off += reserveFieldLen
-		if cbHeader > 60000 {
-			return c.errf(ErrMalformed, "CFHEADER reserve", off-reserveFieldLen, "cbCFHeader %d exceeds 60000", cbHeader)
-		}
-		res := make([]byte, cbHeader)
-		if err := c.readAt(res, off, "CFHEADER reserve"); err != nil {
-			return err
-		}
-		if cbHeader == sigReserveSize {
-			c.sig = SignatureInfo{Reserved: true, Offset: int64(le.Uint32(res[4:])), Size: int64(le.Uint32(res[8:]))}
-		}
-		off += cbHeader
-	}
+	c.cbCab, c.cbData, c.sig = h.CabinetSize, int64(h.ReserveData), h.SignatureInfo()
+	coffFiles, nFolders, nFiles := h.OffsetFiles, h.NumFolders, h.NumFiles
+	off, cbFolder := h.FolderStart, int64(h.ReserveFolder)
 	if c.sig.Size > 0 && (c.sig.Offset != c.cbCab || c.sig.Offset+c.sig.Size > c.size) {
 		return c.errf(ErrMalformed, "CFHEADER reserve", headerSize+reserveFieldLen, "signature of %d bytes at %d does not follow the cabinet's %d bytes within the %d available",
 			c.sig.Size, c.sig.Offset, c.cbCab, c.size)
@@ -290,6 +255,7 @@ func (c *Cabinet) parse(ctx context.Context) error {
 		})
 		off += fileEntrySize + int64(len(stored)) + 1
 	}
+	c.filesEnd = off
 
 	// Walk the CFDATA headers of every folder: sizes and bounds, without
 	// keeping them (their number is bounded only by the cabinet's size).

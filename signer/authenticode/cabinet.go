@@ -25,10 +25,7 @@ const (
 	cfHeaderSize        = 36
 	reserveFieldSize    = 4
 	SignatureHeaderSize = 20 // the Authenticode reserve: relic's SignatureHeader
-	flagPrev            = 0x1
-	flagNext            = 0x2
 	flagReserve         = 0x4
-	cabMagic            = "MSCF"
 	manifestName        = update.JSONName
 )
 
@@ -66,68 +63,73 @@ func (h *Header) Shift() int64 {
 	}
 }
 
-// ReadHeader parses and bounds the header area of the cabinet in r.
+// The words of the 20-byte signature header that the digest leaves out
+// hold what relic and osslsigncode write there, and nothing else: a
+// verifier that accepted any value would let bytes change unnoticed.
+const (
+	sigHeaderMagic = 0x00100000 // first word (offset 40)
+	sigHeaderZero  = 0          // fourth word (offset 52)
+)
+
+// ReadHeader parses and bounds the header area of the cabinet in r: the
+// cabinet reader's CFHEADER (cabinet.ReadHeader), then what Authenticode
+// needs of it.
 func ReadHeader(name string, r io.ReaderAt, size int64) (*Header, error) {
 	bad := func(off int64, format string, args ...any) error {
 		return &CabinetError{File: name, Offset: off, Structure: "CFHEADER", Rule: fmt.Sprintf(format, args...)}
 	}
-	var b [cfHeaderSize + reserveFieldSize + SignatureHeaderSize]byte
-	n, err := r.ReadAt(b[:], 0)
-	if n < cfHeaderSize {
-		if err != nil && !errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("reading %s: %w", name, err)
+	ch, err := cabinet.ReadHeader(name, r, size)
+	if err != nil {
+		var fe *cabinet.FormatError
+		if errors.As(err, &fe) {
+			return nil, &CabinetError{File: name, Offset: fe.Offset, Structure: fe.Structure, Rule: fe.Reason}
 		}
-		return nil, bad(0, "not a cabinet (%d bytes, shorter than a cabinet header)", n)
-	}
-	le := binary.LittleEndian
-	if string(b[:4]) != cabMagic {
-		return nil, bad(0, "not a cabinet (no MSCF signature)")
+		return nil, err
 	}
 	h := &Header{
-		FileSize:    size,
-		CabinetSize: int64(le.Uint32(b[8:])),
-		OffsetFiles: int64(le.Uint32(b[16:])),
-		NumFolders:  int(le.Uint16(b[26:])),
-		NumFiles:    int(le.Uint16(b[28:])),
-		FolderStart: cfHeaderSize,
+		FileSize:      size,
+		CabinetSize:   ch.CabinetSize,
+		OffsetFiles:   ch.OffsetFiles,
+		NumFolders:    ch.NumFolders,
+		NumFiles:      ch.NumFiles,
+		ReserveHeader: ch.ReserveHeader,
+		ReserveFolder: ch.ReserveFolder,
+		ReserveData:   ch.ReserveData,
+		FolderStart:   ch.FolderStart,
 	}
-	flags := le.Uint16(b[30:])
 	// Authenticode leaves reserved1 and iCabinet out of the digest, so a
 	// verifier that accepted any value there would let bytes change
 	// unnoticed; [MS-CAB] says they are zero for a single cabinet.
 	switch {
-	case le.Uint32(b[4:]) != 0:
+	case ch.Reserved1 != 0:
 		return nil, bad(4, "reserved1 is not zero")
-	case le.Uint16(b[34:]) != 0:
+	case ch.ICabinet != 0:
 		return nil, bad(34, "iCabinet is not zero (only single cabinets are signed)")
-	case flags&(flagPrev|flagNext) != 0:
-		return nil, bad(30, "multi-part cabinets (prev/next flags) cannot be signed")
-	case flags&^flagReserve != 0:
-		return nil, bad(30, "unknown flags %#04x", flags)
-	case h.CabinetSize < cfHeaderSize || h.CabinetSize > size:
-		return nil, bad(8, "cbCabinet %d outside the file's %d bytes", h.CabinetSize, size)
+	case ch.Flags&^flagReserve != 0:
+		return nil, bad(30, "unknown flags %#04x", ch.Flags)
 	case h.OffsetFiles > h.CabinetSize || h.OffsetFiles > maxHeaderArea:
 		return nil, bad(16, "coffFiles %d beyond the cabinet or the %d-byte header bound", h.OffsetFiles, maxHeaderArea)
 	}
-	if flags&flagReserve != 0 {
-		if n < len(b) {
-			return nil, bad(cfHeaderSize, "reserve flag set but the header is truncated")
-		}
-		h.ReserveHeader = int(le.Uint16(b[36:]))
-		h.ReserveFolder = int(b[38])
-		h.ReserveData = int(b[39])
-		h.FolderStart = cfHeaderSize + reserveFieldSize + int64(h.ReserveHeader)
-		sh := b[cfHeaderSize+reserveFieldSize:]
-		h.SignatureOffset = int64(le.Uint32(sh[4:]))
-		h.SignatureSize = int64(le.Uint32(sh[8:]))
+	if ch.HasReserve() {
 		switch {
 		case h.ReserveHeader < SignatureHeaderSize:
 			return nil, bad(36, "cbCFHeader %d is smaller than the %d-byte signature header", h.ReserveHeader, SignatureHeaderSize)
 		case h.ReserveFolder != 0 || h.ReserveData != 0:
 			return nil, bad(38, "per-folder or per-data reserve (%d, %d) is not supported with signatures", h.ReserveFolder, h.ReserveData)
-		case h.ReserveHeader > SignatureHeaderSize && (h.SignatureOffset != 0 || h.SignatureSize != 0):
+		}
+		le := binary.LittleEndian
+		sh := ch.Reserve
+		h.SignatureOffset = int64(le.Uint32(sh[4:]))
+		h.SignatureSize = int64(le.Uint32(sh[8:]))
+		switch {
+		case h.ReserveHeader > SignatureHeaderSize && !allZero(sh):
 			return nil, bad(40, "a %d-byte reserve must be zeroed before signing", h.ReserveHeader)
-		case h.ReserveHeader == SignatureHeaderSize && h.SignatureOffset != h.CabinetSize:
+		case h.ReserveHeader > SignatureHeaderSize:
+		case le.Uint32(sh[0:]) != sigHeaderMagic:
+			return nil, bad(40, "signature header word %#08x, want %#08x", le.Uint32(sh[0:]), sigHeaderMagic)
+		case le.Uint32(sh[12:]) != sigHeaderZero:
+			return nil, bad(52, "signature header word %#08x, want %#08x", le.Uint32(sh[12:]), sigHeaderZero)
+		case h.SignatureOffset != h.CabinetSize:
 			return nil, bad(44, "signature header places the signature at %d, cbCabinet is %d", h.SignatureOffset, h.CabinetSize)
 		case h.SignatureSize > MaxSignatureSize:
 			return nil, bad(48, "signature of %d bytes exceeds %d", h.SignatureSize, MaxSignatureSize)
@@ -147,6 +149,15 @@ func ReadHeader(name string, r io.ReaderAt, size int64) (*Header, error) {
 		return nil, bad(h.CabinetSize, "file is %d bytes, header says cabinet %d + signature %d", size, h.CabinetSize, h.SignatureSize)
 	}
 	return h, nil
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // ReadSignature returns the signature blob appended to a signed cabinet
