@@ -10,8 +10,9 @@ import (
 
 // CheckPublishable refuses the cabinet name (r, size bytes) when devices
 // would refuse it, before it is published: it must be a structurally valid
-// cabinet (header, folders, files and data blocks within the file; an
-// embedded update.json valid), and signed, unless allowUnsigned. With a
+// cabinet (header, folders, files and data blocks within the file, names
+// by the path rules, no overlaps, CFDATA checksums: see
+// authenticode.CheckStructure; an embedded update.json valid), and signed, unless allowUnsigned. With a
 // policy, the signature must pass it in full (Verify: chain, EV, subject,
 // vendor packages). Without one, the signature must still be intact
 // (authenticode.CheckIntact: the digest it signs is the cabinet's, and the
@@ -33,7 +34,7 @@ func CheckPublishable(ctx context.Context, name string, r io.ReaderAt, size int6
 	}
 	switch {
 	case !h.Signed() && allowUnsigned:
-		return nil
+		return authenticode.CheckStructure(ctx, name, r, size)
 	case !h.Signed():
 		return fmt.Errorf("%s: %w", name, ErrNotSigned)
 	case policy != nil:

@@ -10,6 +10,7 @@ import (
 	"github.com/sassoftware/relic/v8/lib/cabfile"
 
 	"github.com/devupdate/devupdate/internal/iox"
+	"github.com/devupdate/devupdate/signer/authenticode"
 )
 
 // digestCabinet computes the Authenticode imprint of the cabinet read from
@@ -25,6 +26,26 @@ func digestCabinet(ctx context.Context, name string, r io.Reader) (d *cabfile.Ca
 			return nil, ctx.Err()
 		}
 		return nil, &CabinetError{File: name, Rule: err.Error()}
+	}
+	return d, nil
+}
+
+// digestChecked is digestCabinet of the size-byte cabinet in r with
+// authenticode.CheckStructure run on another goroutine meanwhile: a
+// cabinet devices would refuse (unsafe or colliding names, overlapping
+// folders or files, a CFDATA checksum mismatch) is never signed, and on
+// two cores the check adds no time.
+func digestChecked(ctx context.Context, name string, r io.ReaderAt, size int64) (*cabfile.CabinetDigest, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	checked := authenticode.CheckInBackground(ctx, name, r, size)
+	defer checked() // after cancel
+	defer cancel()
+	d, err := digestCabinet(ctx, name, io.NewSectionReader(r, 0, size))
+	if err != nil {
+		return nil, err
+	}
+	if err := checked(); err != nil {
+		return nil, err
 	}
 	return d, nil
 }

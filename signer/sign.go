@@ -206,7 +206,7 @@ func (s *Signer) signFile(ctx context.Context, in, out string) (res *Result, err
 	newOffsetFiles := h.OffsetFiles + h.Shift()
 	copied := make(chan error, 1)
 	go func() { copied <- copyRange(in, tmp, h.OffsetFiles, newOffsetFiles, h.CabinetSize-h.OffsetFiles) }()
-	digest, err := digestCabinet(ctx, in, io.NewSectionReader(src, 0, st.Size()))
+	digest, err := digestChecked(ctx, in, src, st.Size())
 	cerr := <-copied
 	if err != nil {
 		return nil, err
@@ -362,7 +362,7 @@ func (s *Signer) fillReserve(ctx context.Context, path string, checked os.FileIn
 	if h.ReserveHeader != authenticode.SignatureHeaderSize || h.Signed() {
 		return nil, fmt.Errorf("signing %s: %w: reserve changed while signing", path, ErrMalformed)
 	}
-	digest, err := digestCabinet(ctx, path, io.NewSectionReader(f, 0, st.Size()))
+	digest, err := digestChecked(ctx, path, f, st.Size())
 	if err != nil {
 		return nil, err
 	}

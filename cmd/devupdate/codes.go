@@ -82,8 +82,8 @@ var codes = append(cli.Codes{
 	cli.Is(signer.ErrKeyMismatch, "key_certificate_mismatch"),
 	cli.Is(signer.ErrUntrustedChain, "certificate_untrusted"),
 	cli.Is(signer.ErrPolicy, "certificate_policy"),
-	cli.Is(signer.ErrMalformed, "malformed_cabinet"),
-	// cabinets
+	// cabinets (a cabinet signing or verification refuses is also
+	// signer.ErrMalformed; the cabinet reader's reason is more precise)
 	cli.Is(packager.ErrChecksum, "checksum_mismatch"),
 	cli.Is(packager.ErrTooLarge, "too_large"),
 	cli.Is(packager.ErrLimit, "format_limit"),
@@ -91,6 +91,7 @@ var codes = append(cli.Codes{
 	cli.Is(packager.ErrSizeMismatch, "size_mismatch"),
 	cli.Is(packager.ErrUnsupported, "unsupported_cabinet"),
 	cli.Is(packager.ErrMalformed, "malformed_cabinet"),
+	cli.Is(signer.ErrMalformed, "malformed_cabinet"),
 	cli.Is(packager.ErrNoFiles, "no_files"),
 	cli.Is(packager.ErrExists, "exists"),
 	cli.Is(packager.ErrNotFound, "not_found"),

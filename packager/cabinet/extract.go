@@ -147,9 +147,13 @@ func (r *folderReader) discard(n int64) error {
 	return nil
 }
 
-// Test decompresses every folder, checking every CFDATA checksum and size,
-// that every file lies within its folder's data, and the decompression cap.
+// Test checks the structure as CheckStructure does (names, overlaps) and
+// decompresses every folder, checking every CFDATA checksum and size, that
+// every file lies within its folder's data, and the decompression cap.
 func (c *Cabinet) Test(ctx context.Context) error {
+	if err := c.checkLayout(); err != nil {
+		return err
+	}
 	b := &budget{max: c.o.maxUncompressed}
 	for i := range c.folders {
 		r, err := c.newFolderReader(ctx, i, b)

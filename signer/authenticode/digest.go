@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/devupdate/devupdate/internal/iox"
+	"github.com/devupdate/devupdate/packager/cabinet"
 )
 
 // Offsets in the header area of a signed cabinet.
@@ -47,4 +49,31 @@ func Digest(ctx context.Context, name string, r io.ReaderAt, h *Header) ([]byte,
 		return nil, &CabinetError{File: name, Offset: h.OffsetFiles + n, Rule: "cabinet ends before cbCabinet"}
 	}
 	return d.Sum(nil), nil
+}
+
+// CheckStructure refuses the cabinet name (r, size bytes) when its
+// structure is one no device should trust, before anything inside it is:
+// cabinet.CheckStructure (names by the path rules and not colliding, no
+// overlapping folders or files, every CFDATA checksum), without
+// decompressing. The error wraps ErrMalformed and the cabinet reader's
+// sentinel (ErrInvalidName, ErrChecksum, ...).
+func CheckStructure(ctx context.Context, name string, r io.ReaderAt, size int64) error {
+	cab, err := cabinet.Open(ctx, r, size, cabinet.WithName(name))
+	if err == nil {
+		err = cab.CheckStructure(ctx)
+	}
+	if err != nil && ctx.Err() == nil {
+		return fmt.Errorf("%w: %w", ErrMalformed, err) // err names the file and the place
+	}
+	return err
+}
+
+// CheckInBackground runs CheckStructure on another goroutine (each pass
+// reads the file once, and on two cores the check adds no time to the
+// digest beside it) and returns what waits for its result, as often as
+// called; cancelling ctx stops it.
+func CheckInBackground(ctx context.Context, name string, r io.ReaderAt, size int64) (wait func() error) {
+	checked := make(chan error, 1)
+	go func() { checked <- CheckStructure(ctx, name, r, size) }()
+	return sync.OnceValue(func() error { return <-checked })
 }

@@ -55,7 +55,8 @@ type Result struct {
 // Verify checks the Authenticode signature of the cabinet at path against
 // policy and returns what it found. The steps, in order: bound the header
 // area; read the signature (bounded); hash the cabinet in one streaming
-// pass; parse the signature as a DER PKCS #7 SignedData over an
+// pass while its structure is checked on another (CheckStructure: names,
+// overlaps, CFDATA checksums); parse the signature as a DER PKCS #7 SignedData over an
 // SpcIndirectDataContent for a cabinet, and compare its SHA-256 digest
 // with the cabinet's; verify the signer's signature over its signed
 // attributes; verify the timestamp, if any, against the timestamp roots;
@@ -112,11 +113,24 @@ func verifySignature(ctx context.Context, name string, r io.ReaderAt, size int64
 	if err != nil {
 		return nil, err
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	checked := CheckInBackground(ctx, name, r, size)
+	defer checked() // after cancel: a refusal below is reported, not the check's
+	defer cancel()
 	imprint, err := Digest(ctx, name, r, h)
 	if err != nil {
 		return nil, err
 	}
-	return VerifyBlob(name, blob, imprint, policy)
+	res, err := VerifyBlob(name, blob, imprint, policy)
+	if err != nil {
+		return nil, err
+	}
+	// A signature that verifies over a cabinet no device should trust
+	// (it can only have been made so) is still refused.
+	if err := checked(); err != nil {
+		return nil, err
+	}
+	return res, nil
 }
 
 // CheckIntact checks the cabinet name (r, size bytes) as far as can be done
@@ -134,12 +148,18 @@ func CheckIntact(ctx context.Context, name string, r io.ReaderAt, size int64) er
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	checked := CheckInBackground(ctx, name, r, size)
+	defer checked() // after cancel
+	defer cancel()
 	imprint, err := Digest(ctx, name, r, h)
 	if err != nil {
 		return err
 	}
-	_, _, err = intactBlob(name, blob, imprint)
-	return err
+	if _, _, err = intactBlob(name, blob, imprint); err != nil {
+		return err
+	}
+	return checked()
 }
 
 // intactBlob parses a signature blob, compares the digest it signs with

@@ -174,3 +174,38 @@ func UpdateJSON(t testing.TB, kind manifest.Kind, files ...File) File {
 	}
 	return File{Name: manifest.UpdateJSONName, Data: doc}
 }
+
+// DuplicateFolder turns the one-folder cabinet at path (as StoredCabinet
+// writes it) into a two-folder cabinet whose second CFFOLDER points at the
+// first's data: folders that overlap, which no writer makes and a hostile
+// cabinet may.
+func DuplicateFolder(t testing.TB, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	le := binary.LittleEndian
+	if le.Uint16(b[26:]) != 1 {
+		t.Fatalf("DuplicateFolder: %s has %d folders, want 1", path, le.Uint16(b[26:]))
+	}
+	fs := 36
+	reserve := le.Uint16(b[30:])&4 != 0
+	if reserve {
+		fs += 4 + int(le.Uint16(b[36:]))
+	}
+	folder := append([]byte(nil), b[fs:fs+8]...)
+	out := append(append(append([]byte(nil), b[:fs+8]...), folder...), b[fs+8:]...)
+	le.PutUint32(out[8:], le.Uint32(out[8:])+8)   // cbCabinet
+	le.PutUint32(out[16:], le.Uint32(out[16:])+8) // coffFiles
+	le.PutUint16(out[26:], 2)                     // cFolders
+	for _, f := range []int{fs, fs + 8} {
+		le.PutUint32(out[f:], le.Uint32(out[f:])+8) // coffCabStart
+	}
+	if reserve && le.Uint16(out[36:]) == 20 {
+		le.PutUint32(out[44:], le.Uint32(out[44:])+8) // where the signature goes
+	}
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
