@@ -113,7 +113,7 @@ func vendorCab(signed bool) string {
 	files := []packager.File{{Name: "Microsoft-OS.mum", Size: 2, Open: func() (io.ReadCloser, error) {
 		return io.NopCloser(strings.NewReader("os")), nil
 	}}}
-	if _, err := packager.Write(context.Background(), &b, files); err != nil {
+	if _, err := packager.Write(context.Background(), &b, files, packager.WithSignatureReserve(true)); err != nil {
 		panic(err)
 	}
 	cab := b.Bytes()

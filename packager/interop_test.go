@@ -146,7 +146,7 @@ func TestReadGcabCabinets(t *testing.T) {
 // appends must leave a cabinet every reader still reads.
 func TestSignatureReserveMatchesRelic(t *testing.T) {
 	in := testInput()
-	p, res := writeTemp(t, filesOf(in))
+	p, res := writeTemp(t, filesOf(in), WithSignatureReserve(true))
 	raw, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)

@@ -17,9 +17,10 @@ func openBytes(t *testing.T, b []byte, opts ...ReadOption) (*Cabinet, error) {
 	return Open(context.Background(), bytes.NewReader(b), int64(len(b)), append([]ReadOption{WithName("t.cab")}, opts...)...)
 }
 
-// smallCab is a two-file MSZIP cabinet with three CFDATA blocks.
+// smallCab is a two-file MSZIP cabinet with three CFDATA blocks and the
+// signature reserve (the offsets tests patch are those of that layout).
 func smallCab(t *testing.T) []byte {
-	return writeBytes(t, []File{memFile("a.txt", textData(1, 70000)), memFile("dir/b.txt", []byte("bee"))})
+	return writeBytes(t, []File{memFile("a.txt", textData(1, 70000)), memFile("dir/b.txt", []byte("bee"))}, WithSignatureReserve(true))
 }
 
 func TestTruncatedEverywhere(t *testing.T) {

@@ -41,6 +41,9 @@ type Result struct {
 	SHA256  string `json:"sha256"`  // lower-case hex digest of the bytes written
 	Files   int    `json:"files"`   // number of files
 	Folders int    `json:"folders"` // number of CFFOLDERs
+	// Reserve: the header carries the 20-byte signature reserve
+	// (WithSignatureReserve).
+	Reserve bool `json:"-"`
 }
 
 // Option configures Write and WriteFile.
@@ -85,9 +88,14 @@ func WithModTime(t time.Time) Option {
 	}
 }
 
-// WithSignatureReserve reserves (the default, true) or not the 20-byte
+// WithSignatureReserve reserves, or not (the default), the 20-byte
 // CFHEADER area that Authenticode signing fills, so that a signer patches
-// the header and appends the signature without moving any data.
+// the header and appends the signature without moving any data. Only
+// relic (devupdate sign) fills it: osslsigncode, and so an OEM's signing
+// service built on it, refuses a cabinet whose reserve holds no signature
+// yet, and adds the reserve itself to a cabinet without one, as devupdate
+// sign does too. The default cabinet is signable by every signer; the
+// reserve makes signing with devupdate cheaper (no data rewritten).
 func WithSignatureReserve(reserve bool) Option {
 	return func(o *writeOptions) error {
 		o.reserve = reserve
@@ -131,7 +139,7 @@ func WithTempDir(dir string) Option {
 func newWriteOptions(opts []Option) (*writeOptions, error) {
 	o := &writeOptions{
 		compression:    MSZIP,
-		reserve:        true,
+		reserve:        false,
 		concurrency:    runtime.GOMAXPROCS(0),
 		logger:         slog.New(slog.DiscardHandler),
 		level:          mszipLevel,
@@ -433,7 +441,7 @@ func writeInPlace(ctx context.Context, f seekableFile, p *plan, o *writeOptions)
 	if _, err := io.Copy(h, io.NewSectionReader(f, start, total)); err != nil {
 		return nil, fmt.Errorf("hashing the written cabinet: %w", err)
 	}
-	return &Result{Size: total, SHA256: hex.EncodeToString(h.Sum(nil)), Files: len(p.files), Folders: len(p.folders)}, nil
+	return &Result{Size: total, SHA256: hex.EncodeToString(h.Sum(nil)), Files: len(p.files), Folders: len(p.folders), Reserve: p.reserve}, nil
 }
 
 func writeSpooled(ctx context.Context, w io.Writer, p *plan, o *writeOptions) (res *Result, err error) {
@@ -459,7 +467,7 @@ func writeSpooled(ctx context.Context, w io.Writer, p *plan, o *writeOptions) (r
 	if _, err := io.Copy(mw, spool); err != nil {
 		return nil, err
 	}
-	return &Result{Size: total, SHA256: hex.EncodeToString(h.Sum(nil)), Files: len(p.files), Folders: len(p.folders)}, nil
+	return &Result{Size: total, SHA256: hex.EncodeToString(h.Sum(nil)), Files: len(p.files), Folders: len(p.folders), Reserve: p.reserve}, nil
 }
 
 // writeData writes every CFDATA block and returns each folder's offset of

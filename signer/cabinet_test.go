@@ -18,6 +18,8 @@ import (
 	"github.com/devupdate/devupdate/signer/signertest"
 )
 
+// packagerCab writes files with our packager, with the signature reserve
+// that signing fills in place.
 func packagerCab(t *testing.T, path string, files ...signertest.File) string {
 	t.Helper()
 	var pf []packager.File
@@ -27,7 +29,7 @@ func packagerCab(t *testing.T, path string, files ...signertest.File) string {
 			return io.NopCloser(bytes.NewReader(data)), nil
 		}})
 	}
-	if _, err := packager.WriteFile(context.Background(), path, pf, packager.WithModTime(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))); err != nil {
+	if _, err := packager.WriteFile(context.Background(), path, pf, packager.WithModTime(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)), packager.WithSignatureReserve(true)); err != nil {
 		t.Fatal(err)
 	}
 	return path

@@ -28,6 +28,7 @@ type cabinetFile struct {
 
 func newBuildCmd(o *cli.Output) *cobra.Command {
 	var outDir string
+	var reserve bool
 	cmd := &cobra.Command{
 		Use:   "build update.yaml... [-o DIR]",
 		Short: "Check update manifests and write their cabinets",
@@ -37,13 +38,20 @@ one cabinet per manifest to DIR as <name>_<version>.cab: the payload files and
 the canonical update.json, deterministic (file times from SOURCE_DATE_EPOCH or
 a fixed default). An existing cabinet with the same bytes is left as it is; a
 different one is never overwritten (exit status 1). Reports the path, size
-and SHA-256 of each cabinet.`,
+and SHA-256 of each cabinet. The cabinet can be signed by devupdate sign and by
+other Authenticode signers (osslsigncode); --signature-reserve makes it one
+that devupdate sign fills in place without moving data, which other signers
+refuse.`,
 		Args: cli.Args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if outDir == "" {
 				return cli.Usagef("-o needs a directory")
 			}
-			results, err := build.Manifests(cmd.Context(), args, outDir)
+			var opts []build.Option
+			if reserve {
+				opts = append(opts, build.WithSignatureReserve())
+			}
+			results, err := build.Manifests(cmd.Context(), args, outDir, opts...)
 			items := make([]*buildResult, len(results))
 			for i, r := range results {
 				items[i] = &buildResult{Item: cli.Item{File: r.Manifest, Err: r.Err}}
@@ -63,5 +71,6 @@ and SHA-256 of each cabinet.`,
 		},
 	}
 	cmd.Flags().StringVarP(&outDir, "out-dir", "o", ".", "write the cabinets to `DIR` (created if missing)")
+	cmd.Flags().BoolVar(&reserve, "signature-reserve", false, "reserve the header space devupdate sign fills in place (other signers refuse such a cabinet)")
 	return cmd
 }

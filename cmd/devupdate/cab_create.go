@@ -23,14 +23,17 @@ type cabCreateReport struct {
 
 func newCabCreateCmd(o *cli.Output) *cobra.Command {
 	var compression string
-	var noReserve bool
+	var reserve bool
 	cmd := &cobra.Command{
 		Use:   "create CAB DIR",
 		Short: "Package every file under DIR into a deterministic cabinet (SOURCE_DATE_EPOCH sets the file times)",
 		Long: `Package every regular file under DIR, sorted by name, into the cabinet CAB.
 The same input and SOURCE_DATE_EPOCH give the same bytes. CAB is written to a
 temporary file and then linked into place: an existing CAB is never
-overwritten (exit status 1).`,
+overwritten (exit status 1). The cabinet can be signed by devupdate sign and by
+other Authenticode signers (osslsigncode); --signature-reserve makes it one
+that devupdate sign fills in place without moving data, which other signers
+refuse.`,
 		Args: cli.Args(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var c packager.Compression
@@ -47,7 +50,7 @@ overwritten (exit status 1).`,
 			if err == nil {
 				var res *packager.Result
 				res, err = packager.WriteFile(cmd.Context(), args[0], files,
-					packager.WithCompression(c), packager.WithSignatureReserve(!noReserve))
+					packager.WithCompression(c), packager.WithSignatureReserve(reserve))
 				if err == nil {
 					rep.Size, rep.SHA256, rep.FileCount, rep.FolderCount = res.Size, res.SHA256, res.Files, res.Folders
 				}
@@ -59,6 +62,6 @@ overwritten (exit status 1).`,
 		},
 	}
 	cmd.Flags().StringVar(&compression, "compression", "mszip", "`METHOD`: mszip or none")
-	cmd.Flags().BoolVar(&noReserve, "no-signature-reserve", false, "do not reserve header space for an Authenticode signature")
+	cmd.Flags().BoolVar(&reserve, "signature-reserve", false, "reserve the header space devupdate sign fills in place (other signers refuse such a cabinet)")
 	return cmd
 }

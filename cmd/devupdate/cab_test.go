@@ -64,7 +64,7 @@ func TestCabCommands(t *testing.T) {
 		got[f.Name] = f.Size
 	}
 	want := map[string]int64{"update.json": 35, "settings/a.txt": 6, "settings/empty": 0}
-	if d := cmp.Diff(want, got); d != "" || !listing.Signature.Reserved {
+	if d := cmp.Diff(want, got); d != "" || listing.Signature.Reserved {
 		t.Errorf("list (-want +got):\n%s reserved=%v", d, listing.Signature.Reserved)
 	}
 

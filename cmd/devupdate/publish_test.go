@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io"
@@ -133,7 +134,7 @@ func TestPublishRefusesWhatDevicesRefuse(t *testing.T) {
 		return p
 	}
 	tampered := append([]byte(nil), sraw...)
-	tampered[len(raw)/2] ^= 0x01 // a payload byte: the signed digest no longer matches
+	tampered[binary.LittleEndian.Uint32(sraw[8:])-1] ^= 0x01 // the cabinet's last byte: the signed digest no longer matches
 	tests := []struct {
 		name  string
 		file  string

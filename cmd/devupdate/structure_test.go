@@ -132,3 +132,53 @@ func TestUnhashedSignatureHeaderWords(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaultCabinetSignableByOthers: the default cabinet (build, cab
+// create) is signed in place by osslsigncode, as an OEM's own signing
+// service would, and by devupdate sign; each verifies the other's
+// signature; and build recognises its cabinet signed either way.
+func TestDefaultCabinetSignableByOthers(t *testing.T) {
+	ossl := testtool.Need(t, "osslsigncode")
+	dir := t.TempDir()
+	pki := filepath.Join(dir, "pki")
+	flags := devPKI(t, pki)
+	root := filepath.Join(pki, "root.pem")
+	built := func(t *testing.T, d string) string {
+		if _, stderr, code := run(t, "build", exampleUpdate("app"), "-o", d); code != exitOK {
+			t.Fatalf("build: %s", stderr)
+		}
+		return filepath.Join(d, "Contoso.Toaster.App_1.0.0.3.cab")
+	}
+	created := func(t *testing.T, d string) string { return newCab(t, d, "created.cab", []byte("payload")) }
+	for _, mk := range []struct {
+		name string
+		cab  func(*testing.T, string) string
+	}{{"build", built}, {"cab create", created}} {
+		t.Run(mk.name+"/osslsigncode signs, devupdate verifies", func(t *testing.T) {
+			d := t.TempDir()
+			cab := mk.cab(t, d)
+			osslSign(t, pki, cab, cab+".signed")
+			if err := os.Rename(cab+".signed", cab); err != nil {
+				t.Fatal(err)
+			}
+			if stdout, stderr, code := run(t, "verify", cab, "--roots", root); code != exitOK {
+				t.Errorf("devupdate verify of osslsigncode's signature: exit %d: %s%s", code, stdout, stderr)
+			}
+			if mk.name == "build" {
+				out, stderr, code := run(t, "build", exampleUpdate("app"), "-o", d, "-O", "json")
+				if r := decode[batchReport[buildItem]](t, out).Results; code != exitOK || len(r) != 1 || r[0].Cabinet == nil || r[0].Cabinet.State != "unchanged" {
+					t.Errorf("build after osslsigncode signed in place: exit %d: %s%s", code, out, stderr)
+				}
+			}
+		})
+		t.Run(mk.name+"/devupdate signs, osslsigncode verifies", func(t *testing.T) {
+			cab := mk.cab(t, t.TempDir())
+			if _, stderr, code := run(t, append([]string{"sign", cab}, flags...)...); code != exitOK {
+				t.Fatalf("devupdate sign in place: %s", stderr)
+			}
+			if b, err := exec.Command(ossl, "verify", "-in", cab, "-CAfile", root).CombinedOutput(); err != nil {
+				t.Errorf("osslsigncode verify of devupdate's signature: %v\n%s", err, b)
+			}
+		})
+	}
+}

@@ -20,7 +20,7 @@ src=$DEMO_DIR/os-vendor-src
 mkdir -p "$src" "$update/payload"
 printf '<?xml version="1.0" encoding="utf-8"?>\r\n<assembly name="Demo-OS-Package" version="10.0.17763.615"/>\r\n' >"$src/update.mum"
 for i in $(seq 1 200); do printf 'demo OS component %d\n' "$i"; done >"$src/component.txt"
-"$DEVUPDATE" cab create --no-signature-reserve "$update/payload/Demo-OS-Package.cab" "$src"
+"$DEVUPDATE" cab create "$update/payload/Demo-OS-Package.cab" "$src"
 "$DEVUPDATE" sign "$update/payload/Demo-OS-Package.cab" --key "file:$vendor/leaf.key" --cert "$vendor/chain.pem" --roots "$vendor/root.pem" --insecure-allow-non-ev
 
 echo

@@ -97,6 +97,17 @@ func WithModTime(t time.Time) Option {
 	}
 }
 
+// WithSignatureReserve writes the 20-byte Authenticode signature reserve
+// into the cabinet (default: none; see packager.WithSignatureReserve):
+// devupdate sign then fills it in place without moving any data, but other
+// signers (osslsigncode) refuse such a cabinet.
+func WithSignatureReserve() Option {
+	return func(o *options) error {
+		o.packOpt = append(o.packOpt, packager.WithSignatureReserve(true))
+		return nil
+	}
+}
+
 // WithConcurrency sets how many MSZIP blocks are compressed at once.
 // Default: the packager's (every core). The bytes written do not depend on it.
 func WithConcurrency(n int) Option {
@@ -199,9 +210,9 @@ func cabinet(ctx context.Context, u *manifest.Update, dir string, o *options) (*
 }
 
 // existing describes the cabinet at path when it is the one just built
-// (res): the same bytes, or the same bytes signed in place since (the
-// signature filled into the reserve and appended, as `devupdate sign`
-// does). It is nil when path holds anything else.
+// (res): the same bytes, or the same bytes signed in place since (by
+// devupdate sign or osslsigncode: the signature reserve added or filled,
+// the signature appended). It is nil when path holds anything else.
 func existing(ctx context.Context, path string, res *packager.Result) (*Result, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -224,7 +235,7 @@ func existing(ctx context.Context, path string, res *packager.Result) (*Result, 
 	if err != nil {
 		return nil, nil // not a cabinet: someone else's file
 	}
-	r, size, ok := c.Unsigned()
+	r, size, ok := c.Unsigned(res.Reserve)
 	if !ok || size != res.Size {
 		return nil, nil
 	}

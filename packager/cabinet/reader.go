@@ -321,20 +321,45 @@ func (c *Cabinet) walkBlocks(fi int, fn func(i int, off int64, cbData, cbUncomp 
 	return nil
 }
 
-// Unsigned returns the cabinet as it was before an Authenticode signature
-// was filled into its 20-byte signature reserve: the first cbCabinet bytes
-// with the reserve's signature size set back to zero, which is exactly what
-// this package wrote (signing in place fills that size and appends the
-// signature, nothing else). ok is false when the cabinet carries no
-// signature in such a reserve.
-func (c *Cabinet) Unsigned() (r io.Reader, size int64, ok bool) {
-	if !c.sig.Reserved || c.sig.Size == 0 || c.sig.Offset != c.cbCab {
+// Unsigned returns the cabinet as it was before it was signed, as this
+// package wrote it: with reserved, the cabinet whose 20-byte signature
+// reserve signing filled in place (the first cbCabinet bytes with the
+// reserve's signature size set back to zero); without, the cabinet to
+// which signing added the reserve (relic and osslsigncode insert the 24
+// bytes of cbCFHeader and the signature header after CFHEADER, and move
+// every offset by as much: taken out again). ok is false when the cabinet
+// carries no signature in such a reserve.
+func (c *Cabinet) Unsigned(reserved bool) (r io.Reader, size int64, ok bool) {
+	if !c.sig.Reserved || c.sig.Size == 0 || c.sig.Offset != c.cbCab || c.cbData != 0 {
 		return nil, 0, false
 	}
 	const sizeField = headerSize + reserveFieldLen + 8 // the signature size in the reserve
-	return io.MultiReader(
-		io.NewSectionReader(c.ra, 0, sizeField),
-		bytes.NewReader(make([]byte, 4)),
-		io.NewSectionReader(c.ra, sizeField+4, c.cbCab-sizeField-4),
-	), c.cbCab, true
+	if reserved {
+		return io.MultiReader(
+			io.NewSectionReader(c.ra, 0, sizeField),
+			bytes.NewReader(make([]byte, 4)),
+			io.NewSectionReader(c.ra, sizeField+4, c.cbCab-sizeField-4),
+		), c.cbCab, true
+	}
+	const added = reserveFieldLen + sigReserveSize
+	h, err := ReadHeader(c.o.name, c.ra, c.size)
+	if err != nil || h.ReserveFolder != 0 || h.FolderStart != headerSize+added {
+		return nil, 0, false
+	}
+	head := make([]byte, h.OffsetFiles-added)
+	if _, err := c.ra.ReadAt(head[:headerSize], 0); err != nil {
+		return nil, 0, false
+	}
+	if _, err := c.ra.ReadAt(head[headerSize:], h.FolderStart); err != nil {
+		return nil, 0, false
+	}
+	le := binary.LittleEndian
+	le.PutUint32(head[8:], uint32(h.CabinetSize-added))
+	le.PutUint32(head[16:], uint32(h.OffsetFiles-added))
+	le.PutUint16(head[30:], h.Flags&^flagReservePresent)
+	for i := range h.NumFolders {
+		f := head[headerSize+i*folderEntrySize:]
+		le.PutUint32(f, le.Uint32(f)-added)
+	}
+	return io.MultiReader(bytes.NewReader(head), io.NewSectionReader(c.ra, h.OffsetFiles, c.cbCab-h.OffsetFiles)), c.cbCab - added, true
 }
