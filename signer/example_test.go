@@ -46,7 +46,7 @@ func ExampleSigner_SignFile() {
 		fmt.Println(err)
 		return
 	}
-	res, err := signer.Verify(ctx, cab, signer.Policy{Roots: pki.Roots(), RequireEV: true})
+	res, err := signer.Verify(ctx, cab, signer.Policy{Roots: pki.Roots()})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -97,7 +97,7 @@ func newOSUpdateWith(t *testing.T, v vendorSetup) *osUpdate {
 }
 
 func (o *osUpdate) policy() signer.Policy {
-	return signer.Policy{Roots: o.oem.pki.Roots(), OSVendorRoots: o.vendor.pki.Roots(), RequireEV: true}
+	return signer.Policy{Roots: o.oem.pki.Roots(), OSVendorRoots: o.vendor.pki.Roots()}
 }
 
 // extract returns the bytes of the file at name inside the cabinet at cab.

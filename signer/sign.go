@@ -60,8 +60,9 @@ func WithTimestampURL(url string, client *http.Client) Option {
 }
 
 // WithUnsafeAllowNonEV signs with a certificate that lacks the EV policy
-// OID. Devices and Device Update Center refuse such signatures; for tests
-// and internal builds only. Default: EV required.
+// OID (it sets the policy's UnsafeAllowNonEV). Devices and Device Update
+// Center refuse such signatures; for tests and internal builds only.
+// Default: EV required.
 func WithUnsafeAllowNonEV() Option {
 	return func(o *options) error { o.unsafeAllowNonEV = true; return nil }
 }
@@ -75,7 +76,8 @@ type Signer struct {
 }
 
 // New checks the key and chain (leaf first) against policy at the current
-// time, with EV required unless WithUnsafeAllowNonEV, and returns a Signer.
+// time, with EV required unless policy.UnsafeAllowNonEV or
+// WithUnsafeAllowNonEV, and returns a Signer.
 // The same policy verifies every signature before SignFile reports success.
 func New(ctx context.Context, key crypto.Signer, chain []*x509.Certificate, policy Policy, opts ...Option) (*Signer, error) {
 	o := options{logger: slog.New(slog.DiscardHandler)}
@@ -90,8 +92,8 @@ func New(ctx context.Context, key crypto.Signer, chain []*x509.Certificate, poli
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	policy.RequireEV = policy.RequireEV || !o.unsafeAllowNonEV
-	if err := CheckCertificate(chain[0], chain[1:], key.Public(), policy.Roots, policy.Now(), policy.RequireEV); err != nil {
+	policy.UnsafeAllowNonEV = policy.UnsafeAllowNonEV || o.unsafeAllowNonEV
+	if err := CheckCertificate(chain[0], chain[1:], key.Public(), policy.Roots, policy.Now(), !policy.UnsafeAllowNonEV); err != nil {
 		return nil, err
 	}
 	return &Signer{key: key, chain: chain, policy: policy, opts: o}, nil

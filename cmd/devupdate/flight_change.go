@@ -12,7 +12,6 @@ import (
 	"github.com/devupdate/devupdate/cmd/internal/cli"
 	"github.com/devupdate/devupdate/flight"
 	"github.com/devupdate/devupdate/flight/catalog"
-	"github.com/devupdate/devupdate/signer"
 	"github.com/devupdate/devupdate/smbios/product"
 )
 
@@ -63,8 +62,9 @@ func newFlightProductsCmd(o *cli.Output) *cobra.Command {
 func newFlightAddCmd(o *cli.Output) *cobra.Command {
 	ff := &flightFlags{needKeys: true, change: true}
 	var (
-		ring, rootsFile, osRootsFile string
-		opts                         flight.AddOptions
+		ring  string
+		roots rootFlags
+		opts  flight.AddOptions
 	)
 	c := &cobra.Command{
 		Use:   "add CAB... --ring RING --roots ROOTS.pem --reason TEXT [--rollout N] [--allow-downgrade]",
@@ -80,21 +80,15 @@ device installs a lower version).`,
 			if ring == "" {
 				return cli.Missing("--ring", "the ring to add to (the first ring of the targeted products)")
 			}
-			if rootsFile == "" {
+			if roots.roots == "" {
 				return cli.Missing("--roots", "the PEM roots the cabinets' EV signatures chain to")
 			}
 			if opts.Rollout != 0 && (opts.Rollout < 1 || opts.Rollout > 100) {
 				return cli.Usagef("--rollout %d: must be 1 to 100", opts.Rollout)
 			}
-			policy := signer.Policy{RequireEV: true}
-			var err error
-			if policy.Roots, err = signer.LoadRoots(cmd.Context(), rootsFile); err != nil {
+			policy, err := roots.policy(cmd.Context())
+			if err != nil {
 				return err
-			}
-			if osRootsFile != "" {
-				if policy.OSVendorRoots, err = signer.LoadRoots(cmd.Context(), osRootsFile); err != nil {
-					return err
-				}
 			}
 			f, done, err := ff.open(cmd.Context())
 			if err != nil {
@@ -137,8 +131,7 @@ device installs a lower version).`,
 	}
 	ff.register(c)
 	c.Flags().StringVar(&ring, "ring", "", "the ring (the first ring of the targeted products)")
-	c.Flags().StringVar(&rootsFile, "roots", "", "PEM roots the cabinets' EV signatures must chain to (required)")
-	c.Flags().StringVar(&osRootsFile, "os-vendor-roots", "", "PEM roots of the OS vendor, for the packages inside os-kind cabinets")
+	roots.register(c.Flags(), "PEM roots the cabinets' EV signatures must chain to (required)")
 	c.Flags().IntVar(&opts.Rollout, "rollout", 0, "percentage of devices reached, 1-100 (default 100)")
 	c.Flags().BoolVar(&opts.AllowDowngrade, "allow-downgrade", false, "add a version lower than one added before, marked as a downgrade")
 	return c

@@ -39,7 +39,8 @@ func (k *keyFlags) options() []signer.KeyOption {
 }
 
 // rootFlags are the trust anchors a signature is checked against, shared
-// by verify and publish.
+// by verify, publish and flight add. The timestamp authority's default is
+// sign's: the system roots.
 type rootFlags struct {
 	roots, osRoots, tsRoots string
 }
@@ -47,7 +48,7 @@ type rootFlags struct {
 func (r *rootFlags) register(f *pflag.FlagSet, rootsUsage string) {
 	f.StringVar(&r.roots, "roots", "", rootsUsage)
 	f.StringVar(&r.osRoots, "os-vendor-roots", "", "PEM `FILE` of the OS vendor's roots, for the packages inside os-kind cabinets")
-	f.StringVar(&r.tsRoots, "timestamp-roots", "", "PEM `FILE` of the timestamp authorities' roots (default: --roots)")
+	f.StringVar(&r.tsRoots, "timestamp-roots", "", "PEM `FILE` of the timestamp authorities' roots (default: system roots, as sign)")
 }
 
 // policy loads the roots into a verification policy.
@@ -65,6 +66,13 @@ func (r *rootFlags) policy(ctx context.Context) (signer.Policy, error) {
 			return p, fmt.Errorf("%s: %w", f.flag, err)
 		}
 		*f.pool = pool
+	}
+	if r.tsRoots == "" {
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			return p, fmt.Errorf("timestamp roots: %w", err)
+		}
+		p.TimestampRoots = pool
 	}
 	return p, nil
 }

@@ -113,7 +113,6 @@ func publishCheck(ctx context.Context, roots *rootFlags, allowUnsigned bool) (cd
 		if err != nil {
 			return nil, err
 		}
-		p.RequireEV = true
 		policy = &p
 	}
 	return func(ctx context.Context, path string, r io.ReaderAt, size int64) error {

@@ -78,7 +78,7 @@ func TestSignVerifyCLI(t *testing.T) {
 	if _, stderr, code := run(t, sign...); code != exitOK {
 		t.Fatalf("sign: %d %s", code, stderr)
 	}
-	out, stderr, code := run(t, "verify", a, b, "--roots", root, "--require-ev", "--output", "json")
+	out, stderr, code := run(t, "verify", a, b, "--roots", root, "--output", "json")
 	if code != exitOK {
 		t.Fatalf("verify: %d %s\n%s", code, stderr, out)
 	}
@@ -207,7 +207,7 @@ func TestSignVerifyOSUpdateCLI(t *testing.T) {
 	if _, _, code := run(t, "verify", outer, "--roots", filepath.Join(oem, "root.pem"), "--os-vendor-roots", filepath.Join(oem, "root.pem")); code != exitFailed {
 		t.Errorf("verify os update with the OEM's roots as the vendor's: exit %d, want %d", code, exitFailed)
 	}
-	out, stderr, code := run(t, "verify", outer, "--roots", filepath.Join(oem, "root.pem"), "--os-vendor-roots", vendorRoots, "--require-ev", "-O", "json")
+	out, stderr, code := run(t, "verify", outer, "--roots", filepath.Join(oem, "root.pem"), "--os-vendor-roots", vendorRoots, "-O", "json")
 	if code != exitOK {
 		t.Fatalf("verify: %s\n%s", stderr, out)
 	}
@@ -219,5 +219,65 @@ func TestSignVerifyOSUpdateCLI(t *testing.T) {
 	}
 	if b, err := exec.Command(testtool.Need(t, "osslsigncode"), "verify", "-in", outer, "-CAfile", filepath.Join(oem, "root.pem")).CombinedOutput(); err != nil {
 		t.Errorf("osslsigncode verify of the outer cabinet: %v\n%s", err, b)
+	}
+}
+
+// TestEVAndTimestampRootsDefaults: verify requires EV by default, as sign
+// does (--insecure-allow-non-ev weakens both), and both take the same
+// default for the timestamp authority's roots (the system roots): a TSA
+// root given only among --roots is trusted by neither.
+func TestEVAndTimestampRootsDefaults(t *testing.T) {
+	dir := t.TempDir()
+	pki := filepath.Join(dir, "pki")
+	if _, stderr, code := run(t, "keys", "dev-pki", pki, "--non-ev"); code != exitOK {
+		t.Fatalf("dev-pki: %s", stderr)
+	}
+	root := filepath.Join(pki, "root.pem")
+	key := []string{"--key", filepath.Join(pki, "leaf.key"), "--cert", filepath.Join(pki, "chain.pem")}
+	cab := gcabCabinet(t, dir, "a.cab", "")
+	if _, _, code := run(t, append([]string{"sign", cab, "--roots", root}, key...)...); code != exitFailed {
+		t.Errorf("sign with a non-EV certificate: exit %d, want %d", code, exitFailed)
+	}
+	if _, stderr, code := run(t, append([]string{"sign", cab, "--roots", root, "--insecure-allow-non-ev"}, key...)...); code != exitOK {
+		t.Fatalf("sign --insecure-allow-non-ev: %s", stderr)
+	}
+	out, _, code := run(t, "verify", cab, "--roots", root, "-O", "json")
+	if r := decode[batchReport[signedItem]](t, out).Results; code != exitFailed || len(r) != 1 || r[0].Error == nil || r[0].Error.Code != "certificate_not_ev" {
+		t.Errorf("verify of a non-EV signature: exit %d, %s; want certificate_not_ev", code, out)
+	}
+	for _, extra := range [][]string{{"--insecure-allow-non-ev"}, {"--insecure-allow-non-ev", "--require-ev"}} {
+		if _, stderr, code := run(t, append([]string{"verify", cab, "--roots", root}, extra...)...); code != exitOK {
+			t.Errorf("verify %q: exit %d: %s", extra, code, stderr)
+		}
+	}
+
+	tsa := signertest.NewTSA(t)
+	both := filepath.Join(dir, "both.pem")
+	oemRoot, err := os.ReadFile(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tsaRoot, err := os.ReadFile(tsa.RootFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(both, append(oemRoot, tsaRoot...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stamped := gcabCabinet(t, dir, "b.cab", "")
+	signTS := append([]string{"sign", stamped, "--insecure-allow-non-ev", "--timestamp-url", tsa.URL, "--roots", both, "-O", "json"}, key...)
+	out, _, code = run(t, signTS...)
+	if r := decode[batchReport[signedItem]](t, out).Results; code != exitFailed || len(r) != 1 || r[0].Error == nil || r[0].Error.Code != "timestamp_failed" {
+		t.Errorf("sign, TSA root only among --roots: exit %d, %s; want timestamp_failed", code, out)
+	}
+	if _, stderr, code := run(t, append(signTS, "--timestamp-roots", tsa.RootFile)...); code != exitOK {
+		t.Fatalf("sign with --timestamp-roots: %s", stderr)
+	}
+	out, _, code = run(t, "verify", stamped, "--roots", both, "--insecure-allow-non-ev", "-O", "json")
+	if r := decode[batchReport[signedItem]](t, out).Results; code != exitFailed || len(r) != 1 || r[0].Error == nil || r[0].Error.Code != "timestamp_failed" {
+		t.Errorf("verify, TSA root only among --roots: exit %d, %s; want timestamp_failed", code, out)
+	}
+	if _, stderr, code := run(t, "verify", stamped, "--roots", root, "--timestamp-roots", tsa.RootFile, "--insecure-allow-non-ev"); code != exitOK {
+		t.Errorf("verify with --timestamp-roots: %s", stderr)
 	}
 }

@@ -12,19 +12,21 @@ import (
 func newVerifyCmd(o *cli.Output) *cobra.Command {
 	var (
 		roots          rootFlags
-		requireEV      bool
+		requireEV      bool // accepted for old scripts: EV is the default
+		allowNonEV     bool
 		requireSubject string
 	)
 	c := &cobra.Command{
-		Use:   "verify CAB... --roots ROOTS.pem [--os-vendor-roots ROOTS.pem] [--require-ev] [--require-subject SUBJECT]",
+		Use:   "verify CAB... --roots ROOTS.pem [--os-vendor-roots ROOTS.pem] [--require-subject SUBJECT] [--insecure-allow-non-ev]",
 		Short: "Verify the Authenticode signatures of cabinets (exit 0 all valid, 1 any not)",
 		Long: `Verifies each cabinet's Authenticode signature: the digest over the cabinet,
 the PKCS#7 signature, an RFC 3161 timestamp if present, and the certificate
-policy (code-signing EKU, digitalSignature, validity at the timestamp or now,
-key strength, chain to --roots). For an os-kind cabinet (update.json "kind":
+policy (EV, code-signing EKU, digitalSignature, validity at the timestamp or
+now, key strength, chain to --roots; --insecure-allow-non-ev accepts a signer
+without EV, which devices refuse). For an os-kind cabinet (update.json "kind":
 "os"), whose own signature is the OEM's like any other, every OS vendor
 package (.cab) inside it must also verify against --os-vendor-roots (required
-for os-kind cabinets; EV, --require-ev and --require-subject apply to the
+for os-kind cabinets; EV, --insecure-allow-non-ev and --require-subject apply to the
 OEM's signature only). Each cabinet is reported (signer, EV, validity,
 timestamp, Authenticode digest, kind, vendor packages), every one checked.`,
 		Args: cli.Args(cobra.MinimumNArgs(1)),
@@ -36,7 +38,7 @@ timestamp, Authenticode digest, kind, vendor packages), every one checked.`,
 			if err != nil {
 				return err
 			}
-			policy.RequireEV, policy.RequireSubject = requireEV, requireSubject
+			policy.UnsafeAllowNonEV, policy.RequireSubject = allowNonEV, requireSubject
 			reports, _ := signer.VerifyCabinets(cmd.Context(), args, policy)
 			items := make([]*signedCabinet, len(reports))
 			for i, r := range reports {
@@ -49,7 +51,9 @@ timestamp, Authenticode digest, kind, vendor packages), every one checked.`,
 	}
 	f := c.Flags()
 	roots.register(f, "PEM `FILE` of the roots signers must chain to (required)")
-	f.BoolVar(&requireEV, "require-ev", false, "refuse signers without the EV policy 2.23.140.1.3")
+	f.BoolVar(&allowNonEV, "insecure-allow-non-ev", false, "INSECURE: accept signers without the EV policy 2.23.140.1.3 (devices refuse them)")
+	f.BoolVar(&requireEV, "require-ev", false, "EV is required by default; accepted for older scripts")
+	_ = f.MarkHidden("require-ev")
 	f.StringVar(&requireSubject, "require-subject", "", "refuse signers whose subject (CN or full DN) is not `SUBJECT`")
 	return c
 }

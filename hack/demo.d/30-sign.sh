@@ -30,8 +30,8 @@ fi
 echo "--- devupdate sign (OEM key)"
 "$DEVUPDATE" sign "${cabs[@]}" "${oem[@]}" ${vendor_roots[@]+"${vendor_roots[@]}"}
 echo
-echo "--- devupdate verify --require-ev"
-"$DEVUPDATE" verify "${cabs[@]}" --roots "$DEMO_DIR/pki/root.pem" --require-ev ${vendor_roots[@]+"${vendor_roots[@]}"}
+echo "--- devupdate verify "
+"$DEVUPDATE" verify "${cabs[@]}" --roots "$DEMO_DIR/pki/root.pem" ${vendor_roots[@]+"${vendor_roots[@]}"}
 if [ -f "$os_cab" ]; then
 	echo
 	echo "--- the vendor's package inside the signed os update is byte for byte the vendor's"

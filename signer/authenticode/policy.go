@@ -33,10 +33,11 @@ type Policy struct {
 	// TimestampRoots verify the timestamp authority's chain. Default nil:
 	// Roots are used (OSVendorRoots for vendor packages).
 	TimestampRoots *x509.CertPool
-	// RequireEV refuses a signer without the EV policy OID on verify.
-	// Default false on verify; signing always requires EV unless
-	// WithUnsafeAllowNonEV is given.
-	RequireEV bool
+	// UnsafeAllowNonEV accepts a signer without the EV policy OID.
+	// Default false: EV is required, as Device Update Center and devices
+	// require it, on signing and on verification alike. For tests and
+	// internal builds only.
+	UnsafeAllowNonEV bool
 	// RequireSubject, when not empty, must equal the signer's subject
 	// common name or its whole RFC 2253 subject. Default: any subject.
 	RequireSubject string
@@ -77,7 +78,9 @@ func (p *Policy) subjects() []string {
 // certificates) or the required subjects (which name the OEM). Timestamps
 // chain to p.TimestampRoots, or to the vendor's roots when that is nil.
 func (p Policy) VendorPolicy() Policy {
-	return Policy{Roots: p.OSVendorRoots, TimestampRoots: p.TimestampRoots, CurrentTime: p.CurrentTime}
+	// An OS vendor signs with its own certificates, which are not EV:
+	// that is the vendor policy, not a weakened one.
+	return Policy{Roots: p.OSVendorRoots, TimestampRoots: p.TimestampRoots, CurrentTime: p.CurrentTime, UnsafeAllowNonEV: true}
 }
 
 func refuse(rule Rule, cert *x509.Certificate, sentinel error, format string, args ...any) error {

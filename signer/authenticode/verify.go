@@ -222,7 +222,7 @@ func VerifyBlob(name string, blob, imprint []byte, policy Policy) (*Result, erro
 		t := ts.UTC()
 		at, res.Timestamp = t, &t
 	}
-	if err := CheckCertificate(leaf, intermediatesOf(leaf, sd.certs), nil, policy.Roots, at, policy.RequireEV); err != nil {
+	if err := CheckCertificate(leaf, intermediatesOf(leaf, sd.certs), nil, policy.Roots, at, !policy.UnsafeAllowNonEV); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if want := policy.subjects(); len(want) > 0 && !slices.ContainsFunc(want, func(s string) bool { return s == res.SubjectCN || s == res.Subject }) {
