@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 )
 
 // Positions maps the path of every value in data (a JSON document
 // Object accepted) to the byte offset where the value starts, so a parser
 // can report a rule broken by a value at its line and column (LineCol).
 // Paths join object keys with '.' and index arrays with [i]: "handlers",
-// "handlers.driver.timeout", "mirrors[1]"; the document itself is "".
+// "handlers.driver.timeout", "mirrors[1]"; a key that is empty or holds
+// '.', '[', ']' or '"' is quoted in brackets, so a path has one meaning:
+// `installed["Contoso.Toaster.Driver"].version`. The document itself is "".
 // A document that does not tokenize gives the paths read before the
 // error.
 func Positions(data []byte) map[string]int64 {
@@ -35,10 +39,7 @@ func Positions(data []byte) map[string]int64 {
 					return err
 				}
 				key, _ := k.(string)
-				child := key
-				if path != "" {
-					child = path + "." + key
-				}
+				child := JoinKey(path, key)
 				if err := walk(child); err != nil {
 					return err
 				}
@@ -69,4 +70,15 @@ func valueStart(data []byte, off int64) int64 {
 		break
 	}
 	return off
+}
+
+// JoinKey is the path of key inside the object at path (see Positions).
+func JoinKey(path, key string) string {
+	if key == "" || strings.ContainsAny(key, `.[]"`) {
+		return path + "[" + strconv.Quote(key) + "]"
+	}
+	if path == "" {
+		return key
+	}
+	return path + "." + key
 }

@@ -185,25 +185,21 @@ var (
 	topKeys     = []string{"server", "mirrors", "ring", "tuf_roots", "product_chid", "authenticode", "state_dir", "handlers", "scan_interval", "jitter", "report_url", "inventory", "os_package", "smbios", "request_timeout", "max_extract_bytes", "max_attempts"}
 	authKeys    = []string{"roots", "subjects", "os_vendor_roots", "timestamp_roots"}
 	handlerKeys = []string{"command", "installed", "timeout", "reboot_exit_codes"}
-	indexRE     = regexp.MustCompile(`\[\d+\]$`)
 )
 
-// known reports whether path is a place of the schema. The names under
-// handlers and inventory are checked as rules, not as keys.
-func known(path string) bool {
-	p := indexRE.ReplaceAllString(path, "")
-	parts := strings.Split(p, ".")
+// known reports whether a path (split by jsondoc.Split) is a place of the
+// schema. The names under handlers and inventory are checked as rules, not
+// as keys.
+func known(segs []string) bool {
 	switch {
-	case len(parts) == 1:
-		return slices.Contains(topKeys, parts[0])
-	case parts[0] == "authenticode" && len(parts) == 2:
-		return slices.Contains(authKeys, parts[1])
-	case parts[0] == "handlers" && len(parts) == 2:
-		return true
-	case parts[0] == "handlers" && len(parts) == 3:
-		return slices.Contains(handlerKeys, parts[2])
-	case parts[0] == "inventory":
-		return true // package names have dots
+	case len(segs) == 1 || len(segs) == 2 && segs[1] == "[]":
+		return slices.Contains(topKeys, segs[0])
+	case segs[0] == "authenticode":
+		return slices.Contains(authKeys, segs[1]) && (len(segs) == 2 || len(segs) == 3 && segs[2] == "[]")
+	case segs[0] == "handlers":
+		return len(segs) == 2 || slices.Contains(handlerKeys, segs[2]) && (len(segs) == 3 || len(segs) == 4 && segs[3] == "[]")
+	case segs[0] == "inventory":
+		return len(segs) == 2
 	}
 	return false
 }
@@ -280,7 +276,7 @@ func parse(file string, data []byte) (*Config, *jsondoc.Doc, error) {
 		}
 	}
 	for kind, h := range w.Handlers {
-		field := "handlers." + kind
+		field := jsondoc.Key("handlers", kind)
 		k := update.Kind(kind)
 		if !k.Valid() {
 			d.Addf(field, "%q is not a kind: one of os, driver, app, ocp", kind)
@@ -323,7 +319,7 @@ func parse(file string, data []byte) (*Config, *jsondoc.Doc, error) {
 		}
 	}
 	for name, v := range w.Inventory {
-		field := "inventory." + name
+		field := jsondoc.Key("inventory", name)
 		if err := update.CheckName(name); err != nil {
 			d.Addf(field, "%q is not a package name (Owner.Component[.SubComponent])", name)
 			continue

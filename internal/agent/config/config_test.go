@@ -69,7 +69,7 @@ func TestParseProblems(t *testing.T) {
 		{"unknown placeholder", `{"server": "https://a/", "tuf_roots": "r", "authenticode": {"roots": "r", "subjects": ["s"]}, "handlers": {"app": {"command": ["x", "{path}"]}}}`, "handlers.app.command[1]", 1, 133},
 		{"bad duration", `{"server": "https://a/", "tuf_roots": "r", "authenticode": {"roots": "r", "subjects": ["s"]}, "scan_interval": "soon"}`, "scan_interval", 1, 112},
 		{"jitter over interval", `{"server": "https://a/", "tuf_roots": "r", "authenticode": {"roots": "r", "subjects": ["s"]}, "scan_interval": "1m", "jitter": "2m"}`, "jitter", 1, 128},
-		{"bad inventory version", `{"server": "https://a/", "tuf_roots": "r", "authenticode": {"roots": "r", "subjects": ["s"]}, "inventory": {"A.B": "1.2"}}`, "inventory.A.B", 1, 116},
+		{"bad inventory version", `{"server": "https://a/", "tuf_roots": "r", "authenticode": {"roots": "r", "subjects": ["s"]}, "inventory": {"A.B": "1.2"}}`, `inventory["A.B"]`, 1, 116},
 		{"duplicate key", `{"server": "https://a/", "server": "https://b/"}`, "", 0, 0},
 		{"not JSON", "{\"server\": \n ]", "", 2, 1},
 	}
