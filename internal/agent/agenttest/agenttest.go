@@ -370,6 +370,12 @@ var who = flight.Who{Actor: "agenttest@ci", Reason: "agent test"}
 // engineer holding that chain's roots would), and returns its update.
 func (w *World) Add(ring, cab string, rollout int, signedBy *devpki.PKI) *update.Update {
 	w.T.Helper()
+	return w.AddWith(ring, cab, flight.AddOptions{Rollout: rollout}, signedBy)
+}
+
+// AddWith is Add with flight's options (a downgrade, say).
+func (w *World) AddWith(ring, cab string, o flight.AddOptions, signedBy *devpki.PKI) *update.Update {
+	w.T.Helper()
 	if signedBy == nil {
 		signedBy = w.OEM
 	}
@@ -378,7 +384,7 @@ func (w *World) Add(ring, cab string, rollout int, signedBy *devpki.PKI) *update
 	if err != nil {
 		w.T.Fatal(err)
 	}
-	if _, err := w.Flight.Add(ctx, ring, []*flight.Candidate{cand}, flight.AddOptions{Rollout: rollout}, who); err != nil {
+	if _, err := w.Flight.Add(ctx, ring, []*flight.Candidate{cand}, o, who); err != nil {
 		w.T.Fatal(err)
 	}
 	return cand.Update
@@ -461,7 +467,7 @@ func (w *World) Config(ring, stateDir string, handlers map[update.Kind]config.Ha
 	if err != nil {
 		w.T.Fatal(err)
 	}
-	c.SetPolicy(signer.Policy{Roots: w.OEM.Roots()})
+	c.SetRoots(w.OEM.Roots(), nil, nil)
 	c.Handlers = handlers
 	return c
 }

@@ -533,8 +533,8 @@ func LoadPEMRoots(ctx context.Context, path string) (*x509.CertPool, error) {
 
 // Policy is the Authenticode policy every cabinet must satisfy: EV, the
 // OEM's roots, one of its subjects (and the OS vendor's roots for the
-// packages of an os update). A Config not made by Load has none: set it
-// with SetPolicy.
+// packages of an os update). A Config not made by Load has none until
+// SetRoots.
 func (c *Config) Policy() (authenticode.Policy, error) {
 	if c.policy == nil || c.policy.Roots == nil {
 		return authenticode.Policy{}, fmt.Errorf("%w: no Authenticode roots loaded", ErrInvalid)
@@ -542,11 +542,13 @@ func (c *Config) Policy() (authenticode.Policy, error) {
 	return *c.policy, nil
 }
 
-// SetPolicy sets the Authenticode policy of a Config built in code (tests,
-// the fleet simulator). RequireEV is forced on: a device never accepts less.
-func (c *Config) SetPolicy(p authenticode.Policy) {
-	p.RequireEV = true
-	c.policy = &p
+// SetRoots gives a Config built in code (tests, a fleet simulator) the
+// certificate pools its file would name: the OEM's roots, the OS vendor's
+// and the timestamp authorities' (nil: none). The policy requires EV and
+// the configured subjects, as Load's does.
+func (c *Config) SetRoots(roots, osVendorRoots, timestampRoots *x509.CertPool) {
+	c.policy = &authenticode.Policy{Roots: roots, OSVendorRoots: osVendorRoots, TimestampRoots: timestampRoots,
+		RequireEV: true, RequireSubjects: c.Authenticode.Subjects}
 }
 
 // RingRoot reads the shipped root.json of ring: TUFRoots/<ring>.root.json.

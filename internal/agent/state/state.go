@@ -12,7 +12,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"maps"
 	"regexp"
 	"slices"
@@ -309,6 +308,3 @@ func (m *Memory) Save(ctx context.Context, r *Record) error {
 	m.r = r.Clone()
 	return nil
 }
-
-// fmtErr wraps an I/O error with the file.
-func fmtErr(file string, err error) error { return fmt.Errorf("%s: %w", file, err) }

@@ -182,3 +182,21 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestLock(t *testing.T) {
+	dir := t.TempDir()
+	unlock, err := Lock(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Lock(dir); !errors.Is(err, ErrLocked) {
+		t.Errorf("second lock: %v", err)
+	}
+	unlock()
+	again, err := Lock(dir)
+	if err != nil {
+		t.Errorf("after unlock: %v", err)
+	} else {
+		again()
+	}
+}
