@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -498,3 +499,111 @@ func (h *halfWriter) Write(p []byte) (int, error) {
 }
 
 func (h *halfWriter) Flush() { h.ResponseWriter.(http.Flusher).Flush() }
+
+// TestPendingRebootAndReports: a reboot exit code is recorded and
+// reported as pending a reboot; reports reach the report URL after the
+// install, and a server that fails does not fail the install.
+func TestPendingRebootAndReports(t *testing.T) {
+	w := agenttest.New(t)
+	ctx := context.Background()
+	w.Add("Preview", w.Cabinet(agenttest.Cab{Name: "Contoso.Toaster.Driver", Version: "1.0.0.2", Kind: update.KindDriver}), 100, nil)
+	var posted atomic.Int32
+	var body atomic.Value
+	srv := httptestServer(t, func(rw http.ResponseWriter, r *http.Request) {
+		b := new(bytes.Buffer)
+		b.ReadFrom(r.Body)
+		body.Store(b.String())
+		posted.Add(1)
+	})
+	h := newTestHandler(t)
+	cfg := w.Config("Preview", filepath.Join(t.TempDir(), "state"), map[update.Kind]config.Handler{update.KindDriver: h.config(false, 194)})
+	cfg.SMBIOS = agenttest.Repo(t, agenttest.GoldenDevice)
+	cfg.ReportURL = srv
+	a, err := agent.New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := a.Install(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Installations) != 1 || res.Installations[0].Outcome != report.PendingReboot || res.ReportsSent != 1 || res.ReportsPending != 0 {
+		t.Fatalf("%+v", res)
+	}
+	if in := record(t, cfg).Installed["Contoso.Toaster.Driver"]; !in.PendingReboot {
+		t.Errorf("record %+v", in)
+	}
+	r, err := report.Parse("posted", []byte(body.Load().(string)))
+	if err != nil || r.Outcome != report.PendingReboot || r.DeviceID != a.Device().ID || r.Handler == nil || r.Handler.ExitCode != 194 {
+		t.Errorf("posted report %+v, %v", r, err)
+	}
+	st, err := a.Status(ctx)
+	if err != nil || st.LastReport == nil || st.LastReport.Outcome != report.PendingReboot || st.ReportsPending != 0 {
+		t.Errorf("status %+v, %v", st, err)
+	}
+}
+
+func httptestServer(t *testing.T, h http.HandlerFunc) string {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL + "/reports"
+}
+
+// TestInterruptedInstall: an install a crash left in the installing phase
+// is finished on the next run when its update is still offered, and
+// reported abandoned when it is not.
+func TestInterruptedInstall(t *testing.T) {
+	w := agenttest.New(t)
+	ctx := context.Background()
+	cab := w.Cabinet(agenttest.Cab{Name: "Contoso.Toaster.Settings", Version: "1.0.0.1"})
+	w.Add("Preview", cab, 100, nil)
+	h := newTestHandler(t)
+	a, cfg := newAgent(t, w, "Preview", 0, h)
+	scan, err := a.Scan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := scan.Applicable()[0]
+	interrupted := func() {
+		rec := record(t, cfg)
+		rec.Attempt = &state.Attempt{Name: d.Name, Version: d.Version, Kind: d.Kind, SHA256: d.SHA256, Length: d.Length, Ring: "Preview", Phase: state.Installing, Started: time.Now()}
+		if err := (state.File{Dir: cfg.StateDir}).Save(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	interrupted()
+	w.Set("Preview", d.Name, d.Version.String(), catalog.ActionHalt, 0)
+	res, err := a.Install(ctx)
+	if err != nil || len(res.Installations) != 1 || res.Installations[0].Outcome != report.Abandoned || res.Installations[0].Error == nil {
+		t.Fatalf("%v %+v", err, res)
+	}
+	if rec := record(t, cfg); rec.Attempt != nil || len(rec.Installed) != 0 {
+		t.Errorf("record %+v", rec)
+	}
+	if runs := h.runs(t); len(runs) != 0 {
+		t.Errorf("handler ran: %v", runs)
+	}
+}
+
+// TestCorruptTUFCacheThroughTheAgent: a damaged metadata cache in the
+// state directory is rebuilt by the next scan.
+func TestCorruptTUFCacheThroughTheAgent(t *testing.T) {
+	w := agenttest.New(t)
+	ctx := context.Background()
+	w.Add("Preview", w.Cabinet(agenttest.Cab{Name: "Contoso.Toaster.Settings", Version: "1.0.0.1"}), 100, nil)
+	a, cfg := newAgent(t, w, "Preview", 0, newTestHandler(t))
+	if _, err := a.Scan(ctx); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(cfg.StateDir, "tuf", "Preview", w.CHID(0).String())
+	for _, role := range []string{"root", "timestamp", "snapshot", "targets"} {
+		if err := os.WriteFile(filepath.Join(dir, role+".json"), []byte("\x00garbage"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, _ := agent.New(ctx, cfg)
+	res, err := b.Scan(ctx)
+	if err != nil || !res.Rebuilt || len(res.Applicable()) != 1 {
+		t.Errorf("after the damage: %v %+v", err, res)
+	}
+}

@@ -34,8 +34,10 @@ type Installation struct {
 	Version update.Version `json:"version"`
 	Kind    update.Kind    `json:"kind"`
 	Outcome Outcome        `json:"outcome"`
-	// Err is why it failed (nil unless Outcome is failed or abandoned).
-	Err error `json:"-"`
+	// Err is why it failed (nil unless Outcome is failed or abandoned);
+	// Error is its code and message.
+	Err   error         `json:"-"`
+	Error *report.Error `json:"error,omitempty"`
 	// Report is the report file written to the outbox.
 	Report string `json:"report,omitempty"`
 	// Handler is the handler's exit status and output (when it ran).
@@ -46,8 +48,9 @@ type Installation struct {
 type InstallResult struct {
 	Scan          *ScanResult    `json:"scan"`
 	Installations []Installation `json:"installations"`
-	// ReportsSent and ReportsPending count the outbox after the run;
-	// ReportErr is why sending stopped (it never fails the run).
+	// ReportsSent and ReportsPending count the outbox after the run (with
+	// a report URL); ReportErr is why sending stopped (it never fails the
+	// run).
 	ReportsSent    int   `json:"reports_sent"`
 	ReportsPending int   `json:"reports_pending"`
 	ReportErr      error `json:"-"`
@@ -91,6 +94,7 @@ func (a *Agent) Install(ctx context.Context) (*InstallResult, error) {
 		if err != nil {
 			return res, err
 		}
+		inst.Error = reportError(inst.Err)
 		res.Installations = append(res.Installations, *inst)
 	}
 	failed := map[string]bool{}
@@ -110,6 +114,7 @@ func (a *Agent) Install(ctx context.Context) (*InstallResult, error) {
 		if inst.Outcome == report.Failed {
 			failed[d.Name] = true
 		}
+		inst.Error = reportError(inst.Err)
 		res.Installations = append(res.Installations, *inst)
 	}
 	a.sendReports(ctx, res)
@@ -117,7 +122,11 @@ func (a *Agent) Install(ctx context.Context) (*InstallResult, error) {
 }
 
 // sendReports flushes the outbox for at most a minute, after the installs.
+// Without a report URL reports are only kept, and none is pending.
 func (a *Agent) sendReports(ctx context.Context, res *InstallResult) {
+	if a.cfg.ReportURL == "" {
+		return
+	}
 	if ctx.Err() == nil {
 		fctx, cancel := context.WithTimeout(ctx, time.Minute)
 		res.ReportsSent, res.ReportErr = a.outbox.Flush(fctx)

@@ -25,28 +25,29 @@ type Package struct {
 	PendingReboot bool        `json:"pending_reboot,omitempty"`
 }
 
-// Status is what `status` shows: the device, its ring, what it has, the
+// DeviceStatus is what `status` shows: the device, its ring, what it has, the
 // install in progress, failures, the last scan, the reports.
-type Status struct {
+type DeviceStatus struct {
 	Device    *Device                  `json:"device"`
 	Ring      string                   `json:"ring"`
 	Installed []Package                `json:"installed"`
 	Attempt   *state.Attempt           `json:"attempt,omitempty"`
 	Failures  map[string]state.Failure `json:"failures"`
 	LastScan  *state.Scan              `json:"last_scan,omitempty"`
-	// ReportsPending are reports not yet sent; LastReport is the latest.
+	// ReportsPending are reports not yet sent to the report URL;
+	// LastReport is the latest.
 	ReportsPending int            `json:"reports_pending"`
 	LastReport     *report.Report `json:"last_report,omitempty"`
 }
 
 // Status reads the record and reports; it touches no network and changes
 // nothing.
-func (a *Agent) Status(ctx context.Context) (*Status, error) {
+func (a *Agent) Status(ctx context.Context) (*DeviceStatus, error) {
 	rec, err := a.store.Load(ctx)
 	if err != nil {
 		return nil, err
 	}
-	st := &Status{Device: a.dev, Ring: a.cfg.Ring, Attempt: rec.Attempt, Failures: rec.Failures, LastScan: rec.LastScan, Installed: []Package{}}
+	st := &DeviceStatus{Device: a.dev, Ring: a.cfg.Ring, Attempt: rec.Attempt, Failures: rec.Failures, LastScan: rec.LastScan, Installed: []Package{}}
 	for name, v := range a.Installed(rec) {
 		p := Package{Name: name, Version: v, Source: "inventory"}
 		if in, ok := rec.Installed[name]; ok && in.Version == v {
@@ -60,7 +61,9 @@ func (a *Agent) Status(ctx context.Context) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	st.ReportsPending = len(pending)
+	if a.cfg.ReportURL != "" {
+		st.ReportsPending = len(pending)
+	}
 	sent, err := a.outbox.Sent()
 	if err != nil {
 		return nil, err

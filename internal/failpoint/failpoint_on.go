@@ -12,15 +12,6 @@ import (
 // Enabled reports whether the binary was built with failpoints.
 const Enabled = true
 
-// The environment of a failpoint build:
-//   - EnvKill=NAME#N kills the process with SIGKILL at the Nth time point
-//     NAME is reached (N from 1);
-//   - EnvTrace=FILE appends every point reached, as NAME#N, one per line.
-const (
-	EnvKill  = "DEVUPDATE_FAILPOINT"
-	EnvTrace = "DEVUPDATE_FAILPOINT_TRACE"
-)
-
 var (
 	mu    sync.Mutex
 	count = map[string]int{}

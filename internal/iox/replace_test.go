@@ -35,3 +35,20 @@ func TestReplaceFile(t *testing.T) {
 		t.Errorf("left behind: %v", entries)
 	}
 }
+
+func TestRemoveStale(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "state.json")
+	for _, n := range []string{".state.json.123.tmp", ".state.json.9.tmp", "state.json", ".other.json.1.tmp"} {
+		os.WriteFile(filepath.Join(dir, n), nil, 0o600)
+	}
+	RemoveStale(p)
+	entries, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if len(names) != 2 || names[0] != ".other.json.1.tmp" || names[1] != "state.json" {
+		t.Errorf("left %v", names)
+	}
+}

@@ -45,11 +45,14 @@ func (f File) Load(ctx context.Context) (*Record, error) {
 	return Parse(f.path(), data)
 }
 
-// Save replaces the record: a crash leaves the old record or this one.
+// Save replaces the record: a crash leaves the old record or this one
+// (and perhaps a temporary file, removed by the next Save; the caller
+// holds the state directory's lock).
 func (f File) Save(ctx context.Context, r *Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	iox.RemoveStale(f.path())
 	data, err := r.Encode()
 	if err != nil {
 		return err
