@@ -4,7 +4,8 @@
 // loopback by cdn/origin (what `devupdate serve` runs), cabinets written
 // by the packager and signed by the signer with a TEST-ONLY EV chain from
 // signer/devpki (the OEM's), and a second TEST-ONLY EV chain that is not
-// the OEM's. It links the publishing side, so only tests import it.
+// the OEM's. It links the publishing side, so only tests and benchmark
+// programs (hack/agentbench) import it.
 package agenttest
 
 import (
@@ -25,7 +26,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/devupdate/devupdate/cdn"
@@ -49,6 +49,16 @@ const OEMSubject = "Contoso Ltd TEST-ONLY EV Code Signing"
 // OtherSubject is the second chain's: a valid EV signer that is not the OEM.
 const OtherSubject = "Fabrikam Inc TEST-ONLY EV Code Signing"
 
+// TB is what the world needs of its caller: a test or benchmark
+// (testing.TB), or a benchmark program (hack/agentbench).
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	TempDir() string
+	Cleanup(func())
+}
+
 // Clock is a settable clock.
 type Clock struct {
 	mu sync.Mutex
@@ -64,7 +74,7 @@ func (c *Clock) Add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c
 // World is a store with initialised rings served on loopback, two
 // products, the OEM's signing chain and another EV chain.
 type World struct {
-	T        testing.TB
+	T        TB
 	Dir      string
 	Store    cdn.Store
 	Flight   *flight.Flight
@@ -101,7 +111,7 @@ const ExampleProduct = "examples/contoso-toaster/product.yaml"
 const GoldenDevice = "examples/contoso-toaster/golden-device.bin"
 
 // Repo returns the path of a file of the repository.
-func Repo(t testing.TB, rel string) string {
+func Repo(t TB, rel string) string {
 	t.Helper()
 	dir, err := os.Getwd()
 	if err != nil {
@@ -121,7 +131,7 @@ func Repo(t testing.TB, rel string) string {
 
 // New makes a World: rings Preview, EarlyAdopter, GeneralAvailability
 // (no soak) with both products registered, served on loopback.
-func New(t testing.TB) *World {
+func New(t TB) *World {
 	t.Helper()
 	ctx := context.Background()
 	w := &World{T: t, Dir: t.TempDir(), Clock: &Clock{t: time.Now().UTC()}}
@@ -196,7 +206,7 @@ smbios:
 	return w
 }
 
-func newPKI(t testing.TB, dir, name, cn string) (*devpki.PKI, string) {
+func newPKI(t TB, dir, name, cn string) (*devpki.PKI, string) {
 	t.Helper()
 	pki, err := devpki.New(devpki.WithLeafCommonName(cn))
 	if err != nil {
