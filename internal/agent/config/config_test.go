@@ -198,3 +198,19 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestExample: the commented example in examples/agent parses.
+func TestExample(t *testing.T) {
+	p := filepath.Join("..", "..", "..", "examples", "agent", "config.json")
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse(p, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Ring != "GeneralAvailability" || len(c.Mirrors) != 1 || c.Handlers[update.KindOCP].Timeout != 10*time.Minute || c.ReportURL == "" {
+		t.Errorf("%+v", c)
+	}
+}
