@@ -16,6 +16,7 @@ import (
 	"github.com/devupdate/devupdate/internal/agent/report"
 	"github.com/devupdate/devupdate/internal/agent/state"
 	"github.com/devupdate/devupdate/internal/agent/tufrepo"
+	"github.com/devupdate/devupdate/internal/iox"
 	"github.com/devupdate/devupdate/manifest/update"
 	"github.com/devupdate/devupdate/signer/authenticode"
 )
@@ -141,7 +142,7 @@ type Agent struct {
 // New returns the agent of the device cfg describes. It reads the device
 // (unless WithDevice) but touches no network.
 func New(ctx context.Context, cfg *config.Config, opts ...Option) (*Agent, error) {
-	o := options{http: &http.Client{}, now: time.Now, logger: slog.New(slog.DiscardHandler), userAgent: "devupdate-agent", sleep: sleep}
+	o := options{http: &http.Client{}, now: time.Now, logger: slog.New(slog.DiscardHandler), userAgent: "devupdate-agent", sleep: iox.Sleep}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"math/rand/v2"
 	"time"
+
+	"github.com/devupdate/devupdate/internal/iox"
 )
 
 // Run is the service loop: install (which scans first) now, then every
@@ -45,21 +47,10 @@ func (a *Agent) Run(ctx context.Context) error {
 func (a *Agent) nextRun(failures int) time.Duration {
 	wait := a.cfg.ScanInterval
 	if failures > 0 {
-		wait = min(time.Minute<<min(failures-1, 20), a.cfg.ScanInterval)
+		wait = iox.Backoff(failures, time.Minute, a.cfg.ScanInterval)
 	}
 	if j := a.cfg.Jitter; j > 0 {
 		wait += rand.N(min(j, wait) + 1)
 	}
 	return wait
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -19,12 +19,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/devupdate/devupdate/internal/iox"
 )
 
 // Errors (test with errors.Is; *StatusError and *DigestError carry details).
@@ -85,7 +86,6 @@ type options struct {
 	stallTimeout   time.Duration
 	userAgent      string
 	logger         *slog.Logger
-	sleep          func(context.Context, time.Duration) error
 }
 
 // Option configures New.
@@ -117,8 +117,8 @@ func WithAttempts(n int) Option {
 }
 
 // WithBackoff sets the wait before the first retry and its cap; each
-// retry doubles the wait, with up to 50 % random jitter (default 500ms
-// and 30s).
+// retry doubles the wait, less up to half at random (iox.Backoff;
+// default 500ms and 30s).
 func WithBackoff(first, max time.Duration) Option {
 	return func(o *options) error {
 		if first < 0 || max < first {
@@ -182,7 +182,7 @@ func New(bases []string, opts ...Option) (*Client, error) {
 	o := options{
 		http: &http.Client{}, attempts: 5, minBackoff: 500 * time.Millisecond, maxBackoff: 30 * time.Second,
 		requestTimeout: 30 * time.Second, stallTimeout: 30 * time.Second, userAgent: "devupdate-agent",
-		logger: slog.New(slog.DiscardHandler), sleep: sleep,
+		logger: slog.New(slog.DiscardHandler),
 	}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
@@ -206,32 +206,9 @@ func New(bases []string, opts ...Option) (*Client, error) {
 	return c, nil
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 // url is path (relative, '/'-separated) under base i.
 func (c *Client) url(i int, path string) string {
 	return c.bases[i].JoinPath(path).String()
-}
-
-// backoff is the wait before retry n (from 1).
-func (c *Client) backoff(n int) time.Duration {
-	d := c.o.minBackoff << min(n-1, 20)
-	if d > c.o.maxBackoff || d <= 0 {
-		d = c.o.maxBackoff
-	}
-	if d > 0 {
-		d = d/2 + rand.N(d/2+1)
-	}
-	return d
 }
 
 // try runs attempt on the current base, retrying retryable failures on
@@ -242,7 +219,7 @@ func (c *Client) try(ctx context.Context, what string, attempt func(ctx context.
 	var last error
 	for failed := 0; failed < c.o.attempts; {
 		if failed > 0 {
-			if err := c.o.sleep(ctx, c.backoff(failed)); err != nil {
+			if err := iox.Sleep(ctx, iox.Backoff(failed, c.o.minBackoff, c.o.maxBackoff)); err != nil {
 				return err
 			}
 		}

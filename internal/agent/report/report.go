@@ -14,7 +14,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -315,12 +314,8 @@ func (o *Outbox) post(ctx context.Context, data []byte) error {
 	var last error
 	for i := range attempts {
 		if i > 0 {
-			t := time.NewTimer(time.Duration(i)*time.Second/2 + rand.N(time.Second/2))
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return ctx.Err()
-			case <-t.C:
+			if err := iox.Sleep(ctx, iox.Backoff(i, time.Second, 10*time.Second)); err != nil {
+				return err
 			}
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.URL, bytes.NewReader(data))
