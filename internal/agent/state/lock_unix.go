@@ -5,34 +5,15 @@ package state
 import (
 	"errors"
 	"os"
-	"path/filepath"
 
 	"golang.org/x/sys/unix"
 )
 
-// LockFile is the lock of a state directory.
-const LockFile = "lock"
-
-// ErrLocked: another process holds the state directory's lock.
-var ErrLocked = errors.New("state directory locked by another process")
-
-// Lock takes the state directory's lock (an advisory lock on dir/lock,
-// released by the kernel if the process dies), or fails with ErrLocked at
-// once. unlock releases it.
-func Lock(dir string) (unlock func(), err error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
+// tryLock takes an advisory lock on f (flock), without waiting.
+func tryLock(f *os.File) error {
+	err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+	if errors.Is(err, unix.EWOULDBLOCK) {
+		return ErrLocked
 	}
-	f, err := os.OpenFile(filepath.Join(dir, LockFile), os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, ErrLocked
-		}
-		return nil, err
-	}
-	return func() { f.Close() }, nil
+	return err
 }
