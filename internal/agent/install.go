@@ -71,20 +71,14 @@ func (r *InstallResult) Failed() bool {
 // the run's (the scan failed, the record cannot be written); an update
 // that failed is an Installation with Outcome failed.
 func (a *Agent) Install(ctx context.Context) (*InstallResult, error) {
-	unlock, err := a.lock()
-	if err != nil {
+	rec, scan, unlock, err := a.begin(ctx)
+	if unlock != nil {
+		defer unlock()
+	}
+	if rec == nil {
 		return nil, err
 	}
-	defer unlock()
-	rec, err := a.store.Load(ctx)
-	if err != nil {
-		return nil, err
-	}
-	res := &InstallResult{}
-	res.Scan, err = a.scan(ctx, rec)
-	if serr := a.store.Save(ctx, rec); err == nil {
-		err = serr
-	}
+	res := &InstallResult{Scan: scan}
 	if err != nil {
 		return res, err
 	}

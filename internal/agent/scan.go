@@ -120,20 +120,28 @@ func entries(t *tufrepo.Trusted) []entryOf {
 // whether it applies to this device and why not. The outcome is kept in
 // the record's last scan.
 func (a *Agent) Scan(ctx context.Context) (*ScanResult, error) {
-	unlock, err := a.lock()
-	if err != nil {
-		return nil, err
+	_, res, unlock, err := a.begin(ctx)
+	if unlock != nil {
+		unlock()
 	}
-	defer unlock()
-	rec, err := a.store.Load(ctx)
-	if err != nil {
-		return nil, err
+	return res, err
+}
+
+// begin starts a run that may change the record: it takes the state
+// directory's lock, loads the record, scans and saves the scan's outcome.
+// unlock, when not nil, ends the run.
+func (a *Agent) begin(ctx context.Context) (rec *state.Record, res *ScanResult, unlock func(), err error) {
+	if unlock, err = a.lock(); err != nil {
+		return nil, nil, nil, err
 	}
-	res, err := a.scan(ctx, rec)
+	if rec, err = a.store.Load(ctx); err != nil {
+		return nil, nil, unlock, err
+	}
+	res, err = a.scan(ctx, rec)
 	if serr := a.store.Save(ctx, rec); err == nil {
 		err = serr
 	}
-	return res, err
+	return rec, res, unlock, err
 }
 
 // scan is Scan over a loaded record, which it updates (last scan, pending
