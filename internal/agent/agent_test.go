@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -605,5 +606,22 @@ func TestCorruptTUFCacheThroughTheAgent(t *testing.T) {
 	res, err := b.Scan(ctx)
 	if err != nil || !res.Rebuilt || len(res.Applicable()) != 1 {
 		t.Errorf("after the damage: %v %+v", err, res)
+	}
+}
+
+// TestCodes: every code is snake_case, and each error of the table gets
+// its own entry's code (no entry is shadowed by an earlier, wider one).
+func TestCodes(t *testing.T) {
+	for i, c := range agent.Codes {
+		if !regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`).MatchString(c.Code) {
+			t.Errorf("code %q is not snake_case", c.Code)
+		}
+		if got := agent.CodeOf(fmt.Errorf("wrapped: %w", c.Err)); got != c.Code {
+			// An earlier entry matches: fine only when it names the same code.
+			t.Errorf("entry %d (%v): code %q, want %q", i, c.Err, got, c.Code)
+		}
+	}
+	if agent.CodeOf(errors.New("other")) != "failed" {
+		t.Error("an unknown error is not failed")
 	}
 }

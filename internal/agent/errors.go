@@ -50,7 +50,9 @@ type Code struct {
 
 // Codes are the agent's error codes, most precise first. The CLI's code
 // table is built from them, and reports carry them, so a script reading
-// either sees one vocabulary (README, "Output and exit status").
+// either sees one vocabulary (README, "Output and exit status"); the
+// verifier's and the cabinet reader's errors have the codes devupdate
+// gives them.
 var Codes = []Code{
 	// the agent's own refusals
 	{ErrNoTargetingCHID, "no_targeting_chid"},
@@ -82,7 +84,7 @@ var Codes = []Code{
 	{authenticode.ErrNoOSVendorRoots, "no_os_vendor_roots"},
 	{authenticode.ErrInvalidUpdateJSON, "invalid_update_json"},
 	{authenticode.ErrNotSigned, "not_signed"},
-	{authenticode.ErrDigestMismatch, "bad_signature"},
+	{authenticode.ErrDigestMismatch, "digest_mismatch"},
 	{authenticode.ErrUnsupportedDigest, "unsupported_digest"},
 	{authenticode.ErrTimestamp, "timestamp_failed"},
 	{authenticode.ErrBadSignature, "bad_signature"},
@@ -98,8 +100,12 @@ var Codes = []Code{
 	// extraction
 	{cabinet.ErrChecksum, "checksum_mismatch"},
 	{cabinet.ErrTooLarge, "too_large"},
+	{cabinet.ErrLimit, "format_limit"},
 	{cabinet.ErrInvalidName, "invalid_name"},
+	{cabinet.ErrSizeMismatch, "size_mismatch"},
+	{cabinet.ErrUnsupported, "unsupported_cabinet"},
 	{cabinet.ErrMalformed, "malformed_cabinet"},
+	{cabinet.ErrExists, "exists"},
 	// handlers
 	{handler.ErrNoHandler, "no_handler"},
 	{handler.ErrTimeout, "handler_timeout"},
