@@ -1,8 +1,6 @@
 package agent
 
 import (
-	"fmt"
-
 	"golang.org/x/sys/windows/registry"
 
 	"github.com/devupdate/devupdate/manifest/update"
@@ -36,8 +34,4 @@ func osBuild() (update.Version, bool, error) {
 	}
 	v, err := parseOSBuild(major, minor, build, ubr)
 	return v, err == nil, err
-}
-
-func parseOSBuild(major, minor uint64, build string, ubr uint64) (update.Version, error) {
-	return update.ParseVersion(fmt.Sprintf("%d.%d.%s.%d", major, minor, build, ubr))
 }
