@@ -20,9 +20,9 @@ import (
 // configuration the agent's state.
 type statusReport struct {
 	cli.Status
-	Source string `json:"source,omitempty"`
-	smbios.Report
-	*agent.DeviceStatus
+	Source              string `json:"source,omitempty"`
+	*smbios.Report             // nil when the source could not be read
+	*agent.DeviceStatus        // nil without a configuration
 }
 
 func newStatusCmd(o *cli.Output) *cobra.Command {
@@ -69,7 +69,9 @@ configuration "device", "ring", "installed", "attempt", "failures",
 				}
 			}
 			if info != nil {
-				rep.Source, rep.Report = info.Source, smbios.NewReport(info)
+				// A failure leaves out the report (no empty fields).
+				r := smbios.NewReport(info)
+				rep.Source, rep.Report = info.Source, &r
 			}
 			return cli.Single(o, rep, err, func(w io.Writer, r *statusReport) error {
 				if err := smbios.WriteText(w, info); err != nil {

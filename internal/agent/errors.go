@@ -18,7 +18,6 @@ import (
 	"github.com/devupdate/devupdate/internal/problem"
 	"github.com/devupdate/devupdate/packager/cabinet"
 	"github.com/devupdate/devupdate/signer/authenticode"
-	"github.com/devupdate/devupdate/smbios"
 )
 
 // Errors of the agent itself (the libraries it drives have their own; see
@@ -58,6 +57,7 @@ var Codes = []Code{
 	{ErrNoTargetingCHID, "no_targeting_chid"},
 	{ErrCabinetMismatch, "cabinet_mismatch"},
 	{ErrBusy, "busy"},
+	{state.ErrLocked, "busy"},
 	{ErrRequirementFailed, "requirement_failed"},
 	{ErrGaveUp, "gave_up"},
 	// configuration, state, reports
@@ -65,13 +65,14 @@ var Codes = []Code{
 	{config.ErrInvalid, "invalid_config"},
 	{state.ErrCorrupt, "corrupt_state"},
 	{report.ErrRejected, "report_rejected"},
+	{report.ErrInvalid, "invalid_report"},
 	// TUF metadata (go-tuf's error types match with errors.Is)
 	{&metadata.ErrBadVersionNumber{}, "metadata_rollback"},
 	{&metadata.ErrExpiredMetadata{}, "metadata_expired"},
 	{&metadata.ErrUnsignedMetadata{}, "metadata_unsigned"},
 	{&metadata.ErrLengthOrHashMismatch{}, "metadata_mismatch"},
 	{&metadata.ErrRepository{}, "metadata_invalid"},
-	{catalog.ErrInvalidEntry, "invalid_entry"},
+	{catalog.ErrInvalidEntry, "invalid_catalog_entry"},
 	// downloads
 	{fetch.ErrTooLong, "too_long"},
 	{fetch.ErrTruncated, "truncated"},
@@ -86,6 +87,7 @@ var Codes = []Code{
 	{authenticode.ErrNotSigned, "not_signed"},
 	{authenticode.ErrDigestMismatch, "digest_mismatch"},
 	{authenticode.ErrUnsupportedDigest, "unsupported_digest"},
+	{authenticode.ErrUnsupportedAlgorithm, "unsupported_algorithm"},
 	{authenticode.ErrTimestamp, "timestamp_failed"},
 	{authenticode.ErrBadSignature, "bad_signature"},
 	{authenticode.ErrSubjectMismatch, "subject_mismatch"},
@@ -96,6 +98,8 @@ var Codes = []Code{
 	{authenticode.ErrNotEV, "certificate_not_ev"},
 	{authenticode.ErrWeakKey, "certificate_weak_key"},
 	{authenticode.ErrUntrustedChain, "certificate_untrusted"},
+	{authenticode.ErrKeyMismatch, "key_certificate_mismatch"},
+	{authenticode.ErrPolicy, "certificate_policy"},
 	{authenticode.ErrMalformed, "malformed_cabinet"},
 	// extraction
 	{cabinet.ErrChecksum, "checksum_mismatch"},
@@ -106,13 +110,15 @@ var Codes = []Code{
 	{cabinet.ErrUnsupported, "unsupported_cabinet"},
 	{cabinet.ErrMalformed, "malformed_cabinet"},
 	{cabinet.ErrExists, "exists"},
+	{cabinet.ErrNotFound, "not_found"},
+	{cabinet.ErrNoFiles, "no_files"},
+	{cabinet.ErrInvalidOption, "invalid_option"},
 	// handlers
 	{handler.ErrNoHandler, "no_handler"},
 	{handler.ErrTimeout, "handler_timeout"},
 	{handler.ErrFailed, "handler_failed"},
-	// SMBIOS, inputs, bounded reads, the usual
-	{smbios.ErrNoSMBIOS, "no_smbios"},
-	{smbios.ErrMalformed, "malformed_smbios"},
+	// inputs, bounded reads, the usual (SMBIOS errors, which only reading
+	// the device gives, are cmd/internal/smbioscodes')
 	{problem.ErrInvalid, "invalid_input"},
 	{iox.ErrTooLarge, "too_large"},
 	{context.Canceled, "canceled"},

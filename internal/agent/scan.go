@@ -27,7 +27,7 @@ const (
 	ReasonRequirement    = "requirement_not_met"
 	ReasonRollout        = "outside_rollout"
 	ReasonSuperseded     = "superseded"
-	ReasonInvalidEntry   = "invalid_entry"
+	ReasonInvalidEntry   = "invalid_catalog_entry"
 	ReasonGaveUp         = "gave_up"
 	ReasonNotInstallable = "no_handler"
 )

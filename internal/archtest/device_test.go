@@ -42,6 +42,7 @@ var publishingSide = []struct{ pkg, why string }{
 	{module + "/signer/pkcs11/...", "PKCS #11 key source"},
 	{"github.com/sassoftware/relic/...", "relic (lib/passprompt does not build for windows/arm64)"},
 	{"gopkg.in/yaml.v3/...", "YAML"},
+	{"github.com/goccy/go-yaml/...", "YAML"},
 	{module + "/internal/problem/yamlpos", "YAML"},
 	{module + "/smbios/smbiosyaml", "YAML fields files"},
 	{module + "/manifest", "update.yaml loading"},
