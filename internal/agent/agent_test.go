@@ -625,3 +625,40 @@ func TestCodes(t *testing.T) {
 		t.Error("an unknown error is not failed")
 	}
 }
+
+// TestStopMidInstall: a run stopped during the download keeps the attempt
+// and its partial download (no failure counted) and the next run finishes.
+func TestStopMidInstall(t *testing.T) {
+	w := agenttest.New(t)
+	cab := w.Cabinet(agenttest.Cab{Name: "Contoso.Toaster.Settings", Version: "1.0.0.1", PayloadSize: 4 << 20})
+	w.Add("Preview", cab, 100, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	w.Front(func(origin http.Handler) http.Handler {
+		return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, ".cab") && r.Header.Get("Range") == "" {
+				// Half the cabinet, then the device is told to stop.
+				hw := &halfWriter{ResponseWriter: rw}
+				origin.ServeHTTP(hw, r)
+				cancel()
+				return
+			}
+			origin.ServeHTTP(rw, r)
+		})
+	})
+	h := newTestHandler(t)
+	a, cfg := newAgent(t, w, "Preview", 0, h)
+	if _, err := a.Install(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("stopped run: %v", err)
+	}
+	rec := record(t, cfg)
+	if rec.Attempt == nil || rec.Attempt.Phase != state.Downloading || len(rec.Failures) != 0 {
+		t.Errorf("record after the stop: %+v", rec)
+	}
+	res, err := a.Install(context.Background())
+	if err != nil || len(res.Installations) != 1 || res.Installations[0].Outcome != report.Installed {
+		t.Fatalf("next run: %v %+v", err, res)
+	}
+	if runs := h.runs(t); len(runs) != 1 {
+		t.Errorf("handler runs %v", runs)
+	}
+}

@@ -98,7 +98,7 @@ func (a *Agent) Install(ctx context.Context) (*InstallResult, error) {
 		}
 		var inst *Installation
 		if blocked := slices.IndexFunc(d.After, func(n string) bool { return failed[n] }); blocked >= 0 {
-			inst, err = a.fail(ctx, rec, d, time.Now(), report.Timings{}, fmt.Errorf("%s %s: %w: %s", d.Name, d.Version, ErrRequirementFailed, d.After[blocked]))
+			inst, err = a.fail(ctx, rec, d, a.now(), report.Timings{}, fmt.Errorf("%s %s: %w: %s", d.Name, d.Version, ErrRequirementFailed, d.After[blocked]))
 		} else {
 			inst, err = a.installOne(ctx, rec, d)
 		}
@@ -176,6 +176,10 @@ func (a *Agent) installOne(ctx context.Context, rec *state.Record, d Decision) (
 	job, err := a.verifyAndExtract(ctx, d, cab)
 	tm.VerifyMS = time.Since(t).Milliseconds()
 	if err != nil {
+		if ctx.Err() != nil {
+			// Stopped, not refused: the next run verifies again.
+			return nil, ctx.Err()
+		}
 		// What does not verify is not kept.
 		_ = os.Remove(cab)
 		return a.fail(ctx, rec, d, start, tm, err)
