@@ -271,3 +271,24 @@ func TestParseContentRange(t *testing.T) {
 		}
 	}
 }
+
+// TestMirrorNotAskedAfterARefusal: a server whose bytes do not verify is
+// refused; the next mirror is for network trouble only.
+func TestMirrorNotAskedAfterARefusal(t *testing.T) {
+	data, sum := randomBytes(1 << 20)
+	swapped := bytes.Clone(data)
+	swapped[0] ^= 1
+	bad := httptest.NewServer(&cabServer{data: data, serve: swapped})
+	defer bad.Close()
+	good := &cabServer{data: data}
+	mirror := httptest.NewServer(good)
+	defer mirror.Close()
+	c := newClient(t, []string{bad.URL, mirror.URL})
+	err := c.Download(context.Background(), "x.cab", filepath.Join(t.TempDir(), "x.cab"), int64(len(data)), sum)
+	if !errors.Is(err, ErrDigestMismatch) {
+		t.Errorf("error %v", err)
+	}
+	if n := good.requests.Load(); n != 0 {
+		t.Errorf("the mirror was asked %d times after the server's bytes were refused", n)
+	}
+}
