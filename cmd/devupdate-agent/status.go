@@ -39,7 +39,8 @@ With a configuration (--config, $` + EnvConfig + `, or the default file when it
 exists) it also shows the device id and where it comes from, the ring and
 product CHID, what is installed (by the agent, or the base inventory), an
 install in progress, failures, the last scan and the reports. It touches no
-network and changes nothing.
+network and changes nothing (but makes the generated identity if there is
+none yet).
 --output json: {"ok", "source", "smbios_version", "fields", "chids", and with a
 configuration "device", "ring", "installed", "attempt", "failures",
 "last_scan", "reports_pending", "last_report"}.`,
