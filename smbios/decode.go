@@ -334,6 +334,10 @@ type Info struct {
 	Source  string  // where it was read from, for messages
 	Version Version // zero when the source does not say (dmi/id, fields file)
 	Fields  Fields
+	// SystemUUID is type 1's UUID, nil when the source has none (a fields
+	// file, a structure too short, an unreadable product_uuid). It may be
+	// a placeholder (UUID.Placeholder).
+	SystemUUID *UUID
 }
 
 // HardwareIDs is Fields.HardwareIDs.
@@ -432,7 +436,7 @@ func decodeStructures(v Version, table []byte) (*Info, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Info{Version: v, Fields: f}, nil
+	return &Info{Version: v, Fields: f, SystemUUID: uuidFromStructures(v, structs)}, nil
 }
 
 // DecodeDump decodes a file written by `dmidecode --dump-bin`: the entry

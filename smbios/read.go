@@ -217,7 +217,19 @@ func dmiID(dir string, readFile func(name string) (string, bool, error)) (*Info,
 	if !found {
 		return nil, fmt.Errorf("%s: %w: no DMI id files", dir, ErrNoSMBIOS)
 	}
-	return &Info{Source: dir, Fields: f}, nil
+	info := &Info{Source: dir, Fields: f}
+	// product_uuid is readable by root only; the kernel prints it in the
+	// byte order DecodeTable uses.
+	if v, ok, err := read("product_uuid"); err != nil {
+		return nil, err
+	} else if ok {
+		u, err := ParseUUID(strings.TrimSpace(v))
+		if err != nil {
+			return nil, fmt.Errorf("%s: product_uuid: %w", dir, err)
+		}
+		info.SystemUUID = &u
+	}
+	return info, nil
 }
 
 // ReadFieldsFile reads a JSON fields file: one object with the keys of
