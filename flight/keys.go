@@ -305,15 +305,10 @@ func GenerateDevKeys(ctx context.Context, dir string, rings []string) (string, e
 	return path, writeNew(path, append(data, '\n'), 0o600)
 }
 
-// writeNew writes a new file and refuses to replace an existing one.
+// writeNew writes a new file (iox.CreateNew: never replacing one).
 func writeNew(path string, data []byte, perm os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
-	if err != nil {
+	return iox.CreateNew(path, perm, func(f *os.File) error {
+		_, err := f.Write(data)
 		return err
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	})
 }

@@ -13,13 +13,13 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"time"
 
 	relicauth "github.com/sassoftware/relic/v8/lib/authenticode"
 	"github.com/sassoftware/relic/v8/lib/certloader"
 	"github.com/sassoftware/relic/v8/lib/pkcs9"
 
+	"github.com/devupdate/devupdate/internal/iox"
 	"github.com/devupdate/devupdate/signer/authenticode"
 )
 
@@ -188,16 +188,11 @@ func (s *Signer) signFile(ctx context.Context, in, out string) (res *Result, err
 		src.Close()
 		return s.fillReserve(ctx, in, st)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*.tmp")
+	tmp, err := iox.NewTemp(out, st.Mode().Perm())
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		if tmp != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
+	defer tmp.Discard()
 	s.opts.logger.DebugContext(ctx, "signing", "file", in, "bytes", st.Size(), "shift", h.Shift())
 
 	// Hash and copy at once: relic's cabfile.Digest reads the cabinet on
@@ -207,7 +202,7 @@ func (s *Signer) signFile(ctx context.Context, in, out string) (res *Result, err
 	// and modification time are compared before and after.
 	newOffsetFiles := h.OffsetFiles + h.Shift()
 	copied := make(chan error, 1)
-	go func() { copied <- copyRange(in, tmp, h.OffsetFiles, newOffsetFiles, h.CabinetSize-h.OffsetFiles) }()
+	go func() { copied <- copyRange(in, tmp.File, h.OffsetFiles, newOffsetFiles, h.CabinetSize-h.OffsetFiles) }()
 	digest, err := digestChecked(ctx, in, src, st.Size())
 	cerr := <-copied
 	if err != nil {
@@ -252,29 +247,13 @@ func (s *Signer) signFile(ctx context.Context, in, out string) (res *Result, err
 	if _, err := tmp.WriteAt(padded, newTotal); err != nil {
 		return nil, err
 	}
-	if err := checkWritten(tmp, header, padded); err != nil {
+	if err := checkWritten(tmp.File, header, padded); err != nil {
 		return nil, fmt.Errorf("signing %s: written file: %w", in, err)
 	}
-	if err := tmp.Chmod(st.Mode().Perm()); err != nil {
-		return nil, err
-	}
-	if err := tmp.Sync(); err != nil {
-		return nil, err
-	}
-	if err := tmp.Close(); err != nil {
-		return nil, err
-	}
-	if inPlace {
-		err = os.Rename(tmp.Name(), out)
-	} else {
-		err = os.Link(tmp.Name(), out)
-	}
-	if err != nil {
+	// In place by rename; to a new name by link, never over an existing one.
+	if err := tmp.Commit(inPlace); err != nil {
 		return nil, fmt.Errorf("signing %s: %w", in, err)
 	}
-	os.Remove(tmp.Name())
-	tmp = nil
-	syncDir(filepath.Dir(out))
 	res.File = out
 	s.opts.logger.InfoContext(ctx, "signed", "file", out, "subject", res.Subject, "digest", res.Digest)
 	return res, nil
@@ -484,11 +463,4 @@ func sameFile(a, b string) bool {
 	sa, err1 := os.Stat(a)
 	sb, err2 := os.Stat(b)
 	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
-}
-
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/devupdate/devupdate/cmd/internal/cli"
 	"github.com/devupdate/devupdate/flight"
+	"github.com/devupdate/devupdate/internal/iox"
 	"github.com/devupdate/devupdate/smbios/product"
 )
 
@@ -182,5 +183,5 @@ func writeRoot(dir string, r *flight.RingRoot) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, r.Ring+".root.json"), r.Root, 0o644)
+	return iox.WriteFileAtomic(filepath.Join(dir, r.Ring+".root.json"), r.Root, 0o644)
 }

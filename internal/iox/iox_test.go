@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,5 +93,48 @@ func TestContextReader(t *testing.T) {
 	cancel()
 	if _, err := r.Read(buf); !errors.Is(err, context.Canceled) {
 		t.Errorf("Read after cancel: %v", err)
+	}
+}
+
+// TestTemp: a committed Temp is the whole file at once; Commit(false)
+// never replaces, Commit(true) does; Discard and a failed commit leave no
+// temporary file.
+func TestTemp(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f")
+	write := func(replace bool, data string) error {
+		tmp, err := NewTemp(p, 0o640)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tmp.Discard()
+		if _, err := tmp.WriteString(data); err != nil {
+			t.Fatal(err)
+		}
+		return tmp.Commit(replace)
+	}
+	if err := write(false, "one"); err != nil {
+		t.Fatal(err)
+	}
+	if err := write(false, "two"); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("Commit(false) over a file: %v, want fs.ErrExist", err)
+	}
+	if got, _ := os.ReadFile(p); string(got) != "one" {
+		t.Errorf("after a refused commit: %q", got)
+	}
+	if err := write(true, "three"); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(p)
+	if got, _ := os.ReadFile(p); string(got) != "three" || err != nil || st.Mode().Perm() != 0o640 {
+		t.Errorf("after Commit(true): %q, %v, %v", got, st.Mode(), err)
+	}
+	tmp, err := NewTemp(p, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp.Discard()
+	if left, _ := filepath.Glob(filepath.Join(dir, ".*")); len(left) != 0 {
+		t.Errorf("temporary files left: %q", left)
 	}
 }

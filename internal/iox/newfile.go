@@ -10,77 +10,101 @@ import (
 	"github.com/devupdate/devupdate/internal/failpoint"
 )
 
-// CreateNew makes a new file at path holding what write puts in it. The
-// bytes go to a hidden temporary file in path's directory, which is synced
-// and then linked to path: path never holds a partial file, and an
-// existing path is never replaced (the error then wraps fs.ErrExist; a
-// hard link, unlike a rename, cannot replace a file someone else just
-// wrote). The temporary file is gone afterwards, whatever happened; f is
-// closed by CreateNew.
-func CreateNew(path string, perm fs.FileMode, write func(f *os.File) error) error {
-	tmp, err := writeTemp(path, perm, write)
+// Temp is the one way a file is written crash-safely: a hidden temporary
+// file in path's directory (".NAME.*.tmp"), filled through the embedded
+// *os.File, then committed: synced, given its permissions, and made path
+// at once, by a hard link (Commit(false): never replacing an existing
+// file, which a link cannot) or a rename (Commit(true): replacing it), the
+// directory synced after. path never holds a partial file. Discard (or a
+// failed Commit) removes the temporary file; a process killed meanwhile
+// leaves it, for RemoveStale. CreateNew and ReplaceFile are the common
+// cases.
+type Temp struct {
+	*os.File
+	path string
+	perm fs.FileMode
+	done bool
+}
+
+// NewTemp creates the temporary file that is to become path, with perm.
+func NewTemp(path string, perm fs.FileMode) (*Temp, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
+		return nil, err
+	}
+	return &Temp{File: f, path: path, perm: perm}, nil
+}
+
+// Commit makes the written file path: by a rename with replace, else by a
+// hard link that fails (wrapping fs.ErrExist) when path exists.
+func (t *Temp) Commit(replace bool) error {
+	if t.done {
+		return errors.New("iox: temporary file already committed or discarded")
+	}
+	defer t.Discard()
+	failpoint.Hit("tempfile-written")
+	if err := t.Chmod(t.perm); err != nil {
 		return err
 	}
-	defer os.Remove(tmp)
-	if err := os.Link(tmp, path); err != nil {
+	if err := t.Sync(); err != nil {
+		return err
+	}
+	if err := t.File.Close(); err != nil {
+		return err
+	}
+	if replace {
+		if err := os.Rename(t.Name(), t.path); err != nil {
+			return err
+		}
+		t.done = true
+		failpoint.Hit("replace-renamed")
+	} else if err := os.Link(t.Name(), t.path); err != nil {
 		var le *os.LinkError
 		if errors.As(err, &le) {
-			err = fmt.Errorf("%s: %w", path, le.Err)
+			err = fmt.Errorf("%s: %w", t.path, le.Err)
 		}
 		return err
 	}
-	SyncDir(filepath.Dir(path))
+	SyncDir(filepath.Dir(t.path))
 	return nil
+}
+
+// Discard removes the temporary file, unless it was renamed into place;
+// it may be called any number of times.
+func (t *Temp) Discard() {
+	_ = t.File.Close()
+	if !t.done {
+		_ = os.Remove(t.Name())
+	}
+	t.done = true
+}
+
+// CreateNew makes a new file at path holding what write puts in it
+// (Temp, committed without replacing: an existing path is never replaced
+// and the error then wraps fs.ErrExist). The temporary file is gone
+// afterwards, whatever happened; f is closed by CreateNew.
+func CreateNew(path string, perm fs.FileMode, write func(f *os.File) error) error {
+	return writeFile(path, perm, false, write)
 }
 
 // ReplaceFile writes path so that a crash or a power cut at any moment
-// leaves either its old contents or the new ones, never a mix: the bytes
-// go to a hidden temporary file in path's directory, which is synced and
-// then renamed over path, and the directory is synced. The temporary file
-// is gone afterwards, unless the process died (RemoveStale). CreateNew is
-// the variant that never replaces an existing file.
+// leaves either its old contents or the new ones, never a mix (Temp,
+// committed by a rename). CreateNew is the variant that never replaces an
+// existing file.
 func ReplaceFile(path string, perm fs.FileMode, write func(f *os.File) error) error {
-	tmp, err := writeTemp(path, perm, write)
-	if err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		_ = os.Remove(tmp)
-		return err
-	}
-	failpoint.Hit("replace-renamed")
-	SyncDir(filepath.Dir(path))
-	return nil
+	return writeFile(path, perm, true, write)
 }
 
-// writeTemp writes a hidden temporary file beside path with write, sets
-// perm, syncs and closes it, and returns its name; on failure it is gone.
-func writeTemp(path string, perm fs.FileMode, write func(f *os.File) error) (name string, err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+func writeFile(path string, perm fs.FileMode, replace bool, write func(f *os.File) error) error {
+	t, err := NewTemp(path, perm)
 	if err != nil {
-		return "", err
+		return err
 	}
-	defer func() {
-		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if err := write(tmp); err != nil {
-		return "", err
+	defer t.Discard()
+	if err := write(t.File); err != nil {
+		return err
 	}
-	failpoint.Hit("tempfile-written")
-	if err := tmp.Chmod(perm); err != nil {
-		return "", err
-	}
-	if err := tmp.Sync(); err != nil {
-		return "", err
-	}
-	if err := tmp.Close(); err != nil {
-		return "", err
-	}
-	return tmp.Name(), nil
+	return t.Commit(replace)
 }
 
 // SyncDir persists the names in dir (a new link or rename); not every file

@@ -23,6 +23,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/devupdate/devupdate/internal/iox"
 )
 
 // Label is put in every subject so nobody mistakes the chain for a real one.
@@ -213,6 +215,8 @@ func (p *PKI) Write(ctx context.Context, dir string) error {
 		{"chain.pem", 0o644, append(certPEM(p.Leaf), certPEM(p.Intermediate)...)},
 		{"leaf.key", 0o600, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})},
 	}
+	// Each file is new (never replacing one: the error then wraps
+	// os.ErrExist); a PKI already there, or half there, is left alone.
 	for _, f := range files {
 		if _, err := os.Lstat(filepath.Join(dir, f.name)); err == nil {
 			return fmt.Errorf("%s: %w", filepath.Join(dir, f.name), os.ErrExist)
@@ -221,7 +225,10 @@ func (p *PKI) Write(ctx context.Context, dir string) error {
 		}
 	}
 	for _, f := range files {
-		if err := os.WriteFile(filepath.Join(dir, f.name), f.data, f.mode); err != nil {
+		if err := iox.CreateNew(filepath.Join(dir, f.name), f.mode, func(w *os.File) error {
+			_, err := w.Write(f.data)
+			return err
+		}); err != nil {
 			return err
 		}
 	}
