@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"log/slog"
 	"mime"
@@ -223,10 +222,13 @@ func Publish(ctx context.Context, s Store, path string, opts ...Option) (Result,
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return res, fmt.Errorf("publish %s: %w", path, err)
 	}
-	body := &verifyingReader{f: f, h: sha256.New(), want: sum, size: n}
+	var progress func(int64)
 	if o.progress != nil {
-		body.progress = func(done, total int64) { o.progress(path, done, total) }
+		progress = func(done int64) { o.progress(path, done, n) }
 	}
+	body := &rewindable{f, iox.NewVerifyingReader(f, n, sum, func(e *iox.UnexpectedError) error {
+		return fmt.Errorf("%w: file changed while publishing: %w", ErrDigestMismatch, e)
+	}, progress)}
 	props := Props{ContentType: ct, CacheControl: ImmutableCacheControl, Metadata: map[string]string{MetaSHA256: sum}}
 	_, err = s.Create(ctx, key, body, props)
 	var info Info
@@ -273,49 +275,27 @@ func blobURL(s Store, base, key string) string {
 	return ""
 }
 
-// verifyingReader streams the file to the store, hashing the bytes as they
-// go; at the end it reports ErrDigestMismatch instead of io.EOF when they are
-// not the bytes that were hashed before, so the store abandons the upload
-// before anything becomes visible. Seeking back to the start (for a retry)
+// rewindable streams the file to the store through an
+// iox.VerifyingReader: the bytes are hashed again as they go, and the
+// upload fails (ErrDigestMismatch) before it becomes visible when they are
+// not the bytes hashed before. Seeking back to the start (for a retry)
 // restarts the hash.
-type verifyingReader struct {
-	f        *os.File
-	h        hash.Hash
-	want     string
-	size, n  int64
-	progress func(done, total int64)
+type rewindable struct {
+	f *os.File
+	*iox.VerifyingReader
 }
 
-func (v *verifyingReader) Read(p []byte) (int, error) {
-	n, err := v.f.Read(p)
-	v.h.Write(p[:n])
-	v.n += int64(n)
-	if v.progress != nil && n > 0 {
-		v.progress(v.n, v.size)
-	}
-	if v.n > v.size {
-		return n, fmt.Errorf("%w: file grew past %d bytes while publishing", ErrDigestMismatch, v.size)
-	}
-	if err == io.EOF {
-		if got := hex.EncodeToString(v.h.Sum(nil)); v.n != v.size || got != v.want {
-			return n, fmt.Errorf("%w: file changed while publishing (sha256 %s, want %s)", ErrDigestMismatch, got, v.want)
-		}
-	}
-	return n, err
-}
-
-func (v *verifyingReader) Seek(off int64, whence int) (int64, error) {
+func (v *rewindable) Seek(off int64, whence int) (int64, error) {
 	if whence == io.SeekCurrent && off == 0 {
-		return v.n, nil
+		return v.N(), nil
 	}
 	if whence != io.SeekStart || off != 0 {
-		return 0, errors.New("verifyingReader: can only rewind to the start")
+		return 0, errors.New("publish: an upload can only rewind to the start")
 	}
 	if _, err := v.f.Seek(0, io.SeekStart); err != nil {
 		return 0, err
 	}
-	v.h.Reset()
-	v.n = 0
+	v.Restart()
 	return 0, nil
 }
 

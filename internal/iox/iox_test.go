@@ -3,7 +3,11 @@ package iox
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -137,4 +141,52 @@ func TestTemp(t *testing.T) {
 	if left, _ := filepath.Glob(filepath.Join(dir, ".*")); len(left) != 0 {
 		t.Errorf("temporary files left: %q", left)
 	}
+}
+
+// TestVerifyingReader: the bytes pass unchanged; a stream longer than
+// expected fails as soon as it is, a different one at its end, each with
+// the caller's error around *UnexpectedError.
+func TestVerifyingReader(t *testing.T) {
+	const data = "the payload"
+	sum := "66a6f8f5b8a62a6af8c3b3ce8a2d1fd08f6b7f5e52e8c1aa3ef1e6cc24d0a5a1" // not data's
+	right := sha256Hex(data)
+	mine := errors.New("payload changed")
+	wrap := func(e *UnexpectedError) error { return fmt.Errorf("%w: %w", mine, e) }
+	tests := []struct {
+		in, want string
+		size     int64
+		ok       bool
+	}{
+		{data, right, int64(len(data)), true},
+		{data, sum, int64(len(data)), false},
+		{data, right, int64(len(data)) - 1, false},
+		{data, right, int64(len(data)) + 1, false},
+	}
+	for _, tt := range tests {
+		var progress int64
+		v := NewVerifyingReader(strings.NewReader(tt.in), tt.size, tt.want, wrap, func(n int64) { progress = n })
+		got, err := io.ReadAll(v)
+		var ue *UnexpectedError
+		switch {
+		case tt.ok && (err != nil || string(got) != tt.in || progress != int64(len(tt.in))):
+			t.Errorf("size %d: %q, %v, progress %d", tt.size, got, err, progress)
+		case !tt.ok && (!errors.Is(err, mine) || !errors.Is(err, ErrNotExpected) || !errors.As(err, &ue)):
+			t.Errorf("size %d, want %s: %v, want the caller's error around *UnexpectedError", tt.size, tt.want[:8], err)
+		}
+	}
+	r := strings.NewReader(data)
+	v := NewVerifyingReader(r, int64(len(data)), right, nil, nil)
+	if _, err := io.CopyN(io.Discard, v, 4); err != nil {
+		t.Fatal(err)
+	}
+	r.Reset(data)
+	v.Restart()
+	if got, err := io.ReadAll(v); err != nil || string(got) != data {
+		t.Errorf("after Restart: %q, %v", got, err)
+	}
+}
+
+func sha256Hex(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
 }

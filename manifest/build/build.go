@@ -15,7 +15,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -23,6 +22,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/devupdate/devupdate/internal/iox"
 	"github.com/devupdate/devupdate/internal/problem"
 	"github.com/devupdate/devupdate/manifest"
 	"github.com/devupdate/devupdate/packager"
@@ -279,30 +279,20 @@ func Files(u *manifest.Update) ([]packager.File, error) {
 				if err != nil {
 					return nil, err
 				}
-				return &verifyingReader{f: f, r: r, h: sha256.New()}, nil
+				return payload{iox.NewVerifyingReader(r, f.Size, f.SHA256, func(e *iox.UnexpectedError) error {
+					return fmt.Errorf("%s: %w: %w", f.Source, ErrPayloadChanged, e)
+				}, nil), r}, nil
 			},
 		})
 	}
 	return files, nil
 }
 
-// verifyingReader hashes what it passes on and, at the end, fails instead
-// of returning io.EOF when the content is not what the manifest recorded.
-type verifyingReader struct {
-	f manifest.File
-	r *os.File
-	h hash.Hash
-	n int64
+// payload is a payload file read through an iox.VerifyingReader: its
+// size and SHA-256 are checked against the manifest's as it is packed.
+type payload struct {
+	*iox.VerifyingReader
+	f *os.File
 }
 
-func (v *verifyingReader) Read(p []byte) (int, error) {
-	n, err := v.r.Read(p)
-	v.h.Write(p[:n])
-	v.n += int64(n)
-	if err == io.EOF && (v.n != v.f.Size || hex.EncodeToString(v.h.Sum(nil)) != v.f.SHA256) {
-		return n, fmt.Errorf("%s: %w", v.f.Source, ErrPayloadChanged)
-	}
-	return n, err
-}
-
-func (v *verifyingReader) Close() error { return v.r.Close() }
+func (p payload) Close() error { return p.f.Close() }
