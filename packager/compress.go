@@ -205,7 +205,6 @@ type blockEncoder struct {
 	compression Compression
 	fw          *flate.Writer
 	sink        sliceWriter
-	repair      []byte
 }
 
 func newBlockEncoder(c Compression, level int) *blockEncoder {
@@ -234,15 +233,7 @@ func (e *blockEncoder) encode(b *block) {
 		_, werr := e.fw.Write(data)
 		cerr := e.fw.Close()
 		b.out = e.sink.b
-		if werr == nil && cerr == nil && !strictDecodable(b.out[2:]) {
-			e.repair, _ = repairTrees(append(e.repair[:0], 'C', 'K'), b.out[2:])
-			if len(e.repair) > 2 && strictDecodable(e.repair[2:]) {
-				b.out = append(b.out[:0], e.repair...)
-			} else {
-				werr = errors.New("not repairable")
-			}
-		}
-		if werr != nil || cerr != nil {
+		if werr != nil || cerr != nil || !strictDecodable(b.out[2:]) {
 			b.out = fixedBlock(append(b.out[:0], 'C', 'K'), b.buf[:b.dict+b.n], b.dict)
 		}
 		if len(b.out) > 2+5+len(data) {
