@@ -13,10 +13,12 @@ import (
 	"github.com/devupdate/devupdate/signer/signertest"
 )
 
-// FuzzVerify feeds arbitrary bytes to the verifier: it must return an error
-// or a result, never panic, and never accept a cabinet the policy's root did
-// not sign.
-func FuzzVerify(f *testing.F) {
+// FuzzCheckPublishable feeds arbitrary bytes to the check publish runs
+// before storing a cabinet, under a policy that trusts the seed's root:
+// no panic, and whatever it lets through is verified by the verifier and
+// carries the signed seed's Authenticode digest (changing a byte the
+// digest covers, or the structure around it, is never accepted).
+func FuzzCheckPublishable(f *testing.F) {
 	pki, err := devpki.New()
 	if err != nil {
 		f.Fatal(err)
@@ -25,11 +27,13 @@ func FuzzVerify(f *testing.F) {
 	signed := filepath.Join(dir, "signed.cab")
 	inf := signertest.File{Name: "a.inf", Data: bytes.Repeat([]byte("abc"), 100)}
 	in := signertest.StoredCabinet(f, filepath.Join(dir, "in.cab"), true, signertest.UpdateJSON(f, manifest.KindDriver, inf), inf)
-	s, err := signer.New(context.Background(), pki.LeafKey, pki.Chain(), signer.Policy{Roots: pki.Roots()})
+	policy := signer.Policy{Roots: pki.Roots()}
+	s, err := signer.New(context.Background(), pki.LeafKey, pki.Chain(), policy)
 	if err != nil {
 		f.Fatal(err)
 	}
-	if _, err := s.SignFile(context.Background(), in, signed); err != nil {
+	res, err := s.SignFile(context.Background(), in, signed)
+	if err != nil {
 		f.Fatal(err)
 	}
 	for _, p := range []string{in, signed} {
@@ -39,12 +43,14 @@ func FuzzVerify(f *testing.F) {
 		}
 		f.Add(b)
 	}
-	other, _ := devpki.New()
-	policy := signer.Policy{Roots: other.Roots()}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		res, err := signer.VerifyReaderAt(context.Background(), "fuzz.cab", bytes.NewReader(data), int64(len(data)), policy)
-		if err == nil {
-			t.Fatalf("accepted a cabinet signed by nobody trusted: %+v", res)
+		r := bytes.NewReader(data)
+		if err := signer.CheckPublishable(context.Background(), "fuzz.cab", r, int64(len(data)), &policy, false); err != nil {
+			return
+		}
+		got, err := signer.VerifyReaderAt(context.Background(), "fuzz.cab", r, int64(len(data)), policy)
+		if err != nil || got.Digest != res.Digest {
+			t.Fatalf("publishable, but verify says %v, %v (the seed's digest is %s)", got, err, res.Digest)
 		}
 	})
 }

@@ -97,13 +97,13 @@ func OpenKey(ctx context.Context, ref string, opts ...KeyOption) (*LoadedKey, er
 		return &LoadedKey{Key: k}, nil
 	}
 	path := strings.TrimPrefix(ref, "file:")
-	data, err := readBounded(path, maxKeyOrCertFile)
+	data, err := iox.ReadFile(ctx, path, maxKeyOrCertFile)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrKey, err)
 	}
 	lower := strings.ToLower(path)
 	if strings.HasSuffix(lower, ".pfx") || strings.HasSuffix(lower, ".p12") {
-		return openPFX(path, data, &o)
+		return openPFX(ctx, path, data, &o)
 	}
 	signer, err := parsePEMKey(data)
 	if err != nil {
@@ -112,10 +112,10 @@ func OpenKey(ctx context.Context, ref string, opts ...KeyOption) (*LoadedKey, er
 	return &LoadedKey{Key: memKey{signer}}, nil
 }
 
-func openPFX(path string, data []byte, o *keyOptions) (*LoadedKey, error) {
+func openPFX(ctx context.Context, path string, data []byte, o *keyOptions) (*LoadedKey, error) {
 	var pass string
 	if o.pfxPassFile != "" {
-		b, err := readBounded(o.pfxPassFile, 4096)
+		b, err := iox.ReadFile(ctx, o.pfxPassFile, 4096)
 		if err != nil {
 			return nil, fmt.Errorf("%w: password file: %w", ErrKey, err)
 		}
@@ -181,13 +181,16 @@ func (memKey) Close() error { return nil }
 // LoadCertificates reads a PEM bundle of certificates (for --cert: leaf
 // first, then intermediates).
 func LoadCertificates(ctx context.Context, path string) ([]*x509.Certificate, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	data, err := readBounded(path, maxKeyOrCertFile)
+	data, err := iox.ReadFile(ctx, path, maxKeyOrCertFile)
 	if err != nil {
 		return nil, err
 	}
+	return parseCertificates(path, data)
+}
+
+// parseCertificates parses the CERTIFICATE blocks of a PEM bundle, in
+// order, skipping other blocks; name labels errors.
+func parseCertificates(name string, data []byte) ([]*x509.Certificate, error) {
 	var certs []*x509.Certificate
 	for {
 		var block *pem.Block
@@ -200,12 +203,12 @@ func LoadCertificates(ctx context.Context, path string) ([]*x509.Certificate, er
 		}
 		c, err := x509.ParseCertificate(block.Bytes)
 		if err != nil {
-			return nil, fmt.Errorf("%s: certificate %d: %w", path, len(certs)+1, err)
+			return nil, fmt.Errorf("%s: certificate %d: %w", name, len(certs)+1, err)
 		}
 		certs = append(certs, c)
 	}
 	if len(certs) == 0 {
-		return nil, fmt.Errorf("%s: no PEM CERTIFICATE block", path)
+		return nil, fmt.Errorf("%s: no PEM CERTIFICATE block", name)
 	}
 	return certs, nil
 }
@@ -221,10 +224,4 @@ func LoadRoots(ctx context.Context, path string) (*x509.CertPool, error) {
 		pool.AddCert(c)
 	}
 	return pool, nil
-}
-
-// readBounded reads a whole small file (a key, certificate or password),
-// refusing one larger than limit.
-func readBounded(path string, limit int64) ([]byte, error) {
-	return iox.ReadFile(context.Background(), path, limit)
 }

@@ -293,7 +293,7 @@ func TestManifestsWritesNothingWhenAManifestIsInvalid(t *testing.T) {
 		t.Errorf("results = %+v, want the good manifest not built and the bad one with its problems", res)
 	}
 	want := problem.List{
-		{File: bad, Line: 1, Col: 7, Field: "name", Rule: `"Contoso": ` + manifest.ErrName.Error(), Err: manifest.ErrName},
+		{File: bad, Line: 1, Col: 7, Field: "name", Rule: `"Contoso": name must be Owner.Component or Owner.Component.SubComponent: 2 or 3 dot-separated parts, each an ASCII letter followed by letters, digits or underscores, at most 64 characters per part`, Err: manifest.ErrName},
 		{File: bad, Line: 5, Col: 18, Field: "files[0].source", Rule: `"nothing/**" matches no files`},
 	}
 	if diff := cmp.Diff(want, problem.As(err), cmpopts.IgnoreFields(problem.Problem{}, "Err")); diff != "" {

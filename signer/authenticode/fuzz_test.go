@@ -18,7 +18,8 @@ import (
 )
 
 // fuzzSeeds signs small cabinets (one plain, one with an RFC 3161
-// timestamp) under a policy that trusts their root and their TSA, and
+// timestamp, one os update carrying a vendor package signed by the OS
+// vendor) under a policy that trusts their roots and their TSA, and
 // returns the signed files, their Authenticode digests and the policy.
 func fuzzSeeds(f *testing.F) ([][]byte, []string, authenticode.Policy) {
 	ctx := context.Background()
@@ -26,18 +27,43 @@ func fuzzSeeds(f *testing.F) ([][]byte, []string, authenticode.Policy) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	vendor, err := devpki.New()
+	if err != nil {
+		f.Fatal(err)
+	}
 	tsa := signertest.NewTSA(f)
-	policy := authenticode.Policy{Roots: pki.Roots(), TimestampRoots: tsa.Roots()}
+	policy := authenticode.Policy{Roots: pki.Roots(), TimestampRoots: tsa.Roots(), OSVendorRoots: vendor.Roots()}
 	dir := f.TempDir()
 	inf := signertest.File{Name: "a.inf", Data: bytes.Repeat([]byte("abc"), 100)}
+	driver := []signertest.File{signertest.UpdateJSON(f, update.KindDriver, inf), inf}
+
+	// The OS vendor's package: a cabinet the vendor signs (without EV).
+	vs, err := signer.New(ctx, vendor.LeafKey, vendor.Chain(), authenticode.Policy{Roots: vendor.Roots()}, signer.WithUnsafeAllowNonEV())
+	if err != nil {
+		f.Fatal(err)
+	}
+	pkg := filepath.Join(dir, "pkg.cab")
+	if _, err := vs.SignFile(ctx, signertest.StoredCabinet(f, filepath.Join(dir, "pkg-in.cab"), true, signertest.File{Name: "update.mum", Data: []byte("<assembly/>")}), pkg); err != nil {
+		f.Fatal(err)
+	}
+	pkgData, err := os.ReadFile(pkg)
+	if err != nil {
+		f.Fatal(err)
+	}
+	vendorPkg := signertest.File{Name: "os/pkg.cab", Data: pkgData}
+	osUpdate := []signertest.File{signertest.UpdateJSON(f, update.KindOS, vendorPkg), vendorPkg}
+
 	var cabs [][]byte
 	var digests []string
-	for i, opts := range [][]signer.Option{nil, {signer.WithTimestampURL(tsa.URL, nil)}} {
-		s, err := signer.New(ctx, pki.LeafKey, pki.Chain(), policy, opts...)
+	for i, seed := range []struct {
+		files []signertest.File
+		opts  []signer.Option
+	}{{driver, nil}, {driver, []signer.Option{signer.WithTimestampURL(tsa.URL, nil)}}, {osUpdate, nil}} {
+		s, err := signer.New(ctx, pki.LeafKey, pki.Chain(), policy, seed.opts...)
 		if err != nil {
 			f.Fatal(err)
 		}
-		in := signertest.StoredCabinet(f, filepath.Join(dir, "in.cab"), true, signertest.UpdateJSON(f, update.KindDriver, inf), inf)
+		in := signertest.StoredCabinet(f, filepath.Join(dir, "in.cab"), true, seed.files...)
 		out := filepath.Join(dir, "signed"+string(rune('0'+i))+".cab")
 		res, err := s.SignFile(ctx, in, out)
 		if err != nil {
