@@ -115,6 +115,7 @@ var codes = append(cli.Codes{
 	cli.Is(update.ErrSchema, "invalid_update_json"),
 	cli.Is(problem.ErrInvalid, cli.CodeInvalidInput),
 	cli.Is(iox.ErrTooLarge, "too_large"),
+	cli.Is(iox.ErrNotExpected, "digest_mismatch"), // a stream that is not the bytes hashed before
 	// The rules of an input file. They reach a person inside a problem
 	// list (invalid_input, each problem naming its rule); alone, they are
 	// the same kind of failure.

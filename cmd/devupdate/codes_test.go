@@ -55,6 +55,7 @@ var sentinels = map[string]error{
 	"cdn.ErrNotFound":                             cdn.ErrNotFound,
 	"cdn.ErrPreconditionFailed":                   cdn.ErrPreconditionFailed,
 	"cdn/azure.ErrNoCredentials":                  azure.ErrNoCredentials,
+	"internal/iox.ErrNotExpected":                 iox.ErrNotExpected,
 	"internal/iox.ErrTooLarge":                    iox.ErrTooLarge,
 	"internal/problem.ErrInvalid":                 problem.ErrInvalid,
 	"internal/strictjson.ErrNotObject":            strictjson.ErrNotObject,
