@@ -133,6 +133,12 @@ func TestLifecycle(t *testing.T) {
 	if len(st) != 1 || len(st[0].Updates) != 1 || st[0].Updates[0].State != catalog.Halted || st[0].MetadataBase != "rings/EarlyAdopter/{chid}" || st[0].TargetsBase != "targets" {
 		t.Errorf("status %+v", st)
 	}
+	// The sha256 status reports is the target's, as a device checks it.
+	if len(st) == 1 && len(st[0].Updates) == 1 {
+		if got, want := st[0].Updates[0].SHA256, tfEA.Hashes["sha256"].String(); got != want {
+			t.Errorf("status sha256 %q, want the target's %q", got, want)
+		}
+	}
 	for _, x := range st[0].Expires {
 		if x.Role == "timestamp" && !x.Warning {
 			t.Errorf("timestamp expiring within a day is not flagged within 48h: %+v", x)

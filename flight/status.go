@@ -2,6 +2,7 @@ package flight
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -124,7 +125,7 @@ func (f *Flight) ringStatus(ctx context.Context, reg *Registry, cfg *RingConfig,
 				u = &UpdateStatus{
 					Name: e.Name, Version: e.Version.String(), Kind: e.Kind, State: e.Rollout.State, Percent: e.Rollout.Percent,
 					Downgrade: e.Downgrade, Since: e.Since, Change: e.Change, Length: tf.Length,
-					SHA256: fmt.Sprintf("%x", tf.Hashes["sha256"]), entry: e,
+					SHA256: hex.EncodeToString(tf.Hashes["sha256"]), entry: e,
 				}
 				byPath[path] = u
 			} else if u.State != e.Rollout.State || u.Percent != e.Rollout.Percent {
