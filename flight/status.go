@@ -32,11 +32,48 @@ type RingStatus struct {
 }
 
 // RoleExpiry is the earliest expiry of a role across the ring's
-// repositories, and whether it falls inside the warning window.
+// repositories, and whether it falls inside the role's warning window.
 type RoleExpiry struct {
 	Role    string    `json:"role"`
 	Expires time.Time `json:"expires"`
-	Warning bool      `json:"warning"`
+	// WarnWithin is the role's warning window (see WarnWithin).
+	WarnWithin Duration `json:"warn_within"`
+	Warning    bool     `json:"warning"`
+}
+
+// WarnWithin is, per role, how long before its expiry Status flags a role's
+// metadata. A role it does not name gets the default: a quarter of the
+// role's lifetime in the ring (Expiry). flight refresh re-signs timestamp
+// and snapshot once half their lifetime has passed, so a ring refreshed at
+// least every quarter lifetime (6 hours for a one-day timestamp) is never
+// flagged, while one whose refresh job stopped is, a quarter of the
+// lifetime before devices start refusing it. Targets and root (offline
+// keys) are flagged a quarter of their lifetime ahead too.
+type WarnWithin map[string]time.Duration
+
+// DefaultWarnFraction is the share of a role's lifetime that is its
+// default warning window.
+const DefaultWarnFraction = 0.25
+
+// Validate checks that w names only TUF roles and no negative windows.
+func (w WarnWithin) Validate() error {
+	for role, d := range w {
+		if !slices.Contains(Roles, role) {
+			return fmt.Errorf("%w: warning window for %q: the role must be root, targets, snapshot or timestamp", ErrConfig, role)
+		}
+		if d < 0 {
+			return fmt.Errorf("%w: warning window for %s is negative", ErrConfig, role)
+		}
+	}
+	return nil
+}
+
+// window is the warning window of role in a ring whose expiry is e.
+func (w WarnWithin) window(role string, e Expiry) time.Duration {
+	if d, ok := w[role]; ok {
+		return d
+	}
+	return time.Duration(float64(e.of(role)) * DefaultWarnFraction)
 }
 
 // ProductStatus is one product's repository in a ring.
@@ -64,9 +101,13 @@ type UpdateStatus struct {
 	entry     *catalog.Entry `json:"-"`
 }
 
-// Status reports every ring (or only ring, when not empty). Role expiries
-// within warn of now are flagged.
-func (f *Flight) Status(ctx context.Context, ring string, warn time.Duration) ([]RingStatus, error) {
+// Status reports every ring (or only ring, when not empty). A role whose
+// earliest expiry falls within its warning window (warn, else the default)
+// is flagged.
+func (f *Flight) Status(ctx context.Context, ring string, warn WarnWithin) ([]RingStatus, error) {
+	if err := warn.Validate(); err != nil {
+		return nil, err
+	}
 	reg, _, err := readRegistry(ctx, f.s)
 	if err != nil {
 		return nil, err
@@ -89,7 +130,7 @@ func (f *Flight) Status(ctx context.Context, ring string, warn time.Duration) ([
 	return out, nil
 }
 
-func (f *Flight) ringStatus(ctx context.Context, reg *Registry, cfg *RingConfig, warn time.Duration) (*RingStatus, error) {
+func (f *Flight) ringStatus(ctx context.Context, reg *Registry, cfg *RingConfig, warn WarnWithin) (*RingStatus, error) {
 	root, err := f.ringRoot(ctx, cfg.Name)
 	if err != nil {
 		return nil, err
@@ -139,7 +180,8 @@ func (f *Flight) ringStatus(ctx context.Context, reg *Registry, cfg *RingConfig,
 	}
 	for _, role := range Roles {
 		if t, ok := earliest[role]; ok {
-			rs.Expires = append(rs.Expires, RoleExpiry{Role: role, Expires: t, Warning: t.Sub(f.o.now()) < warn})
+			w := warn.window(role, cfg.Expiry)
+			rs.Expires = append(rs.Expires, RoleExpiry{Role: role, Expires: t, WarnWithin: Duration(w), Warning: t.Sub(f.o.now()) < w})
 		}
 	}
 	for _, u := range byPath {

@@ -25,6 +25,8 @@ func TestFlightUsage(t *testing.T) {
 		{"no roots", "--roots", []string{"flight", "add", "a.cab", "--ring", "Preview", "--store", store, "--reason", "x"}},
 		{"dev keys and keys", "--dev-keys", []string{"flight", "init", "--store", store, "--dev-keys", "d", "--keys", "k"}},
 		{"bad soak", "--soak", []string{"flight", "init", "--store", store, "--dev-keys", t.TempDir() + "/k", "--soak", "Preview"}},
+		{"warning window of no role", "--warn-within", []string{"flight", "status", "--store", store, "--warn-within", "snapshots=1h"}},
+		{"warning window not a duration", "--warn-within", []string{"flight", "status", "--store", store, "--warn-within", "timestamp=soon"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -46,5 +48,64 @@ func TestFlightNotInitialised(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(stdout), &rep); err != nil || code != exitFailed || rep.OK || rep.Error.Code != "not_initialised" {
 		t.Errorf("exit %d, %s (%v); want 1 and not_initialised", code, stdout, err)
+	}
+}
+
+// TestFlightStatusWarnings: a ring just initialised (its timestamps fresh)
+// shows no expiry warning in text or JSON; a window set with --warn-within
+// flags the role and says which window.
+func TestFlightStatusWarnings(t *testing.T) {
+	fx := newFlightFixture(t, filepath.Join(t.TempDir(), "store"))
+	type report struct {
+		OK    bool `json:"ok"`
+		Rings []struct {
+			Ring    string `json:"ring"`
+			Expires []struct {
+				Role       string `json:"role"`
+				WarnWithin string `json:"warn_within"`
+				Warning    bool   `json:"warning"`
+			} `json:"expires"`
+		} `json:"rings"`
+	}
+	status := func(args ...string) (warned map[string]string, windows map[string]string) {
+		t.Helper()
+		var rep report
+		out := fx.run(0, append([]string{"flight", "status", "-O", "json"}, args...)...)
+		if err := json.Unmarshal([]byte(out), &rep); err != nil || !rep.OK || len(rep.Rings) == 0 {
+			t.Fatalf("status: %v\n%s", err, out)
+		}
+		warned, windows = map[string]string{}, map[string]string{}
+		for _, r := range rep.Rings {
+			for _, x := range r.Expires {
+				windows[r.Ring+"/"+x.Role] = x.WarnWithin
+				if x.Warning {
+					warned[r.Ring+"/"+x.Role] = x.WarnWithin
+				}
+			}
+		}
+		return warned, windows
+	}
+	warned, windows := status()
+	if len(warned) != 0 {
+		t.Errorf("a healthy ring warns: %v", warned)
+	}
+	for role, want := range map[string]string{"root": "2190h0m0s", "targets": "540h0m0s", "snapshot": "42h0m0s", "timestamp": "6h0m0s"} {
+		if got := windows["Preview/"+role]; got != want {
+			t.Errorf("%s window %q, want %q (a quarter of its lifetime)", role, got, want)
+		}
+	}
+	if out := fx.run(0, "flight", "status"); strings.Contains(out, "WARNING") {
+		t.Errorf("text status of a healthy ring warns:\n%s", out)
+	}
+	warned, _ = status("--warn-within", "timestamp=25h", "--ring", "Preview")
+	if len(warned) != 1 || warned["Preview/timestamp"] != "25h0m0s" {
+		t.Errorf("--ring Preview --warn-within timestamp=25h: warnings %v, want Preview's timestamp", warned)
+	}
+	warned, _ = status("--warn-within", "2h", "--warn-within", "timestamp=25h")
+	if len(warned) != 3 || warned["Preview/timestamp"] != "25h0m0s" {
+		t.Errorf("timestamp window 25h: warnings %v, want the three rings' timestamps", warned)
+	}
+	if out := fx.run(0, "flight", "status", "--ring", "Preview", "--warn-within", "timestamp=25h"); !strings.Contains(out, "timestamp expires ") || !strings.Contains(out, "WARNING: expires within 25h0m0s") {
+		t.Errorf("text status does not flag the timestamp:\n%s", out)
 	}
 }

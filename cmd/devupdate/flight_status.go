@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,19 +37,29 @@ type rotateReport struct {
 func newFlightStatusCmd(o *cli.Output) *cobra.Command {
 	ff := &flightFlags{}
 	var (
-		ring string
-		warn time.Duration
+		ring     string
+		warnArgs []string
 	)
 	c := &cobra.Command{
-		Use:   "status --store URL [--ring RING] [--warn-within 72h]",
+		Use:   "status --store URL [--ring RING] [--warn-within [ROLE=]DURATION]...",
 		Short: "What is in which ring: state, percentage, since when, by whom; metadata expiry",
 		Long: `For each ring: every update with its state, rollout percentage, since when and
 its last change (who, when, why); each role's earliest expiry, flagged WARNING
-when it falls within --warn-within; and the metadata and targets base paths
-(relative to the store's root, {chid} being the product's targeting CHID) a
-device's TUF client is configured with.`,
+when it falls within the role's warning window; and the metadata and targets
+base paths (relative to the store's root, {chid} being the product's targeting
+CHID) a device's TUF client is configured with.
+
+A role's warning window is a quarter of its lifetime (6h for a one-day
+timestamp): flight refresh re-signs timestamps and snapshots at half their
+lifetime, so a ring it keeps fresh shows no warning, and one whose refresh job
+stopped does, well before devices refuse it. --warn-within ROLE=DURATION sets
+one role's window (repeatable); a bare DURATION sets every role's.`,
 		Args: cli.Args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			warn, err := warnWithin(warnArgs)
+			if err != nil {
+				return err
+			}
 			f, done, err := ff.open(cmd.Context())
 			if err != nil {
 				return err
@@ -64,7 +75,7 @@ device's TUF client is configured with.`,
 					for _, e := range r.Expires {
 						flag := ""
 						if e.Warning {
-							flag = "  WARNING: expires within " + warn.String()
+							flag = "  WARNING: expires within " + time.Duration(e.WarnWithin).String()
 						}
 						fmt.Fprintf(w, "  %-9s expires %s%s\n", e.Role, fmtTime(e.Expires), flag)
 					}
@@ -86,8 +97,31 @@ device's TUF client is configured with.`,
 	}
 	ff.register(c)
 	c.Flags().StringVar(&ring, "ring", "", "only this ring")
-	c.Flags().DurationVar(&warn, "warn-within", 72*time.Hour, "flag metadata expiring within this long")
+	c.Flags().StringArrayVar(&warnArgs, "warn-within", nil, "ROLE=DURATION: flag the role's metadata expiring within DURATION; a bare DURATION for every role (default a quarter of each role's lifetime)")
 	return c
+}
+
+// warnWithin reads --warn-within values: ROLE=DURATION for one role, a bare
+// DURATION for every role; later values override earlier ones.
+func warnWithin(args []string) (flight.WarnWithin, error) {
+	w := flight.WarnWithin{}
+	for _, a := range args {
+		if d, err := time.ParseDuration(a); err == nil && d >= 0 {
+			for _, role := range flight.Roles {
+				w[role] = d
+			}
+			continue
+		}
+		role, d, err := splitDuration("--warn-within", a)
+		if err != nil {
+			return nil, cli.Usagef("--warn-within %q: want ROLE=DURATION such as timestamp=6h, or a DURATION for every role", a)
+		}
+		if !slices.Contains(flight.Roles, role) {
+			return nil, cli.Usagef("--warn-within %q: the role must be root, targets, snapshot or timestamp", a)
+		}
+		w[role] = time.Duration(d)
+	}
+	return w, nil
 }
 
 func newFlightHistoryCmd(o *cli.Output) *cobra.Command {

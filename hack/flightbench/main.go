@@ -537,7 +537,7 @@ func timeChanges(ctx context.Context, name string, s cdn.Store, n, runs int, dir
 		{"resume", median(state(catalog.ActionResume, 0))},
 		{"halt", median(state(catalog.ActionHalt, 0))},
 		{"refresh (nothing due)", median(func(int) { must(r.f.Refresh(ctx, 0)) })},
-		{"status (whole ring)", median(func(int) { must(r.f.Status(ctx, "Preview", 0)) })},
+		{"status (whole ring)", median(func(int) { must(r.f.Status(ctx, "Preview", nil)) })},
 		{"history (one update)", median(func(i int) { must(r.f.History(ctx, "Preview", fmt.Sprintf("Contoso.P%d.U1", i))) })},
 	}
 	for _, row := range rows {
