@@ -301,6 +301,9 @@ func (f *Flight) repoHistory(ctx context.Context, ring string, p ProductInfo, ro
 		if err := verifyHistoric(ctx, f, ring, root, key, md); err != nil {
 			return nil, err
 		}
+		if err := catalog.CheckRepository(key, md, ring, p.CHID); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
+		}
 		cur = md
 	}
 	type last struct {

@@ -153,6 +153,9 @@ func (f *Flight) readRepo(ctx context.Context, ring string, chid smbios.CHID, ro
 	if st.targets.Signed.Version != tm.Version {
 		return nil, fmt.Errorf("%s: %w: holds version %d", targetsKey, ErrCorrupt, st.targets.Signed.Version)
 	}
+	if err := catalog.CheckRepository(targetsKey, st.targets, ring, chid); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
 	return st, nil
 }
 
@@ -247,6 +250,9 @@ func (f *Flight) commit(ctx context.Context, st *repoState, cfg *RingConfig, new
 			newTargets.Signed.UnrecognizedFields = map[string]any{}
 		}
 		newTargets.Signed.UnrecognizedFields[previousField] = st.targets.Signed.Version
+		if err := catalog.BindRepository(newTargets, st.ring, st.chid); err != nil {
+			return err
+		}
 		newTargets.Signed.Expires = now.Add(cfg.Expiry.of(metadata.TARGETS))
 		v, err := f.createVersioned(ctx, st.dir, metadata.TARGETS, st.targets.Signed.Version+1, func(v int64) ([]byte, error) {
 			newTargets.Signed.Version = v
@@ -310,6 +316,9 @@ func (f *Flight) createRepo(ctx context.Context, ring string, cfg *RingConfig, c
 	}
 	now := f.now()
 	targets := metadata.Targets(now.Add(cfg.Expiry.of(metadata.TARGETS)))
+	if err := catalog.BindRepository(targets, ring, chid); err != nil {
+		return err
+	}
 	tv, err := f.createVersioned(ctx, dir, metadata.TARGETS, 1, func(v int64) ([]byte, error) {
 		targets.Signed.Version = v
 		return sign(targets, sg.targets)

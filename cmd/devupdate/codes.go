@@ -5,6 +5,7 @@ import (
 	"github.com/devupdate/devupdate/cdn/azure"
 	"github.com/devupdate/devupdate/cmd/internal/cli"
 	"github.com/devupdate/devupdate/flight"
+	"github.com/devupdate/devupdate/flight/catalog"
 	"github.com/devupdate/devupdate/internal/iox"
 	"github.com/devupdate/devupdate/internal/problem"
 	"github.com/devupdate/devupdate/manifest/build"
@@ -33,6 +34,7 @@ var codes = cli.Codes{
 	cli.Is(flight.ErrConflict, "conflict"),
 	cli.Is(flight.ErrExpiring, "expiring"),
 	cli.Is(flight.ErrCorrupt, "corrupt_metadata"),
+	cli.Is(catalog.ErrWrongRepository, "corrupt_metadata"),
 	cli.Is(flight.ErrConfig, "invalid_config"),
 	cli.Is(flight.ErrKey, "key_unusable"),
 	// keys and tokens
