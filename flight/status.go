@@ -138,6 +138,7 @@ func (f *Flight) ringStatus(ctx context.Context, reg *Registry, cfg *RingConfig,
 	rs := &RingStatus{
 		Ring: cfg.Name, MetadataBase: catalog.RingDir(cfg.Name) + "/{chid}", TargetsBase: catalog.TargetsDir,
 		Soak: cfg.Soak, RootVersion: root.Signed.Version,
+		Expires: []RoleExpiry{}, Updates: []UpdateStatus{}, Products: []ProductStatus{},
 	}
 	earliest := map[string]time.Time{metadata.ROOT: root.Signed.Expires}
 	min := func(role string, t time.Time) {

@@ -109,3 +109,55 @@ func TestFlightStatusWarnings(t *testing.T) {
 		t.Errorf("text status does not flag the timestamp:\n%s", out)
 	}
 }
+
+// TestFlightReportsJSON: the reports of changes and status keep the JSON
+// contract: lists are [] rather than null, the failure of a change still
+// names the change, and status's sha256 is the cabinet's.
+func TestFlightReportsJSON(t *testing.T) {
+	fx := newFlightFixture(t, filepath.Join(t.TempDir(), "store"))
+	cab := fx.cab("Contoso.Toaster.Report", "1.0.0.1")
+	fx.run(0, "flight", "add", cab, "--ring", "Preview", "--roots", fx.roots, "--reason", "first")
+	decode := func(out string) map[string]any {
+		t.Helper()
+		var m map[string]any
+		if err := json.Unmarshal([]byte(out), &m); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		return m
+	}
+	pause := []string{"flight", "pause", "Contoso.Toaster.Report", "1.0.0.1", "--ring", "Preview", "--reason", "hold", "-O", "json"}
+	first := decode(fx.run(0, pause...))
+	again := decode(fx.run(0, pause...))
+	for _, tt := range []struct {
+		rep                map[string]any
+		changed, unchanged int
+	}{{first, 1, 0}, {again, 0, 1}} {
+		c, ok1 := tt.rep["changed"].([]any)
+		u, ok2 := tt.rep["unchanged"].([]any)
+		if !ok1 || !ok2 || len(c) != tt.changed || len(u) != tt.unchanged {
+			t.Errorf("report %v: want changed %d and unchanged %d, both lists", tt.rep, tt.changed, tt.unchanged)
+		}
+	}
+	failed := decode(fx.run(1, "flight", "pause", "Contoso.Toaster.Report", "1.0.0.1", "--ring", "Beta", "--reason", "hold", "-O", "json"))
+	if e, _ := failed["error"].(map[string]any); failed["ok"] != false || e["code"] != "unknown_ring" || failed["ring"] != "Beta" ||
+		failed["name"] != "Contoso.Toaster.Report" || failed["version"] != "1.0.0.1" || failed["action"] != "pause" {
+		t.Errorf("a refused change reports %v", failed)
+	}
+	st := decode(fx.run(0, "flight", "status", "-O", "json"))
+	rings, _ := st["rings"].([]any)
+	if len(rings) != 3 {
+		t.Fatalf("status: %v", st)
+	}
+	for _, r := range rings {
+		r := r.(map[string]any)
+		for _, k := range []string{"expires", "updates", "products"} {
+			if _, ok := r[k].([]any); !ok {
+				t.Errorf("ring %v: %s is %v, not a list", r["ring"], k, r[k])
+			}
+		}
+	}
+	updates := rings[0].(map[string]any)["updates"].([]any)
+	if len(updates) != 1 || updates[0].(map[string]any)["sha256"] != sha256sum(t, cab) {
+		t.Errorf("Preview's updates %v, want one with sha256 %s", updates, sha256sum(t, cab))
+	}
+}
