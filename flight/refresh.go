@@ -146,33 +146,34 @@ func (f *Flight) resignRing(ctx context.Context, reg *Registry, cfg *RingConfig,
 	if err != nil {
 		return err
 	}
-	for _, p := range reg.productsIn(cfg.Name) {
+	products := reg.productsIn(cfg.Name)
+	return each(ctx, f.o.concurrency, len(products), func(ctx context.Context, i int) error {
+		p := products[i]
 		if err := f.createRepo(ctx, cfg.Name, cfg, p.CHID, sg); err != nil {
-			return err
+			return fmt.Errorf("%s in %s: %w", p.Name, cfg.Name, err)
 		}
 		for attempt := 0; ; attempt++ {
 			if _, err := f.readRepo(ctx, cfg.Name, p.CHID, root); err == nil {
-				break // verifies under the new root: nothing to re-sign
+				return nil // verifies under the new root: nothing to re-sign
 			} else if !errors.Is(err, ErrCorrupt) {
-				return err
+				return fmt.Errorf("%s in %s: %w", p.Name, cfg.Name, err)
 			}
 			st, err := f.readRepo(ctx, cfg.Name, p.CHID, previous)
 			if err != nil {
-				return err
+				return fmt.Errorf("%s in %s: %w", p.Name, cfg.Name, err)
 			}
 			nt, err := metadata.Targets().FromBytes(st.targetsRaw)
 			if err != nil {
-				return fmt.Errorf("%w: %v", ErrCorrupt, err)
+				return fmt.Errorf("%s in %s: %w: %v", p.Name, cfg.Name, ErrCorrupt, err)
 			}
 			err = f.commit(ctx, st, cfg, nt, sg)
 			if errors.Is(err, errLostRace) && attempt < f.o.attempts {
 				continue
 			}
 			if err != nil {
-				return err
+				return fmt.Errorf("%s in %s: %w", p.Name, cfg.Name, err)
 			}
-			break
+			return nil
 		}
-	}
-	return nil
+	})
 }

@@ -147,11 +147,21 @@ func (f *Flight) ringStatus(ctx context.Context, reg *Registry, cfg *RingConfig,
 		}
 	}
 	byPath := map[string]*UpdateStatus{}
-	for _, p := range reg.productsIn(cfg.Name) {
-		st, err := f.readRepo(ctx, cfg.Name, p.CHID, root)
+	products := reg.productsIn(cfg.Name)
+	states := make([]*repoState, len(products))
+	err = each(ctx, f.o.concurrency, len(products), func(ctx context.Context, i int) error {
+		st, err := f.readRepo(ctx, cfg.Name, products[i].CHID, root)
 		if err != nil {
-			return nil, fmt.Errorf("%s in %s: %w", p.Name, cfg.Name, err)
+			return fmt.Errorf("%s in %s: %w", products[i].Name, cfg.Name, err)
 		}
+		states[i] = st
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i, p := range products {
+		st := states[i]
 		min(metadata.TIMESTAMP, st.ts.Signed.Expires)
 		min(metadata.SNAPSHOT, st.snap.Signed.Expires)
 		min(metadata.TARGETS, st.targets.Signed.Expires)
@@ -245,14 +255,22 @@ func (f *Flight) History(ctx context.Context, ring, name string) ([]Event, error
 		if err != nil {
 			return nil, err
 		}
+		var products []ProductInfo
 		for _, p := range reg.productsIn(cfg.Name) {
-			if name != "" && !slices.ContainsFunc(targeted, func(q ProductInfo) bool { return q.CHID == p.CHID }) {
-				continue // the update never targeted this product
+			if name == "" || slices.ContainsFunc(targeted, func(q ProductInfo) bool { return q.CHID == p.CHID }) {
+				products = append(products, p) // else the update never targeted this product
 			}
-			evs, err := f.repoHistory(ctx, cfg.Name, p, root, name)
-			if err != nil {
-				return nil, err
-			}
+		}
+		perProduct := make([][]Event, len(products))
+		err = each(ctx, f.o.concurrency, len(products), func(ctx context.Context, i int) error {
+			var err error
+			perProduct[i], err = f.repoHistory(ctx, cfg.Name, products[i], root, name)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, evs := range perProduct {
 			events = append(events, evs...)
 		}
 	}
