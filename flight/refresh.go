@@ -35,8 +35,12 @@ type Expiring struct {
 // Refresh re-signs, with the online keys only, the timestamp (and the
 // snapshot) of every repository whose expiry is less than half its lifetime
 // away, and reports targets and root metadata expiring within warn. It is
-// idempotent: a second run right after changes nothing. The error wraps
-// ErrExpiring when something it cannot sign expires within warn.
+// idempotent: a second run right after changes nothing. It reads each
+// repository's timestamp and snapshot only (the snapshot carries its
+// targets' expiry), up to WithConcurrency repositories at once; a
+// repository that fails does not keep the others from being refreshed, and
+// every failure is returned. The error wraps ErrExpiring when something it
+// cannot sign expires within warn.
 func (f *Flight) Refresh(ctx context.Context, warn time.Duration) (*RefreshResult, error) {
 	reg, _, err := readRegistry(ctx, f.s)
 	if err != nil {
@@ -44,56 +48,135 @@ func (f *Flight) Refresh(ctx context.Context, warn time.Duration) (*RefreshResul
 	}
 	res := &RefreshResult{Resigned: []Resigned{}, Expiring: []Expiring{}}
 	now := f.now()
-	due := func(exp time.Time, life time.Duration) bool { return exp.Sub(now) < life/2 }
-	for _, cfg := range reg.Rings {
+	var (
+		repos []*refreshing
+		errs  []error
+	)
+	for i := range reg.Rings {
+		cfg := &reg.Rings[i]
 		root, err := f.ringRoot(ctx, cfg.Name)
 		if err != nil {
-			return nil, err
+			errs = append(errs, fmt.Errorf("ring %s: %w", cfg.Name, err))
+			continue
 		}
 		if root.Signed.Expires.Sub(now) < warn {
 			res.Expiring = append(res.Expiring, Expiring{Ring: cfg.Name, Role: metadata.ROOT, Expires: root.Signed.Expires})
 		}
-		var sg *signers
 		for _, p := range reg.productsIn(cfg.Name) {
-			for attempt := 0; ; attempt++ {
-				st, err := f.readRepo(ctx, cfg.Name, p.CHID, root)
-				if err != nil {
-					return nil, err
-				}
-				if attempt == 0 && st.targets.Signed.Expires.Sub(now) < warn {
-					res.Expiring = append(res.Expiring, Expiring{Ring: cfg.Name, Product: p.Name, Role: metadata.TARGETS, Expires: st.targets.Signed.Expires})
-				}
-				snapDue := due(st.snap.Signed.Expires, cfg.Expiry.of(metadata.SNAPSHOT))
-				if !snapDue && !due(st.ts.Signed.Expires, cfg.Expiry.of(metadata.TIMESTAMP)) {
-					break
-				}
-				if sg == nil {
-					if sg, err = f.ringSigners(ctx, cfg.Name, false); err != nil {
-						return nil, err
-					}
-				}
-				roles := []string{metadata.TIMESTAMP}
-				if snapDue {
-					roles = append(roles, metadata.SNAPSHOT)
-					err = f.commit(ctx, st, &cfg, nil, sg)
-				} else {
-					err = f.swapTimestamp(ctx, st, &cfg, st.snap.Signed.Version, sg.timestamp)
-				}
-				if errors.Is(err, errLostRace) && attempt < f.o.attempts {
-					continue // a change re-signed it meanwhile: look again
-				}
-				if err != nil {
-					return nil, fmt.Errorf("%s in %s: %w", p.Name, cfg.Name, err)
-				}
-				res.Resigned = append(res.Resigned, Resigned{Ring: cfg.Name, Product: p.Name, Roles: roles})
-				break
-			}
+			repos = append(repos, &refreshing{cfg: cfg, root: root, p: p})
 		}
+	}
+	// Read every repository; note what expires and what is due.
+	errs = append(errs, each(ctx, f.o.concurrency, len(repos), func(ctx context.Context, i int) error {
+		return repos[i].read(ctx, f, now, warn)
+	}))
+	// The online keys of each ring with something due, opened once.
+	keys := map[string]*signers{}
+	var due []*refreshing
+	for _, r := range repos {
+		if r.expiring != nil {
+			res.Expiring = append(res.Expiring, *r.expiring)
+		}
+		if r.st == nil || r.due == nil {
+			continue
+		}
+		sg, ok := keys[r.cfg.Name]
+		if !ok {
+			if sg, err = f.ringSigners(ctx, r.cfg.Name, false); err != nil {
+				errs = append(errs, fmt.Errorf("ring %s: %w", r.cfg.Name, err))
+			}
+			keys[r.cfg.Name] = sg
+		}
+		if sg != nil {
+			r.sg = sg
+			due = append(due, r)
+		}
+	}
+	errs = append(errs, each(ctx, f.o.concurrency, len(due), func(ctx context.Context, i int) error {
+		return due[i].resign(ctx, f, now, warn)
+	}))
+	for _, r := range due {
+		if r.resigned != nil {
+			res.Resigned = append(res.Resigned, *r.resigned)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return res, err
 	}
 	if len(res.Expiring) > 0 {
 		return res, fmt.Errorf("%w: %d role(s) expire within %v; re-sign them with the targets or root key", ErrExpiring, len(res.Expiring), warn)
 	}
 	return res, nil
+}
+
+// refreshing is one repository going through Refresh.
+type refreshing struct {
+	cfg  *RingConfig
+	root *metadata.Metadata[metadata.RootType]
+	p    ProductInfo
+	st   *repoState
+	// due are the roles to re-sign (nil: none).
+	due      []string
+	expiring *Expiring
+	sg       *signers
+	resigned *Resigned
+}
+
+// read reads the repository's online metadata and decides what is due.
+func (r *refreshing) read(ctx context.Context, f *Flight, now time.Time, warn time.Duration) error {
+	st, err := f.readOnline(ctx, r.cfg.Name, r.p.CHID, r.root)
+	if err != nil {
+		return fmt.Errorf("%s in %s: %w", r.p.Name, r.cfg.Name, err)
+	}
+	targetsExpire, ok := st.targetsExpires()
+	if !ok {
+		// A snapshot written before it carried its targets' expiry.
+		if err := f.readTargets(ctx, st); err != nil {
+			return fmt.Errorf("%s in %s: %w", r.p.Name, r.cfg.Name, err)
+		}
+		targetsExpire = st.targets.Signed.Expires
+	}
+	if r.expiring == nil && targetsExpire.Sub(now) < warn {
+		r.expiring = &Expiring{Ring: r.cfg.Name, Product: r.p.Name, Role: metadata.TARGETS, Expires: targetsExpire}
+	}
+	r.st, r.due = st, nil
+	isDue := func(role string, exp time.Time) bool { return exp.Sub(now) < r.cfg.Expiry.of(role)/2 }
+	switch {
+	case isDue(metadata.SNAPSHOT, st.snap.Signed.Expires):
+		r.due = []string{metadata.TIMESTAMP, metadata.SNAPSHOT}
+	case isDue(metadata.TIMESTAMP, st.ts.Signed.Expires):
+		r.due = []string{metadata.TIMESTAMP}
+	}
+	return nil
+}
+
+// resign re-signs what read found due; after losing the timestamp race to
+// a change (which re-signs everything) it reads again and re-decides.
+func (r *refreshing) resign(ctx context.Context, f *Flight, now time.Time, warn time.Duration) error {
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			if err := r.read(ctx, f, now, warn); err != nil {
+				return err
+			}
+		}
+		var err error
+		switch {
+		case r.due == nil:
+			return nil
+		case len(r.due) == 2:
+			err = f.commit(ctx, r.st, r.cfg, nil, r.sg)
+		default:
+			err = f.swapTimestamp(ctx, r.st, r.cfg, r.st.snap.Signed.Version, r.sg.timestamp)
+		}
+		if errors.Is(err, errLostRace) && attempt < f.o.attempts {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("%s in %s: %w", r.p.Name, r.cfg.Name, err)
+		}
+		r.resigned = &Resigned{Ring: r.cfg.Name, Product: r.p.Name, Roles: r.due}
+		return nil
+	}
 }
 
 // RotateKeys gives ring the keys its keyring now names, in a new root

@@ -1,13 +1,18 @@
 package flight_test
 
 import (
+	"context"
 	"errors"
+	"io"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 
+	"github.com/devupdate/devupdate/cdn"
 	"github.com/devupdate/devupdate/cdn/memory"
 	"github.com/devupdate/devupdate/flight"
 	"github.com/devupdate/devupdate/flight/catalog"
@@ -175,5 +180,118 @@ func TestRefresh(t *testing.T) {
 	res, err = e.f.Refresh(ctx, 7*24*time.Hour)
 	if !errors.Is(err, flight.ErrExpiring) || len(res.Expiring) != 6 {
 		t.Errorf("targets expiring: %+v, %v, want ErrExpiring for 6 repositories", res, err)
+	}
+}
+
+// countingStore records the keys read from a store.
+type countingStore struct {
+	cdn.Store
+	mu   sync.Mutex
+	gets []string
+}
+
+func (c *countingStore) Get(ctx context.Context, key string, r cdn.Range) (io.ReadCloser, cdn.Info, error) {
+	c.mu.Lock()
+	c.gets = append(c.gets, key)
+	c.mu.Unlock()
+	return c.Store.Get(ctx, key, r)
+}
+
+// take returns the keys read since the last call, by file name pattern.
+func (c *countingStore) take() (timestamps, snapshots, targets []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, k := range c.gets {
+		switch {
+		case strings.HasSuffix(k, "/timestamp.json"):
+			timestamps = append(timestamps, k)
+		case strings.HasSuffix(k, ".snapshot.json"):
+			snapshots = append(snapshots, k)
+		case strings.HasSuffix(k, ".targets.json"):
+			targets = append(targets, k)
+		}
+	}
+	c.gets = nil
+	return timestamps, snapshots, targets
+}
+
+// TestRefreshReads: refresh reads each repository's timestamp and snapshot
+// and never its targets (the snapshot carries their expiry, under its
+// signature); a snapshot without that field (an older store) costs a read
+// of the targets; one repository that cannot be read does not keep the
+// others from being refreshed.
+func TestRefreshReads(t *testing.T) {
+	cs := &countingStore{Store: memory.New()}
+	e := newEnv(t, cs)
+	ctx := t.Context()
+	p1 := chidOf(e.products[0])
+	if _, err := e.f.Add(ctx, "Preview", []*flight.Candidate{e.cand("A.B", "1.0.0.1", p1)}, flight.AddOptions{}, who); err != nil {
+		t.Fatal(err)
+	}
+	cs.take()
+	e.clock.add(13 * time.Hour)
+	res, err := e.f.Refresh(ctx, 24*time.Hour)
+	if err != nil || len(res.Resigned) != 6 {
+		t.Fatalf("refresh: %+v, %v", res, err)
+	}
+	ts, snaps, targets := cs.take()
+	if len(ts) != 6 || len(snaps) != 6 || len(targets) != 0 {
+		t.Errorf("refresh read %d timestamps, %d snapshots and targets %v; want 6, 6 and none", len(ts), len(snaps), targets)
+	}
+	// The snapshot re-signed four days on still names its targets' expiry.
+	e.clock.add(4 * 24 * time.Hour)
+	if res, err := e.f.Refresh(ctx, 24*time.Hour); err != nil || len(res.Resigned) != 6 || len(res.Resigned[0].Roles) != 2 {
+		t.Fatalf("refresh re-signing snapshots: %+v, %v", res, err)
+	}
+	if _, _, targets := cs.take(); len(targets) != 0 {
+		t.Errorf("refresh re-signing snapshots read targets %v", targets)
+	}
+	e.entries(e.device("Preview", p1, nil))
+	cs.take() // what the device read
+	e.clock.add(85 * 24 * time.Hour) // targets expire within a week: seen without reading them
+	if res, err := e.f.Refresh(ctx, 7*24*time.Hour); !errors.Is(err, flight.ErrExpiring) || len(res.Expiring) != 6 {
+		t.Errorf("targets expiring: %+v, %v", res, err)
+	}
+	if _, _, targets := cs.take(); len(targets) != 0 {
+		t.Errorf("refresh read targets %v to learn their expiry", targets)
+	}
+
+	// An older store's snapshot, without the field: the targets are read.
+	dir := catalog.MetadataDir("Preview", p1)
+	var cur metadata.Metadata[metadata.TimestampType]
+	if _, err := cur.FromBytes(e.read(dir + "/timestamp.json")); err != nil {
+		t.Fatal(err)
+	}
+	snapKey := dir + "/" + itoa(cur.Signed.Meta["snapshot.json"].Version) + ".snapshot.json"
+	snap, err := metadata.Snapshot().FromBytes(e.read(snapKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	delete(snap.Signed.UnrecognizedFields, "x-devupdate-targets-expires")
+	snap.ClearSignatures()
+	ss, err := e.keys.Signers(ctx, "Preview", "snapshot", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := snap.Sign(ss[0]); err != nil {
+		t.Fatal(err)
+	}
+	old, _ := snap.ToBytes(false)
+	e.overwrite(snapKey, old)
+	if _, err := e.f.Refresh(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, targets := cs.take(); len(targets) != 1 || !strings.HasPrefix(targets[0], dir+"/") {
+		t.Errorf("with one snapshot lacking its targets' expiry, refresh read targets %v; want that repository's", targets)
+	}
+
+	// A repository that cannot be read: the others are re-signed, and the
+	// error names it.
+	e.clock.add(13 * time.Hour)
+	bad := catalog.MetadataDir("EarlyAdopter", chidOf(e.products[1])) + "/timestamp.json"
+	e.overwrite(bad, []byte("{}"))
+	res, err = e.f.Refresh(ctx, 0)
+	if !errors.Is(err, flight.ErrCorrupt) || !strings.Contains(err.Error(), "toaster-2 in EarlyAdopter") || len(res.Resigned) != 5 {
+		t.Errorf("refresh with one unreadable repository: %d re-signed, error %v; want 5 and ErrCorrupt naming it", len(res.Resigned), err)
 	}
 }
