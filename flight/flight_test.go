@@ -275,7 +275,7 @@ func TestStatusWarnings(t *testing.T) {
 	// never a warning.
 	for h := range 8 * 24 {
 		e.clock.add(time.Hour)
-		if _, err := e.f.Refresh(ctx, 0); err != nil {
+		if _, err := e.f.Refresh(ctx, flight.RefreshOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		if got := flagged(nil); len(got) != 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
@@ -17,7 +18,7 @@ type RefreshResult struct {
 	Expiring []Expiring `json:"expiring"`
 }
 
-// Resigned is one repository whose online metadata was re-signed.
+// Resigned is one repository whose metadata was re-signed.
 type Resigned struct {
 	Ring    string   `json:"ring"`
 	Product string   `json:"product"`
@@ -32,16 +33,38 @@ type Expiring struct {
 	Expires time.Time `json:"expires"`
 }
 
+// RefreshOptions are the settings of Refresh.
+type RefreshOptions struct {
+	// WarnWithin: targets and root metadata (offline keys) expiring
+	// within it are reported and fail the refresh with ErrExpiring
+	// (default 0: none).
+	WarnWithin time.Duration
+	// ResignWithin: timestamps and snapshots expiring within it are
+	// re-signed (default 0: those past half their lifetime). A longer
+	// window makes the ring last longer without a refresh, e.g. before the
+	// refresh job is stopped for maintenance.
+	ResignWithin time.Duration
+	// Targets re-signs, with each ring's targets keys, the targets
+	// metadata expiring within WarnWithin (a new version, the same
+	// entries) instead of failing. The targets keys are offline keys: a
+	// release engineer runs this where they are, not the scheduled job.
+	// Root metadata is renewed by RotateKeys.
+	Targets bool
+}
+
 // Refresh re-signs, with the online keys only, the timestamp (and the
 // snapshot) of every repository whose expiry is less than half its lifetime
-// away, and reports targets and root metadata expiring within warn. It is
-// idempotent: a second run right after changes nothing. It reads each
-// repository's timestamp and snapshot only (the snapshot carries its
-// targets' expiry), up to WithConcurrency repositories at once; a
-// repository that fails does not keep the others from being refreshed, and
-// every failure is returned. The error wraps ErrExpiring when something it
-// cannot sign expires within warn.
-func (f *Flight) Refresh(ctx context.Context, warn time.Duration) (*RefreshResult, error) {
+// (or o.ResignWithin) away, and reports targets and root metadata expiring
+// within o.WarnWithin. It is idempotent: a second run right after changes
+// nothing. It reads each repository's timestamp and snapshot only (the
+// snapshot carries its targets' expiry), up to WithConcurrency repositories
+// at once; a repository that fails does not keep the others from being
+// refreshed, and every failure is returned. The error wraps ErrExpiring
+// when something it did not sign expires within o.WarnWithin.
+func (f *Flight) Refresh(ctx context.Context, o RefreshOptions) (*RefreshResult, error) {
+	if o.WarnWithin < 0 || o.ResignWithin < 0 {
+		return nil, fmt.Errorf("%w: negative refresh window", ErrConfig)
+	}
 	reg, _, err := readRegistry(ctx, f.s)
 	if err != nil {
 		return nil, err
@@ -59,18 +82,18 @@ func (f *Flight) Refresh(ctx context.Context, warn time.Duration) (*RefreshResul
 			errs = append(errs, fmt.Errorf("ring %s: %w", cfg.Name, err))
 			continue
 		}
-		if root.Signed.Expires.Sub(now) < warn {
+		if root.Signed.Expires.Sub(now) < o.WarnWithin {
 			res.Expiring = append(res.Expiring, Expiring{Ring: cfg.Name, Role: metadata.ROOT, Expires: root.Signed.Expires})
 		}
 		for _, p := range reg.productsIn(cfg.Name) {
-			repos = append(repos, &refreshing{cfg: cfg, root: root, p: p})
+			repos = append(repos, &refreshing{cfg: cfg, root: root, p: p, o: o, now: now})
 		}
 	}
 	// Read every repository; note what expires and what is due.
 	errs = append(errs, each(ctx, f.o.concurrency, len(repos), func(ctx context.Context, i int) error {
-		return repos[i].read(ctx, f, now, warn)
+		return repos[i].read(ctx, f)
 	}))
-	// The online keys of each ring with something due, opened once.
+	// The keys of each ring with something due, opened once.
 	keys := map[string]*signers{}
 	var due []*refreshing
 	for _, r := range repos {
@@ -82,7 +105,7 @@ func (f *Flight) Refresh(ctx context.Context, warn time.Duration) (*RefreshResul
 		}
 		sg, ok := keys[r.cfg.Name]
 		if !ok {
-			if sg, err = f.ringSigners(ctx, r.cfg.Name, false); err != nil {
+			if sg, err = f.ringSigners(ctx, r.cfg.Name, o.Targets); err != nil {
 				errs = append(errs, fmt.Errorf("ring %s: %w", r.cfg.Name, err))
 			}
 			keys[r.cfg.Name] = sg
@@ -93,7 +116,7 @@ func (f *Flight) Refresh(ctx context.Context, warn time.Duration) (*RefreshResul
 		}
 	}
 	errs = append(errs, each(ctx, f.o.concurrency, len(due), func(ctx context.Context, i int) error {
-		return due[i].resign(ctx, f, now, warn)
+		return due[i].resign(ctx, f)
 	}))
 	for _, r := range due {
 		if r.resigned != nil {
@@ -104,7 +127,7 @@ func (f *Flight) Refresh(ctx context.Context, warn time.Duration) (*RefreshResul
 		return res, err
 	}
 	if len(res.Expiring) > 0 {
-		return res, fmt.Errorf("%w: %d role(s) expire within %v; re-sign them with the targets or root key", ErrExpiring, len(res.Expiring), warn)
+		return res, fmt.Errorf("%w: %d role(s) expire within %v; re-sign them with the targets or root key", ErrExpiring, len(res.Expiring), o.WarnWithin)
 	}
 	return res, nil
 }
@@ -114,6 +137,8 @@ type refreshing struct {
 	cfg  *RingConfig
 	root *metadata.Metadata[metadata.RootType]
 	p    ProductInfo
+	o    RefreshOptions
+	now  time.Time
 	st   *repoState
 	// due are the roles to re-sign (nil: none).
 	due      []string
@@ -123,7 +148,7 @@ type refreshing struct {
 }
 
 // read reads the repository's online metadata and decides what is due.
-func (r *refreshing) read(ctx context.Context, f *Flight, now time.Time, warn time.Duration) error {
+func (r *refreshing) read(ctx context.Context, f *Flight) error {
 	st, err := f.readOnline(ctx, r.cfg.Name, r.p.CHID, r.root)
 	if err != nil {
 		return fmt.Errorf("%s in %s: %w", r.p.Name, r.cfg.Name, err)
@@ -136,26 +161,37 @@ func (r *refreshing) read(ctx context.Context, f *Flight, now time.Time, warn ti
 		}
 		targetsExpire = st.targets.Signed.Expires
 	}
-	if r.expiring == nil && targetsExpire.Sub(now) < warn {
-		r.expiring = &Expiring{Ring: r.cfg.Name, Product: r.p.Name, Role: metadata.TARGETS, Expires: targetsExpire}
+	r.st, r.due, r.expiring = st, nil, nil
+	isDue := func(role string, exp time.Time) bool {
+		within := r.o.ResignWithin
+		if within == 0 {
+			within = r.cfg.Expiry.of(role) / 2
+		}
+		return exp.Sub(r.now) < within
 	}
-	r.st, r.due = st, nil
-	isDue := func(role string, exp time.Time) bool { return exp.Sub(now) < r.cfg.Expiry.of(role)/2 }
 	switch {
-	case isDue(metadata.SNAPSHOT, st.snap.Signed.Expires):
-		r.due = []string{metadata.TIMESTAMP, metadata.SNAPSHOT}
-	case isDue(metadata.TIMESTAMP, st.ts.Signed.Expires):
-		r.due = []string{metadata.TIMESTAMP}
+	case targetsExpire.Sub(r.now) < r.o.WarnWithin && r.o.Targets:
+		r.due = []string{metadata.TIMESTAMP, metadata.SNAPSHOT, metadata.TARGETS}
+	case targetsExpire.Sub(r.now) < r.o.WarnWithin:
+		r.expiring = &Expiring{Ring: r.cfg.Name, Product: r.p.Name, Role: metadata.TARGETS, Expires: targetsExpire}
+		fallthrough
+	default:
+		switch {
+		case isDue(metadata.SNAPSHOT, st.snap.Signed.Expires):
+			r.due = []string{metadata.TIMESTAMP, metadata.SNAPSHOT}
+		case isDue(metadata.TIMESTAMP, st.ts.Signed.Expires):
+			r.due = []string{metadata.TIMESTAMP}
+		}
 	}
 	return nil
 }
 
 // resign re-signs what read found due; after losing the timestamp race to
 // a change (which re-signs everything) it reads again and re-decides.
-func (r *refreshing) resign(ctx context.Context, f *Flight, now time.Time, warn time.Duration) error {
+func (r *refreshing) resign(ctx context.Context, f *Flight) error {
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
-			if err := r.read(ctx, f, now, warn); err != nil {
+			if err := r.read(ctx, f); err != nil {
 				return err
 			}
 		}
@@ -163,7 +199,9 @@ func (r *refreshing) resign(ctx context.Context, f *Flight, now time.Time, warn 
 		switch {
 		case r.due == nil:
 			return nil
-		case len(r.due) == 2:
+		case slices.Contains(r.due, metadata.TARGETS):
+			err = f.renewTargets(ctx, r.st, r.cfg, r.sg)
+		case slices.Contains(r.due, metadata.SNAPSHOT):
 			err = f.commit(ctx, r.st, r.cfg, nil, r.sg)
 		default:
 			err = f.swapTimestamp(ctx, r.st, r.cfg, r.st.snap.Signed.Version, r.sg.timestamp)
@@ -177,6 +215,22 @@ func (r *refreshing) resign(ctx context.Context, f *Flight, now time.Time, warn 
 		r.resigned = &Resigned{Ring: r.cfg.Name, Product: r.p.Name, Roles: r.due}
 		return nil
 	}
+}
+
+// renewTargets commits a new targets version with the same entries and a
+// new expiry, signed with sg's targets keys (st's targets are read first
+// when they were not).
+func (f *Flight) renewTargets(ctx context.Context, st *repoState, cfg *RingConfig, sg *signers) error {
+	if st.targets == nil {
+		if err := f.readTargets(ctx, st); err != nil {
+			return err
+		}
+	}
+	nt, err := metadata.Targets().FromBytes(st.targetsRaw)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	return f.commit(ctx, st, cfg, nt, sg)
 }
 
 // RotateKeys gives ring the keys its keyring now names, in a new root
@@ -245,11 +299,7 @@ func (f *Flight) resignRing(ctx context.Context, reg *Registry, cfg *RingConfig,
 			if err != nil {
 				return fmt.Errorf("%s in %s: %w", p.Name, cfg.Name, err)
 			}
-			nt, err := metadata.Targets().FromBytes(st.targetsRaw)
-			if err != nil {
-				return fmt.Errorf("%s in %s: %w: %v", p.Name, cfg.Name, ErrCorrupt, err)
-			}
-			err = f.commit(ctx, st, cfg, nt, sg)
+			err = f.renewTargets(ctx, st, cfg, sg)
 			if errors.Is(err, errLostRace) && attempt < f.o.attempts {
 				continue
 			}

@@ -165,22 +165,30 @@ func newFlightHistoryCmd(o *cli.Output) *cobra.Command {
 
 func newFlightRefreshCmd(o *cli.Output) *cobra.Command {
 	ff := &flightFlags{needKeys: true}
-	var warn time.Duration
+	var opts flight.RefreshOptions
 	c := &cobra.Command{
-		Use:   "refresh --store URL --keys FILE [--warn-within 168h]",
+		Use:   "refresh --store URL --keys FILE [--warn-within 168h] [--resign-within DURATION] [--targets]",
 		Short: "Re-sign timestamps and snapshots before they expire (online keys only; run it on a schedule)",
 		Long: `Re-signs, with the online timestamp and snapshot keys only, every repository
-whose timestamp or snapshot is past half its lifetime. Idempotent. Exits 1,
-naming them, when targets or root metadata (offline keys) expire within
---warn-within.`,
+whose timestamp or snapshot is past half its lifetime (or expires within
+--resign-within). Idempotent. Exits 1, naming them, when targets or root
+metadata (offline keys) expire within --warn-within.
+
+--targets also re-signs the targets metadata expiring within --warn-within
+with each ring's targets keys (the same entries, a new version and expiry):
+run it where those offline keys are. Root metadata is renewed by
+'devupdate flight keys rotate' (with the same keys, it only extends the root).`,
 		Args: cli.Args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.WarnWithin < 0 || opts.ResignWithin < 0 {
+				return cli.Usagef("--warn-within and --resign-within must not be negative")
+			}
 			f, done, err := ff.open(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer done()
-			res, err := f.Refresh(cmd.Context(), warn)
+			res, err := f.Refresh(cmd.Context(), opts)
 			rep := &refreshReport{}
 			if res != nil {
 				rep.RefreshResult = *res
@@ -188,7 +196,11 @@ naming them, when targets or root metadata (offline keys) expire within
 			if err != nil && res != nil && !o.JSON() {
 				// The expiring roles are the failure: name each.
 				for _, e := range res.Expiring {
-					fmt.Fprintf(cmd.ErrOrStderr(), "EXPIRING %s %s %s at %s: re-sign with the %s key\n", e.Ring, e.Product, e.Role, fmtTime(e.Expires), e.Role)
+					how := "devupdate flight refresh --targets, where the targets keys are"
+					if e.Role == "root" {
+						how = "devupdate flight keys rotate --ring " + e.Ring
+					}
+					fmt.Fprintf(cmd.ErrOrStderr(), "EXPIRING %s %s %s at %s: re-sign it with %s\n", e.Ring, e.Product, e.Role, fmtTime(e.Expires), how)
 				}
 			}
 			return cli.Single(o, rep, err, func(w io.Writer, rep *refreshReport) error {
@@ -198,7 +210,9 @@ naming them, when targets or root metadata (offline keys) expire within
 		},
 	}
 	ff.register(c)
-	c.Flags().DurationVar(&warn, "warn-within", 7*24*time.Hour, "fail when targets or root metadata expire within this long")
+	c.Flags().DurationVar(&opts.WarnWithin, "warn-within", 7*24*time.Hour, "fail when targets or root metadata expire within this long")
+	c.Flags().DurationVar(&opts.ResignWithin, "resign-within", 0, "re-sign timestamps and snapshots expiring within this long (default: those past half their lifetime)")
+	c.Flags().BoolVar(&opts.Targets, "targets", false, "also re-sign targets metadata expiring within --warn-within, with the targets keys")
 	return c
 }
 

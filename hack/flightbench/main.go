@@ -545,7 +545,7 @@ func timeChanges(ctx context.Context, name string, s cdn.Store, n, runs int, dir
 		if err != nil {
 			log.Fatal(err)
 		}
-		res, err := f.Refresh(ctx, 0)
+		res, err := f.Refresh(ctx, flight.RefreshOptions{})
 		if err != nil || len(res.Resigned) != 2*n {
 			log.Fatalf("refresh with every timestamp due re-signed %d of %d: %v", len(res.Resigned), 2*n, err)
 		}
@@ -565,7 +565,7 @@ func timeChanges(ctx context.Context, name string, s cdn.Store, n, runs int, dir
 		{"pause", state(catalog.ActionPause, 0)},
 		{"resume", state(catalog.ActionResume, 0)},
 		{"halt", state(catalog.ActionHalt, 0)},
-		{"refresh (nothing due)", func(int) { must(r.f.Refresh(ctx, 0)) }},
+		{"refresh (nothing due)", func(int) { must(r.f.Refresh(ctx, flight.RefreshOptions{})) }},
 		{"refresh (all due)", refreshDue},
 		{"status (whole ring)", func(int) { must(r.f.Status(ctx, "Preview", nil)) }},
 		{"history (one update)", func(i int) { must(r.f.History(ctx, "Preview", fmt.Sprintf("Contoso.P%d.U1", i))) }},
