@@ -203,7 +203,7 @@ func (f *Flight) Init(ctx context.Context, req InitRequest) (*InitResult, error)
 			if err != nil {
 				return nil, err
 			}
-			data, _, err := f.newRoot(ctx, r.Name, 1, f.now().Add(r.Expiry.of("root")), rootSigners)
+			data, _, err := f.newRoot(ctx, r.Name, 1, f.now().Add(r.Expiry.of("root")), rootSigners, nil)
 			if err != nil {
 				return nil, err
 			}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
+
+	"github.com/devupdate/devupdate/flight/catalog"
 )
 
 // RefreshResult reports what Refresh re-signed and what it could not.
@@ -252,7 +254,9 @@ func (f *Flight) RotateKeys(ctx context.Context, ring string, who Who) (*RingRoo
 	if err != nil {
 		return nil, err
 	}
-	data, next, err := f.newRoot(ctx, ring, old.Signed.Version+1, f.now().Add(cfg.Expiry.of(metadata.ROOT)), signWith)
+	now := f.now()
+	change := &catalog.Change{Action: ActionRotate, Actor: who.Actor, Time: now, Reason: who.Reason}
+	data, next, err := f.newRoot(ctx, ring, old.Signed.Version+1, now.Add(cfg.Expiry.of(metadata.ROOT)), signWith, change)
 	if err != nil {
 		return nil, err
 	}

@@ -118,9 +118,24 @@ func TestKeyRotation(t *testing.T) {
 	if _, err := f2.RotateKeys(ctx, "Preview", who); !errors.Is(err, flight.ErrKey) {
 		t.Errorf("rotation without the current root key: error = %v, want ErrKey", err)
 	}
-	// The audit trail still verifies across the rotation.
+	// The audit trail still verifies across the rotation, and records it
+	// (not under an update's name).
 	if evs, err := f2.History(ctx, "Preview", "A.B"); err != nil || len(evs) != 2 {
 		t.Errorf("history across rotation: %v, %v", evs, err)
+	}
+	evs, err := f2.History(ctx, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rotations []flight.Event
+	for _, ev := range evs {
+		if ev.Change.Action == flight.ActionRotate {
+			rotations = append(rotations, ev)
+		}
+	}
+	if len(rotations) != 1 || rotations[0].Ring != "Preview" || rotations[0].RootVersion != 2 || rotations[0].Change.Actor != who.Actor ||
+		rotations[0].Change.Reason != who.Reason || rotations[0].Product != "" || rotations[0].Name != "" {
+		t.Errorf("rotations in the audit trail: %+v, want Preview's root v2 by %s", rotations, who.Actor)
 	}
 }
 

@@ -1,11 +1,14 @@
 package flight
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
@@ -209,15 +212,20 @@ func (f *Flight) ringStatus(ctx context.Context, reg *Registry, cfg *RingConfig,
 
 // Event is one entry of the audit trail: a change to an update in a ring,
 // as recorded in a signed targets version of a product's repository.
+//
+// A key rotation is an event of the ring as a whole (ActionRotate, from the
+// signed root version it wrote): it names RootVersion, and no product,
+// update or state.
 type Event struct {
 	Ring           string         `json:"ring"`
-	Product        string         `json:"product"`
-	TargetsVersion int64          `json:"targets_version"`
-	Name           string         `json:"name"`
-	Version        string         `json:"version"`
+	Product        string         `json:"product,omitempty"`
+	TargetsVersion int64          `json:"targets_version,omitempty"`
+	RootVersion    int64          `json:"root_version,omitempty"`
+	Name           string         `json:"name,omitempty"`
+	Version        string         `json:"version,omitempty"`
 	Change         catalog.Change `json:"change"`
-	State          catalog.State  `json:"state"`
-	Percent        int            `json:"percent"`
+	State          catalog.State  `json:"state,omitempty"`
+	Percent        int            `json:"percent,omitempty"`
 }
 
 // History returns the audit trail of every ring (or ring), optionally of
@@ -254,6 +262,13 @@ func (f *Flight) History(ctx context.Context, ring, name string) ([]Event, error
 		root, err := f.ringRoot(ctx, cfg.Name)
 		if err != nil {
 			return nil, err
+		}
+		if name == "" {
+			rotations, err := f.rootHistory(ctx, cfg.Name, root.Signed.Version)
+			if err != nil {
+				return nil, err
+			}
+			events = append(events, rotations...)
 		}
 		var products []ProductInfo
 		for _, p := range reg.productsIn(cfg.Name) {
@@ -353,6 +368,64 @@ func (f *Flight) repoHistory(ctx context.Context, ring string, p ProductInfo, ro
 		}
 	}
 	return events, nil
+}
+
+// rootHistory returns the key rotations of ring: every root version after
+// the first that records its change, each verified as a device walking the
+// chain verifies it (signed by a threshold of the version before and of its
+// own keys).
+func (f *Flight) rootHistory(ctx context.Context, ring string, latest int64) ([]Event, error) {
+	var events []Event
+	var prev *metadata.Metadata[metadata.RootType]
+	for v := int64(1); v <= latest; v++ {
+		key := versioned(ringRootDir(ring), v, "root")
+		data, _, err := getBounded(ctx, f.s, key, maxRoot)
+		if err != nil {
+			return nil, err
+		}
+		md, err := metadata.Root().FromBytes(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w: %v", key, ErrCorrupt, err)
+		}
+		if prev != nil {
+			if err := verifyRole(prev, metadata.ROOT, key, md); err != nil {
+				return nil, err
+			}
+		}
+		if err := verifyRole(md, metadata.ROOT, key, md); err != nil {
+			return nil, err
+		}
+		prev = md
+		raw, ok := md.Signed.UnrecognizedFields[changeField]
+		if !ok {
+			continue
+		}
+		c, err := parseRotation(raw)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w: %s: %v", key, ErrCorrupt, changeField, err)
+		}
+		events = append(events, Event{Ring: ring, RootVersion: v, Change: c})
+	}
+	return events, nil
+}
+
+// parseRotation reads a root version's change field (as go-tuf decoded it):
+// a key rotation with an actor, a time and a reason.
+func parseRotation(raw any) (catalog.Change, error) {
+	var c catalog.Change
+	b, err := json.Marshal(raw)
+	if err != nil {
+		return c, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return c, err
+	}
+	if c.Action != ActionRotate || c.Time.IsZero() || strings.TrimSpace(c.Actor) == "" || strings.TrimSpace(c.Reason) == "" || c.From != "" {
+		return c, errors.New("not a key rotation with its actor, time and reason")
+	}
+	return c, nil
 }
 
 // verifyHistoric checks an old targets version against the ring's roots:

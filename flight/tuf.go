@@ -198,12 +198,21 @@ func (st *repoState) targetsExpires() (time.Time, bool) {
 	if st.targets != nil {
 		return st.targets.Signed.Expires, true
 	}
-	s, ok := st.snap.Signed.UnrecognizedFields[targetsExpiresField].(string)
+	return parseTargetsExpires(st.snap.Signed.UnrecognizedFields[targetsExpiresField])
+}
+
+// parseTargetsExpires reads the snapshot's targets-expiry field (as go-tuf
+// decoded it): an RFC 3339 time in UTC.
+func parseTargetsExpires(raw any) (time.Time, bool) {
+	s, ok := raw.(string)
 	if !ok {
 		return time.Time{}, false
 	}
 	t, err := time.Parse(time.RFC3339, s)
-	return t, err == nil
+	if err != nil || t.Location() != time.UTC {
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // entries decodes every entry of the targets metadata, keyed by target path.
@@ -403,12 +412,25 @@ func (f *Flight) createRepo(ctx context.Context, ring string, cfg *RingConfig, c
 	return err
 }
 
+// changeField is a top-level field of a ring's root versions after the
+// first: the change that wrote it (a key rotation: who, when, why), under
+// the root signatures, for the audit trail.
+const changeField = "x-devupdate-change"
+
+// ActionRotate is the action of a key rotation in the audit trail.
+const ActionRotate catalog.Action = "rotate"
+
 // newRoot builds and signs a ring's root: the keys of every role from the
 // keyring, their thresholds, and the given version and expiry. signWith are
-// the root keys that sign it (the new ones, plus the old ones in a rotation).
-func (f *Flight) newRoot(ctx context.Context, ring string, version int64, expires time.Time, signWith []signature.Signer) ([]byte, *metadata.Metadata[metadata.RootType], error) {
+// the root keys that sign it (the new ones, plus the old ones in a
+// rotation); change, when not nil, is recorded in it.
+func (f *Flight) newRoot(ctx context.Context, ring string, version int64, expires time.Time, signWith []signature.Signer, change *catalog.Change) ([]byte, *metadata.Metadata[metadata.RootType], error) {
 	root := metadata.Root(expires)
 	root.Signed.Version = version
+	if change != nil {
+		root.Signed.UnrecognizedFields = map[string]any{changeField: map[string]any{
+			"action": string(change.Action), "actor": change.Actor, "time": change.Time.UTC().Format(time.RFC3339), "reason": change.Reason}}
+	}
 	for _, role := range Roles {
 		rk, err := f.keys.Role(ring, role)
 		if err != nil {

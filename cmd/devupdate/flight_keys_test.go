@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -189,6 +190,33 @@ func TestFlightKeysRotate(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(fx.run(0, "flight", "status", "--ring", "Preview", "-O", "json")), &st); err != nil || len(st.Rings) != 1 || st.Rings[0].RootVersion != 2 {
 		t.Errorf("status after rotation: %+v, %v", st, err)
+	}
+
+	// The rotation is in the audit trail, with its reason.
+	var h struct {
+		Events []struct {
+			Ring        string         `json:"ring"`
+			RootVersion int64          `json:"root_version"`
+			Change      catalog.Change `json:"change"`
+		} `json:"events"`
+	}
+	if err := json.Unmarshal([]byte(fx.run(0, "flight", "history", "--ring", "Preview", "-O", "json")), &h); err != nil {
+		t.Fatal(err)
+	}
+	rotations := 0
+	for _, ev := range h.Events {
+		if ev.Change.Action == flight.ActionRotate {
+			rotations++
+			if ev.RootVersion != 2 || ev.Change.Reason != "snapshot key leaked" || ev.Change.Actor != "tester" {
+				t.Errorf("rotation event %+v", ev)
+			}
+		}
+	}
+	if rotations != 1 {
+		t.Errorf("history holds %d rotations, want 1: %+v", rotations, h.Events)
+	}
+	if out := fx.run(0, "flight", "history", "--ring", "Preview"); !strings.Contains(out, "Preview root v2: rotate keys by tester: snapshot key leaked") {
+		t.Errorf("text history lacks the rotation:\n%s", out)
 	}
 
 	// A new root the current root key does not sign: refused, nothing written.

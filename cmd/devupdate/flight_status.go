@@ -147,6 +147,10 @@ func newFlightHistoryCmd(o *cli.Output) *cobra.Command {
 			}
 			return cli.Single(o, &historyReport{Events: events}, err, func(w io.Writer, rep *historyReport) error {
 				for _, e := range rep.Events {
+					if e.RootVersion != 0 {
+						fmt.Fprintf(w, "%s %s root v%d: %s keys by %s: %s\n", fmtTime(e.Change.Time), e.Ring, e.RootVersion, e.Change.Action, e.Change.Actor, e.Change.Reason)
+						continue
+					}
 					from := ""
 					if e.Change.From != "" {
 						from = " from " + e.Change.From
