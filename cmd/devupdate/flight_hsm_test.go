@@ -18,14 +18,11 @@ import (
 	"github.com/devupdate/devupdate/signer/pkcs11/softhsmtest"
 )
 
-// TestFlightTargetsKeyOnSoftHSM signs a ring's targets role with a
-// non-extractable ECDSA P-256 key on a SoftHSM2 token, named by a pkcs11:
-// URI in the keys file, the PIN from the environment; go-tuf's client
-// verifies what it signed.
-func TestFlightTargetsKeyOnSoftHSM(t *testing.T) {
-	dir := t.TempDir()
-	tok := softhsmtest.New(t, filepath.Join(dir, "hsm"), "flight-test", "246810", "preview-targets")
-	// File keys for every role, then the Preview targets key moved to the token.
+// keysWithTokenKey writes DIR/keys/hsm-keys.json: TEST-ONLY file keys for
+// every role of the default rings, except Preview's role, named by uri (a
+// key on a token).
+func keysWithTokenKey(t *testing.T, dir, role, uri string) string {
+	t.Helper()
 	keysPath, err := flight.GenerateDevKeys(filepath.Join(dir, "keys"), []string{"Preview", "EarlyAdopter", "GeneralAvailability"})
 	if err != nil {
 		t.Fatal(err)
@@ -34,12 +31,23 @@ func TestFlightTargetsKeyOnSoftHSM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Rings["Preview"]["targets"] = &flight.RoleKeys{Keys: []string{"pkcs11:token=flight-test;object=preview-targets?module-path=" + tok.Module}, Threshold: 1}
+	cfg.Rings["Preview"][role] = &flight.RoleKeys{Keys: []string{uri}, Threshold: 1}
 	data, _ := json.Marshal(cfg)
-	hsmKeys := filepath.Join(dir, "keys", "hsm-keys.json")
-	if err := os.WriteFile(hsmKeys, data, 0o600); err != nil {
+	path := filepath.Join(dir, "keys", "hsm-keys.json")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return path
+}
+
+// TestFlightTargetsKeyOnSoftHSM signs a ring's targets role with a
+// non-extractable ECDSA P-256 key on a SoftHSM2 token, named by a pkcs11:
+// URI in the keys file, the PIN from the environment; go-tuf's client
+// verifies what it signed.
+func TestFlightTargetsKeyOnSoftHSM(t *testing.T) {
+	dir := t.TempDir()
+	tok := softhsmtest.New(t, filepath.Join(dir, "hsm"), "flight-test", "246810", "preview-targets")
+	hsmKeys := keysWithTokenKey(t, dir, "targets", "pkcs11:token=flight-test;object=preview-targets?module-path="+tok.Module)
 	fx := newFlightFixture(t, filepath.Join(dir, "store"),
 		"SOFTHSM2_CONF="+tok.Conf, signer.EnvPKCS11PIN+"="+tok.PIN, EnvFlightKeys+"="+hsmKeys)
 	cab := fx.cab("Contoso.Toaster.Hsm", "1.0.0.1")
@@ -70,20 +78,7 @@ func TestFlightTargetsKeyOnSoftHSM(t *testing.T) {
 func TestFlightTimestampKeyOnSoftHSM(t *testing.T) {
 	dir := t.TempDir()
 	tok := softhsmtest.New(t, filepath.Join(dir, "hsm"), "flight-online", "135790", "preview-timestamp")
-	keysPath, err := flight.GenerateDevKeys(filepath.Join(dir, "keys"), []string{"Preview", "EarlyAdopter", "GeneralAvailability"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := flight.ReadKeysFile(t.Context(), keysPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Rings["Preview"]["timestamp"] = &flight.RoleKeys{Keys: []string{"pkcs11:token=flight-online;object=preview-timestamp"}, Threshold: 1}
-	data, _ := json.Marshal(cfg)
-	hsmKeys := filepath.Join(dir, "keys", "hsm-keys.json")
-	if err := os.WriteFile(hsmKeys, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	hsmKeys := keysWithTokenKey(t, dir, "timestamp", "pkcs11:token=flight-online;object=preview-timestamp")
 	// The module from the environment this time, the PIN too.
 	fx := newFlightFixture(t, filepath.Join(dir, "store"), "SOFTHSM2_CONF="+tok.Conf, signer.EnvPKCS11PIN+"="+tok.PIN,
 		signer.EnvPKCS11Module+"="+tok.Module, EnvFlightKeys+"="+hsmKeys)
