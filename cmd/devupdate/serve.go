@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -48,8 +49,12 @@ exist: a local directory is not created.`,
 					return err
 				})
 			}
-			return origin.ListenAndServe(cmd.Context(), addr, s, origin.WithReady(ready),
+			err = origin.ListenAndServe(cmd.Context(), addr, s, origin.WithReady(ready),
 				origin.WithTimestampMaxAge(tsMaxAge), origin.WithNotFoundMaxAge(notFoundMaxAge))
+			if oe := (*net.OpError)(nil); errors.As(err, &oe) && oe.Op == "listen" {
+				return fmt.Errorf("--addr %s: %w", addr, err)
+			}
+			return err
 		},
 	}
 	c.Flags().StringVar(&storeURL, "store", "", "store `URL`: a directory, file:// or azblob://ACCOUNT/CONTAINER")

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -13,6 +14,16 @@ import (
 // it is built from. None may link the publishing side.
 var deviceSide = []string{
 	"cmd/devupdate-agent",
+	"internal/agent",
+	"internal/agent/config",
+	"internal/agent/fetch",
+	"internal/agent/handler",
+	"internal/agent/jsondoc",
+	"internal/agent/report",
+	"internal/agent/service",
+	"internal/agent/state",
+	"internal/agent/tufrepo",
+	"internal/failpoint",
 	"flight/catalog",
 	"signer/authenticode",
 	"manifest/update",
@@ -31,6 +42,7 @@ var publishingSide = []struct{ pkg, why string }{
 	{module + "/signer/pkcs11/...", "PKCS #11 key source"},
 	{"github.com/sassoftware/relic/...", "relic (lib/passprompt does not build for windows/arm64)"},
 	{"gopkg.in/yaml.v3/...", "YAML"},
+	{"github.com/goccy/go-yaml/...", "YAML"},
 	{module + "/internal/problem/yamlpos", "YAML"},
 	{module + "/smbios/smbiosyaml", "YAML fields files"},
 	{module + "/manifest", "update.yaml loading"},
@@ -42,6 +54,22 @@ var publishingSide = []struct{ pkg, why string }{
 	{module + "/signer", "signing"},
 	{module + "/cdn/...", "publishing"},
 	{module + "/flight", "flighting's publishing side (devices read rings through flight/catalog)"},
+	{module + "/internal/agent/agenttest", "the agent's test world (flight, signer, packager)"},
+}
+
+// TestAgentPackagesAreDeviceSide: every package of the agent is on the
+// device-side list (but its test world), so a new one cannot slip past
+// TestDeviceSideLinksNoPublishing.
+func TestAgentPackagesAreDeviceSide(t *testing.T) {
+	for _, p := range modulePackages(listAll(t)) {
+		rel := strings.TrimPrefix(p.ImportPath, module+"/")
+		if rel != "internal/agent" && !strings.HasPrefix(rel, "internal/agent/") || rel == "internal/agent/agenttest" {
+			continue
+		}
+		if !slices.Contains(deviceSide, rel) {
+			t.Errorf("%s is not on the device-side list", rel)
+		}
+	}
 }
 
 func forbidden(dep string) (string, bool) {
