@@ -37,7 +37,7 @@ func ParseUUID(s string) (UUID, error) {
 		return u, fmt.Errorf("%w: UUID %q is not 8-4-4-4-12 hex", ErrMalformed, s)
 	}
 	if _, err := hex.Decode(u[:], []byte(strings.ReplaceAll(s, "-", ""))); err != nil {
-		return u, fmt.Errorf("%w: UUID %q: %v", ErrMalformed, s, err)
+		return u, fmt.Errorf("%w: UUID %q: %w", ErrMalformed, s, err)
 	}
 	return u, nil
 }
