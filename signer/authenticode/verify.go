@@ -56,16 +56,17 @@ type Result struct {
 // policy and returns what it found. The steps, in order: bound the header
 // area; read the signature (bounded); hash the cabinet in one streaming
 // pass while its structure is checked on another (CheckStructure: names,
-// overlaps, CFDATA checksums); parse the signature as a DER PKCS #7 SignedData over an
-// SpcIndirectDataContent for a cabinet, and compare its SHA-256 digest
-// with the cabinet's; verify the signer's signature over its signed
-// attributes; verify the timestamp, if any, against the timestamp roots;
-// apply the certificate policy (chain to policy.Roots, EV when required,
-// key strength, code signing) at the timestamp's time (or now); match the
-// required subjects; read the embedded update.json (an invalid one is
-// refused); and for an os-kind cabinet, verify every vendor package (.cab)
-// inside it against policy.VendorPolicy() (policy.OSVendorRoots is then
-// required).
+// overlaps, CFDATA checksums); parse the signature as a DER PKCS #7
+// SignedData over an SpcIndirectDataContent for a cabinet, and compare its
+// SHA-256 digest with the cabinet's; verify the signer's signature over
+// its signed attributes; verify the timestamp, if any, against the
+// timestamp roots; apply the certificate policy (chain to policy.Roots,
+// EV unless policy.UnsafeAllowNonEV, key strength, code signing) at the
+// timestamp's time (or now); match the required subjects; refuse a
+// structure the check found at fault; read the embedded update.json (an
+// invalid one is refused); and for an os-kind cabinet, verify every vendor
+// package (.cab) inside it against policy.VendorPolicy()
+// (policy.OSVendorRoots is then required).
 func Verify(ctx context.Context, path string, policy Policy) (*Result, error) {
 	f, err := os.Open(path)
 	if err != nil {
