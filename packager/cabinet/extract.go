@@ -43,6 +43,7 @@ type folderReader struct {
 	cur    []byte // unread part of the current block
 	inf    io.ReadCloser
 	budget *budget
+	trace  *Trace // nil: not traced
 }
 
 type blockPos struct {
@@ -51,7 +52,7 @@ type blockPos struct {
 }
 
 func (c *Cabinet) newFolderReader(ctx context.Context, fi int, b *budget) (*folderReader, error) {
-	r := &folderReader{c: c, ctx: ctx, fi: fi, budget: b, cbuf: make([]byte, maxBlockData), hist: make([]byte, 0, 2*blockSize)}
+	r := &folderReader{c: c, ctx: ctx, fi: fi, budget: b, trace: traceFrom(ctx), cbuf: make([]byte, maxBlockData), hist: make([]byte, 0, 2*blockSize)}
 	err := c.walkBlocks(fi, func(_ int, off int64, cbData, cbUncomp int) error {
 		r.blocks = append(r.blocks, blockPos{off, cbData, cbUncomp})
 		return nil
@@ -134,6 +135,9 @@ func (r *folderReader) readBlock() error {
 	}
 	r.hist = r.hist[:start+bp.uncomp]
 	r.cur = out
+	if r.trace != nil {
+		r.trace.Decompressed(r.fi, bp.uncomp)
+	}
 	return nil
 }
 
@@ -251,11 +255,7 @@ func SafePath(name string) (string, error) {
 // so symbolic links cannot lead them out of dir. It returns the entries
 // extracted.
 func (c *Cabinet) Extract(ctx context.Context, dir string) ([]Entry, error) {
-	type job struct {
-		Entry
-		path string
-	}
-	jobs := make([]job, len(c.files))
+	paths := make([]string, len(c.files))
 	var total int64
 	seen := map[string]bool{}
 	for i, f := range c.files {
@@ -267,7 +267,7 @@ func (c *Cabinet) Extract(ctx context.Context, dir string) ([]Entry, error) {
 			return nil, fmt.Errorf("%s: CFFILE[%d]: %q: %w (twice in the cabinet)", c.o.name, i, p, ErrExists)
 		}
 		seen[p] = true
-		jobs[i] = job{f, p}
+		paths[i] = p
 		total += f.Size
 	}
 	if total > c.o.maxUncompressed {
@@ -282,31 +282,63 @@ func (c *Cabinet) Extract(ctx context.Context, dir string) ([]Entry, error) {
 	}
 	defer root.Close()
 
-	// One pass per folder in offset order; a file overlapping the previous
-	// one restarts the folder, and the budget bounds that work too.
-	slices.SortStableFunc(jobs, func(a, b job) int {
-		if a.Folder != b.Folder {
-			return a.Folder - b.Folder
+	err = c.Walk(ctx, func(i int, e Entry, r io.Reader) error {
+		if err := extractOne(root, paths[i], r, e); err != nil {
+			return fmt.Errorf("%s: extracting %q: %w", c.o.name, e.Name, err)
 		}
-		return int(min(max(a.Offset-b.Offset, -1), 1))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.o.logger.DebugContext(ctx, "extracted", "cabinet", c.o.name, "files", len(paths), "bytes", total)
+	return c.Files(), nil
+}
+
+// Walk calls fn for every file of the cabinet with a reader of its
+// content, in the order the data lies: folder by folder, by offset within
+// a folder (i is the file's index in Files). Each folder is decompressed
+// once, as one stream, whatever the number of files; only a file that
+// overlaps the one before it (which no writer makes, but a hostile
+// cabinet may) starts its folder again, and the decompression cap bounds
+// that work too. Whatever fn leaves unread of its file is decompressed and
+// dropped, and the reader must not be used after fn returns. The first
+// error, fn's or the reader's (a *FormatError, a *LimitError wrapping
+// ErrTooLarge, ctx's), ends the walk.
+func (c *Cabinet) Walk(ctx context.Context, fn func(i int, e Entry, r io.Reader) error) error {
+	order := make([]int, len(c.files))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		fa, fb := c.files[a], c.files[b]
+		if fa.Folder != fb.Folder {
+			return fa.Folder - fb.Folder
+		}
+		return int(min(max(fa.Offset-fb.Offset, -1), 1))
 	})
 	b := &budget{max: c.o.maxUncompressed}
 	var r *folderReader
-	for _, j := range jobs {
-		if r == nil || r.fi != j.Folder || r.pos > j.Offset {
-			if r, err = c.newFolderReader(ctx, j.Folder, b); err != nil {
-				return nil, err
+	var err error
+	for _, i := range order {
+		e := c.files[i]
+		if r == nil || r.fi != e.Folder || r.pos > e.Offset {
+			if r, err = c.newFolderReader(ctx, e.Folder, b); err != nil {
+				return err
 			}
 		}
-		if err := r.discard(j.Offset - r.pos); err != nil {
-			return nil, err
+		if err := r.discard(e.Offset - r.pos); err != nil {
+			return err
 		}
-		if err := extractOne(root, j.path, io.LimitReader(r, j.Size), j.Entry); err != nil {
-			return nil, fmt.Errorf("%s: extracting %q: %w", c.o.name, j.Name, err)
+		end := r.pos + e.Size
+		if err := fn(i, e, &exactReader{r: io.LimitReader(r, e.Size), left: e.Size, c: c, name: e.Name}); err != nil {
+			return err
+		}
+		if err := r.discard(end - r.pos); err != nil {
+			return err
 		}
 	}
-	c.o.logger.DebugContext(ctx, "extracted", "cabinet", c.o.name, "files", len(jobs), "bytes", total)
-	return c.Files(), nil
+	return nil
 }
 
 func extractOne(root *os.Root, p string, r io.Reader, e Entry) (err error) {
