@@ -3,12 +3,15 @@ package signer_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +19,7 @@ import (
 	"github.com/devupdate/devupdate/manifest"
 	"github.com/devupdate/devupdate/manifest/build"
 	"github.com/devupdate/devupdate/packager"
+	"github.com/devupdate/devupdate/packager/cabinet"
 	"github.com/devupdate/devupdate/signer"
 	"github.com/devupdate/devupdate/signer/devpki"
 	"github.com/devupdate/devupdate/signer/signertest"
@@ -383,5 +387,54 @@ func TestOSUpdateVendorCertificateRules(t *testing.T) {
 				t.Fatalf("err = %v, want a *PackageError wrapping %v (rule %s)", err, tt.want, tt.rule)
 			}
 		})
+	}
+}
+
+// TestSignOSUpdateDecompressesOnce: signing and verifying an os update of
+// many vendor packages each decompress the cabinet's folder once, as one
+// stream (the reader's trace counts the bytes inflated), instead of once
+// per package; every package is verified and reported on the way.
+func TestSignOSUpdateDecompressesOnce(t *testing.T) {
+	const n = 24
+	oem := newFixture(t)
+	o := signertest.NewOSUpdate(t, filepath.Join(t.TempDir(), "os.cab"), n, 40_000)
+	c, err := packager.OpenFile(o.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var folders int64
+	for _, fo := range c.Folders() {
+		folders += fo.Size
+	}
+	c.Close()
+	policy := signer.Policy{Roots: oem.pki.Roots(), OSVendorRoots: o.Vendor.Roots(), RequireEV: true}
+	s, err := signer.New(context.Background(), oem.pki.LeafKey, oem.pki.Chain(), policy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []string{"sign", "verify"} {
+		var inflated atomic.Int64
+		ctx := cabinet.WithTrace(context.Background(), &cabinet.Trace{Decompressed: func(_, n int) { inflated.Add(int64(n)) }})
+		var res *signer.Result
+		if step == "sign" {
+			res, err = s.SignFile(ctx, o.Path, o.Path)
+		} else {
+			res, err = signer.Verify(ctx, o.Path, policy)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		if got := inflated.Load(); got != folders {
+			t.Errorf("%s: %d bytes decompressed, the cabinet's folders hold %d (%.1f passes)", step, got, folders, float64(got)/float64(folders))
+		}
+		if len(res.Packages) != n {
+			t.Fatalf("%s: %d packages reported, want %d", step, len(res.Packages), n)
+		}
+		for i, p := range res.Packages {
+			sum := sha256.Sum256(o.Packages[i].Data)
+			if p.Path != o.Packages[i].Name || p.SHA256 != hex.EncodeToString(sum[:]) || p.Signature.SubjectCN != o.Vendor.Leaf.Subject.CommonName {
+				t.Errorf("%s: package %d: %+v, want %s", step, i, p, o.Packages[i].Name)
+			}
+		}
 	}
 }
