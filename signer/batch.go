@@ -2,7 +2,6 @@ package signer
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 )
@@ -30,8 +29,13 @@ type SignRequest struct {
 	// TimestampRootsFile holds the roots the timestamp authority's chain
 	// must build to. Default "": the system roots.
 	TimestampRootsFile string
-	KeyOptions         []KeyOption
-	Options            []Option
+	// OSVendorTimestampRootsFile holds the roots the chain of the OS
+	// vendor's timestamp authority must build to, for the vendor packages
+	// inside an os-kind cabinet (Policy.OSVendorTimestampRoots). Default
+	// "": the system roots.
+	OSVendorTimestampRootsFile string
+	KeyOptions                 []KeyOption
+	Options                    []Option
 }
 
 // SignCabinets opens the key once, checks it and the chain against the
@@ -58,28 +62,20 @@ func SignCabinets(ctx context.Context, req SignRequest) ([]*Result, error) {
 	if len(chain) == 0 {
 		return nil, errors.New("no certificate chain: give a PEM chain (leaf first)")
 	}
-	var roots *x509.CertPool
-	if req.RootsFile != "" {
-		roots, err = LoadRoots(ctx, req.RootsFile)
-	} else {
-		roots, err = x509.SystemCertPool()
-	}
-	if err != nil {
+	var policy Policy
+	if policy.Roots, err = LoadRootsOrSystem(ctx, req.RootsFile); err != nil {
 		return nil, fmt.Errorf("roots: %w", err)
 	}
-	policy := Policy{Roots: roots}
 	if req.OSVendorRootsFile != "" {
 		if policy.OSVendorRoots, err = LoadRoots(ctx, req.OSVendorRootsFile); err != nil {
 			return nil, fmt.Errorf("OS vendor roots: %w", err)
 		}
 	}
-	if req.TimestampRootsFile != "" {
-		policy.TimestampRoots, err = LoadRoots(ctx, req.TimestampRootsFile)
-	} else {
-		policy.TimestampRoots, err = x509.SystemCertPool()
-	}
-	if err != nil {
+	if policy.TimestampRoots, err = LoadRootsOrSystem(ctx, req.TimestampRootsFile); err != nil {
 		return nil, fmt.Errorf("timestamp roots: %w", err)
+	}
+	if policy.OSVendorTimestampRoots, err = LoadRootsOrSystem(ctx, req.OSVendorTimestampRootsFile); err != nil {
+		return nil, fmt.Errorf("OS vendor timestamp roots: %w", err)
 	}
 	s, err := New(ctx, key, chain, policy, req.Options...)
 	if err != nil {

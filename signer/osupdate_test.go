@@ -363,7 +363,7 @@ func TestOSUpdateVendorCertificateRules(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			o := newOSUpdateWith(t, tt.setup)
 			policy := o.policy()
-			policy.TimestampRoots = tsa.Roots()
+			policy.OSVendorTimestampRoots = tsa.Roots()
 			s, err := signer.New(ctx, o.oem.pki.LeafKey, o.oem.pki.Chain(), policy)
 			if err != nil {
 				t.Fatal(err)
@@ -385,6 +385,53 @@ func TestOSUpdateVendorCertificateRules(t *testing.T) {
 			var pol *signer.PolicyError
 			if !errors.Is(err, tt.want) || !errors.As(err, &pe) || !errors.As(err, &pol) || pol.Rule != tt.rule {
 				t.Fatalf("err = %v, want a *PackageError wrapping %v (rule %s)", err, tt.want, tt.rule)
+			}
+		})
+	}
+}
+
+// TestOSUpdateVendorTimestampRoots: a vendor package's timestamp chains to
+// the OS vendor's timestamp roots, the OEM's signature's to the OEM's
+// timestamp roots, and neither set stands in for the other.
+func TestOSUpdateVendorTimestampRoots(t *testing.T) {
+	ctx := context.Background()
+	vendorTSA, oemTSA := signertest.NewTSA(t), signertest.NewTSA(t)
+	o := newOSUpdateWith(t, vendorSetup{signArgs: []string{"-ts", vendorTSA.URL}})
+	policy := func(tsRoots, vendorTSRoots *x509.CertPool) signer.Policy {
+		p := o.policy()
+		p.TimestampRoots, p.OSVendorTimestampRoots = tsRoots, vendorTSRoots
+		return p
+	}
+	s, err := signer.New(ctx, o.oem.pki.LeafKey, o.oem.pki.Chain(), policy(oemTSA.Roots(), vendorTSA.Roots()), signer.WithTimestampURL(oemTSA.URL, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SignFile(ctx, o.outer, o.outer); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		policy signer.Policy
+		want   error
+		pkgErr bool
+	}{
+		{"each its own", policy(oemTSA.Roots(), vendorTSA.Roots()), nil, false},
+		{"the OEM's for the vendor", policy(oemTSA.Roots(), oemTSA.Roots()), signer.ErrTimestamp, true},
+		{"the OEM's, vendor's unset", policy(oemTSA.Roots(), nil), signer.ErrTimestamp, true},
+		{"the vendor's for the OEM", policy(vendorTSA.Roots(), vendorTSA.Roots()), signer.ErrTimestamp, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := signer.Verify(ctx, o.outer, tt.policy)
+			if tt.want == nil {
+				if err != nil || res.Timestamp == nil || len(res.Packages) != 1 || res.Packages[0].Signature.Timestamp == nil {
+					t.Fatalf("verify: %+v, %v; want both timestamps", res, err)
+				}
+				return
+			}
+			var pe *signer.PackageError
+			if !errors.Is(err, tt.want) || errors.As(err, &pe) != tt.pkgErr {
+				t.Fatalf("err = %v, want %v (a *PackageError: %t)", err, tt.want, tt.pkgErr)
 			}
 		})
 	}

@@ -86,6 +86,7 @@ certificate need not be EV); those packages are never modified.`,
 	f.StringVarP(&req.Output, "out", "o", "", "write the signed cabinet here instead of in place (one CAB only)")
 	f.StringVar(&timestampURL, "timestamp-url", "", "RFC 3161 timestamp authority URL")
 	f.StringVar(&req.TimestampRootsFile, "timestamp-roots", "", "PEM roots of the timestamp authority (default: system roots)")
+	f.StringVar(&req.OSVendorTimestampRootsFile, "os-vendor-timestamp-roots", "", "PEM roots of the OS vendor's timestamp authority, for the packages inside os-kind cabinets (default: system roots)")
 	f.StringVar(&module, "pkcs11-module", "", "PKCS#11 module path (default: DEVUPDATE_PKCS11_MODULE)")
 	f.StringVar(&pfxPassFile, "pfx-password-file", "", "file holding the PKCS#12 password (default: DEVUPDATE_PFX_PASSWORD)")
 	f.BoolVar(&allowNonEV, "insecure-allow-non-ev", false, "INSECURE: sign with a certificate lacking the EV policy (devices refuse it)")

@@ -12,8 +12,8 @@ import (
 
 func newVerifyCmd(g *globalOptions) *cobra.Command {
 	var (
-		policy                              signer.Policy
-		rootsFile, osRootsFile, tsRootsFile string
+		policy                                             signer.Policy
+		rootsFile, osRootsFile, tsRootsFile, osTSRootsFile string
 	)
 	c := &cobra.Command{
 		Use:   "verify CAB... --roots ROOTS.pem [--os-vendor-roots ROOTS.pem] [--require-ev] [--require-subject SUBJECT]",
@@ -46,6 +46,9 @@ packages (path, size, sha256 and the vendor's signature), error.`,
 				if policy.TimestampRoots, err = signer.LoadRoots(cmd.Context(), tsRootsFile); err != nil {
 					return err
 				}
+			}
+			if policy.OSVendorTimestampRoots, err = signer.LoadRootsOrSystem(cmd.Context(), osTSRootsFile); err != nil {
+				return err
 			}
 			reports, verr := signer.VerifyCabinets(cmd.Context(), args, policy)
 			w := cmd.OutOrStdout()
@@ -81,6 +84,7 @@ packages (path, size, sha256 and the vendor's signature), error.`,
 	f.StringVar(&rootsFile, "roots", "", "PEM roots signers must chain to (required)")
 	f.StringVar(&osRootsFile, "os-vendor-roots", "", "PEM roots of the OS vendor, for the packages inside os-kind cabinets")
 	f.StringVar(&tsRootsFile, "timestamp-roots", "", "PEM roots of timestamp authorities (default: --roots)")
+	f.StringVar(&osTSRootsFile, "os-vendor-timestamp-roots", "", "PEM roots of the OS vendor's timestamp authority, for the packages inside os-kind cabinets (default: system roots)")
 	f.BoolVar(&policy.RequireEV, "require-ev", false, "refuse signers without the EV policy 2.23.140.1.3")
 	f.StringVar(&policy.RequireSubject, "require-subject", "", "refuse signers whose subject (CN or full DN) differs")
 	return c
