@@ -32,7 +32,8 @@ type SignRequest struct {
 	// OSVendorTimestampRootsFile holds the roots the chain of the OS
 	// vendor's timestamp authority must build to, for the vendor packages
 	// inside an os-kind cabinet (Policy.OSVendorTimestampRoots). Default
-	// "": the system roots.
+	// "": the system roots, loaded only when a vendor package is
+	// timestamped.
 	OSVendorTimestampRootsFile string
 	KeyOptions                 []KeyOption
 	Options                    []Option
@@ -74,8 +75,10 @@ func SignCabinets(ctx context.Context, req SignRequest) ([]*Result, error) {
 	if policy.TimestampRoots, err = LoadRootsOrSystem(ctx, req.TimestampRootsFile); err != nil {
 		return nil, fmt.Errorf("timestamp roots: %w", err)
 	}
-	if policy.OSVendorTimestampRoots, err = LoadRootsOrSystem(ctx, req.OSVendorTimestampRootsFile); err != nil {
-		return nil, fmt.Errorf("OS vendor timestamp roots: %w", err)
+	if req.OSVendorTimestampRootsFile != "" {
+		if policy.OSVendorTimestampRoots, err = LoadRoots(ctx, req.OSVendorTimestampRootsFile); err != nil {
+			return nil, fmt.Errorf("OS vendor timestamp roots: %w", err)
+		}
 	}
 	s, err := New(ctx, key, chain, policy, req.Options...)
 	if err != nil {

@@ -47,8 +47,10 @@ packages (path, size, sha256 and the vendor's signature), error.`,
 					return err
 				}
 			}
-			if policy.OSVendorTimestampRoots, err = signer.LoadRootsOrSystem(cmd.Context(), osTSRootsFile); err != nil {
-				return err
+			if osTSRootsFile != "" {
+				if policy.OSVendorTimestampRoots, err = signer.LoadRoots(cmd.Context(), osTSRootsFile); err != nil {
+					return err
+				}
 			}
 			reports, verr := signer.VerifyCabinets(cmd.Context(), args, policy)
 			w := cmd.OutOrStdout()

@@ -26,7 +26,7 @@ import (
 // (signertest.NewOSUpdate: osslsigncode-signed, non-EV vendor) and signs
 // the outer cabinet with a TEST-ONLY EV OEM key; it returns the update and
 // the device's policy.
-func signedOSUpdate(t *testing.T, n, size int) (*signertest.OSUpdate, authenticode.Policy) {
+func signedOSUpdate(t testing.TB, n, size int) (*signertest.OSUpdate, authenticode.Policy) {
 	t.Helper()
 	ctx := context.Background()
 	o := signertest.NewOSUpdate(t, filepath.Join(t.TempDir(), "os.cab"), n, size)

@@ -36,8 +36,8 @@ type Policy struct {
 	// OSVendorTimestampRoots verify the chain of the timestamp authority
 	// of the vendor packages' signatures inside an os-kind cabinet: the OS
 	// vendor timestamps with its own authority, not the OEM's, so the
-	// OEM's TimestampRoots are not trusted for them. Default nil:
-	// OSVendorRoots are used (the CLI passes the system roots).
+	// OEM's TimestampRoots are not trusted for them. Default nil: the
+	// system roots, loaded only when a vendor package is timestamped.
 	OSVendorTimestampRoots *x509.CertPool
 	// RequireEV refuses a signer without the EV policy OID on verify.
 	// Default false on verify; signing always requires EV unless
@@ -55,6 +55,21 @@ type Policy struct {
 	// CurrentTime is the time an untimestamped signature is checked at.
 	// Default zero: the time of the check.
 	CurrentTime time.Time
+
+	// systemTimestampRoots: a nil TimestampRoots means the system roots,
+	// not Roots (VendorPolicy's default).
+	systemTimestampRoots bool
+}
+
+// timestampRoots are the roots a timestamp must chain to.
+func (p *Policy) timestampRoots() (*x509.CertPool, error) {
+	switch {
+	case p.TimestampRoots != nil:
+		return p.TimestampRoots, nil
+	case p.systemTimestampRoots:
+		return x509.SystemCertPool()
+	}
+	return p.Roots, nil
 }
 
 // Now is the time an untimestamped signature is checked at:
@@ -81,10 +96,11 @@ func (p *Policy) subjects() []string {
 // strength and validity (at the vendor's timestamp, or p.CurrentTime)
 // rules, but without EV (an OS vendor signs with its own, non-EV
 // certificates) or the required subjects (which name the OEM). Timestamps
-// chain to p.OSVendorTimestampRoots, or to the vendor's roots when that is
+// chain to p.OSVendorTimestampRoots, or to the system roots when that is
 // nil; never to the OEM's p.TimestampRoots.
 func (p Policy) VendorPolicy() Policy {
-	return Policy{Roots: p.OSVendorRoots, TimestampRoots: p.OSVendorTimestampRoots, CurrentTime: p.CurrentTime}
+	return Policy{Roots: p.OSVendorRoots, TimestampRoots: p.OSVendorTimestampRoots, CurrentTime: p.CurrentTime,
+		systemTimestampRoots: p.OSVendorTimestampRoots == nil}
 }
 
 func refuse(rule Rule, cert *x509.Certificate, sentinel error, format string, args ...any) error {

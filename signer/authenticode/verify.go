@@ -161,11 +161,7 @@ func VerifyBlob(name string, blob, imprint []byte, policy Policy) (*Result, erro
 	if err != nil {
 		return nil, err
 	}
-	tsRoots := policy.TimestampRoots
-	if tsRoots == nil {
-		tsRoots = policy.Roots
-	}
-	ts, err := verifyTimestamp(name, sd, tsRoots)
+	ts, err := verifyTimestamp(name, sd, policy.timestampRoots)
 	if err != nil {
 		return nil, err
 	}
