@@ -9,6 +9,10 @@ FUZZTIME ?= 50000x
 DEMO_DIR ?= $(CURDIR)/_demo
 BENCH_DIR ?= $(CURDIR)/_bench
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# The version stamped into the binaries: git describe, with fallbacks
+# (hack/version.sh); independent of -buildvcs.
+VERSION  ?= $(shell hack/version.sh)
+LDFLAGS  := -X main.buildVersion=$(VERSION)
 
 export DEVUPDATE := $(BIN)/devupdate
 
@@ -17,7 +21,7 @@ export DEVUPDATE := $(BIN)/devupdate
 all: build
 
 build:
-	$(GO) build -o $(BIN)/ ./cmd/...
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
 
 deps:
 	@hack/install-deps.sh

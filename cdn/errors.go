@@ -20,6 +20,7 @@ var (
 	ErrInvalidRange       = errors.New("range not satisfiable")
 	ErrDigestMismatch     = errors.New("stored content does not match its digest")
 	ErrInvalidURL         = errors.New("invalid store URL")
+	ErrInvalidBaseURL     = errors.New("invalid CDN base URL")
 )
 
 // StatusError is a failed storage operation as the service reported it: the

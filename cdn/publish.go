@@ -36,6 +36,7 @@ const MetaSHA256 = "sha256"
 func BlobKey(sha256Hex string) string { return "blobs/sha256/" + sha256Hex }
 
 type options struct {
+	check       Check
 	logger      *slog.Logger
 	progress    func(path string, done, total int64)
 	baseURL     string
@@ -67,6 +68,19 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
+// Check decides whether the file at path (r, size bytes: the file Publish
+// hashed and will send) may be published; an error refuses it and nothing
+// is stored.
+type Check func(ctx context.Context, path string, r io.ReaderAt, size int64) error
+
+// WithCheck runs check on every file after it is hashed and before anything
+// is stored (default: none; the CLI refuses what devices would refuse).
+// Publish sends exactly the bytes it hashed, so the bytes checked are the
+// bytes stored.
+func WithCheck(check Check) Option {
+	return func(o *options) error { o.check = check; return nil }
+}
+
 // WithProgress calls fn as bytes go to the store, with the file, the bytes
 // sent so far and the total (default: no callback). It restarts from 0 when a transient
 // failure makes the upload start over. The CLI draws its progress bar with it.
@@ -75,16 +89,26 @@ func WithProgress(fn func(path string, done, total int64)) Option {
 }
 
 // WithBaseURL sets the public base URL (the CDN) under which Result.URL is
-// formed (default: the store's own URL for the blob, if it has one).
+// formed (default: the store's own URL for the blob, if it has one). It must
+// pass CheckBaseURL.
 func WithBaseURL(base string) Option {
 	return func(o *options) error {
-		u, err := url.Parse(base)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("%w: CDN base %q must be an http(s) URL with a host", ErrInvalidURL, base)
+		if err := CheckBaseURL(base); err != nil {
+			return err
 		}
 		o.baseURL = strings.TrimSuffix(base, "/")
 		return nil
 	}
+}
+
+// CheckBaseURL checks a CDN base URL: http or https, with a host
+// (ErrInvalidBaseURL otherwise).
+func CheckBaseURL(base string) error {
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%w %q: want an http(s) URL with a host, such as https://cdn.example.com/updates", ErrInvalidBaseURL, base)
+	}
+	return nil
 }
 
 // WithContentType overrides the content type (default: from the file name
@@ -120,6 +144,8 @@ type Result struct {
 	URL      string `json:"url"`
 	Uploaded bool   `json:"uploaded"` // false when the store already had the content
 	Key      string `json:"-"`
+	// Err is why the file was not published (PublishFiles only).
+	Err error `json:"-"`
 }
 
 // ContentTypeFor returns the content type Publish uses for a file name.
@@ -170,6 +196,11 @@ func Publish(ctx context.Context, s Store, path string, opts ...Option) (Result,
 	key := BlobKey(sum)
 	res := Result{Path: path, SHA256: sum, Size: n, Key: key, URL: blobURL(s, o.baseURL, key)}
 	log := o.logger.With(slog.String("path", path), slog.String("key", key))
+	if o.check != nil {
+		if err := o.check(ctx, path, f, n); err != nil {
+			return Result{Path: path, SHA256: sum, Size: n}, fmt.Errorf("publish: %w", err)
+		}
+	}
 
 	switch info, err := s.Stat(ctx, key); {
 	case err == nil:
@@ -283,22 +314,19 @@ func (v *verifyingReader) Seek(off int64, whence int) (int64, error) {
 }
 
 // PublishFiles publishes each file in turn (see Publish) and returns one
-// Result per file published. It goes on after a failure and returns every
-// error joined, so one bad file does not hide the others.
+// Result per path, in order, each with its own Err: one bad file does not
+// stop or hide the others. The error joins every file's.
 func PublishFiles(ctx context.Context, s Store, paths []string, opts ...Option) ([]Result, error) {
-	var (
-		results []Result
-		errs    []error
-	)
+	results := make([]Result, 0, len(paths))
+	var errs []error
 	for _, p := range paths {
-		if err := ctx.Err(); err != nil {
-			errs = append(errs, err)
-			break
+		r := Result{Err: ctx.Err()}
+		if r.Err == nil {
+			r, r.Err = Publish(ctx, s, p, opts...)
 		}
-		r, err := Publish(ctx, s, p, opts...)
-		if err != nil {
-			errs = append(errs, err)
-			continue
+		r.Path = p
+		if r.Err != nil {
+			errs = append(errs, r.Err)
 		}
 		results = append(results, r)
 	}

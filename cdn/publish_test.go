@@ -133,8 +133,8 @@ func TestPublishFilesCollectsErrors(t *testing.T) {
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("error = %v, want the missing file's", err)
 	}
-	if len(res) != 1 || res[0].Path != good || !res[0].Uploaded {
-		t.Errorf("results = %+v, want the good file published", res)
+	if len(res) != 2 || res[0].Path != missing || !errors.Is(res[0].Err, os.ErrNotExist) || res[1].Path != good || !res[1].Uploaded || res[1].Err != nil {
+		t.Errorf("results = %+v, want the missing file's error, then the good file published", res)
 	}
 }
 

@@ -100,15 +100,17 @@ func Load(ctx context.Context, path string, opts ...Option) (*Update, error) {
 
 // LoadAll loads several manifests, collecting the problems of all of them,
 // and also refuses two manifests that describe the same name and version.
+// The updates come back in the order of paths, nil where a manifest has
+// problems, with the problems of every manifest as one problem.List.
 func LoadAll(ctx context.Context, paths []string, opts ...Option) ([]*Update, error) {
 	o, err := newOptions(opts)
 	if err != nil {
 		return nil, err
 	}
 	var all problem.List
-	var out []*Update
+	out := make([]*Update, len(paths))
 	seen := map[string]string{}
-	for _, p := range paths {
+	for i, p := range paths {
 		u, err := load(ctx, p, o)
 		if l := problem.As(err); l != nil {
 			all = append(all, l...)
@@ -122,12 +124,9 @@ func LoadAll(ctx context.Context, paths []string, opts ...Option) ([]*Update, er
 			continue
 		}
 		seen[key] = p
-		out = append(out, u)
+		out[i] = u
 	}
-	if err := all.Err(); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return out, all.Err()
 }
 
 // loader holds the state of one Load.
@@ -212,10 +211,12 @@ func load(ctx context.Context, file string, o *options) (*Update, error) {
 	}
 	var src source
 	doc, err := yamlpos.Decode(file, data, &src)
-	if err != nil {
+	if doc == nil {
 		return nil, err
 	}
-	l := &loader{ctx: ctx, log: o.log, file: file, dir: filepath.Dir(file), doc: doc, reported: map[string]bool{}}
+	// Unknown keys and wrong types are problems like the others: go on, so
+	// that one run reports them all.
+	l := &loader{ctx: ctx, log: o.log, file: file, dir: filepath.Dir(file), doc: doc, reported: map[string]bool{}, probs: problem.As(err)}
 	l.root, err = os.OpenRoot(l.dir)
 	if err != nil {
 		return nil, err

@@ -214,7 +214,16 @@ func TestLoadProblems(t *testing.T) {
 		return problem.Problem{File: "update.yaml", Line: line, Col: col, Field: field, Rule: rule}
 	}
 	tests := []problemCase{
-		{"unknown key", head + files + "colour: red\n", nil, problem.List{p(6, 0, "", "yaml: field colour not found in type manifest.source")}},
+		{"unknown key", head + files + "colour: red\n", nil, problem.List{p(6, 1, "colour",
+			`unknown key "colour" (known: chids, description, files, inf, kind, name, os_build, package, products, release_notes, requires, version)`)}},
+		// A typo no longer hides the other problems: every one in one run.
+		{"typos and other problems", "name: Contoso\n" + head[len("name: Contoso.Toaster.X\n"):] + files + "descripton: x\nrelease_note: y\n", nil,
+			problem.List{
+				p(1, 7, "name", `"Contoso": `+ErrName.Error()),
+				p(6, 1, "descripton", `unknown key "descripton": did you mean description?`),
+				p(7, 1, "release_note", `unknown key "release_note": did you mean release_notes?`),
+			}},
+		{"syntax error", head + files + "description: a: b\n", nil, problem.List{p(6, 15, "description", "yaml: mapping values are not allowed in this context")}},
 		{"empty file", "", nil, problem.List{p(0, 0, "", "file is empty")}},
 		{"name missing", "kind: ocp\nversion: 1.0.0.1\nproducts: [product.yaml]\n" + files, nil,
 			problem.List{p(1, 1, "name", "required")}},

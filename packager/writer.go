@@ -12,13 +12,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/devupdate/devupdate/internal/iox"
 )
 
 // File is one file to put in a cabinet.
@@ -519,39 +520,20 @@ func writeData(ctx context.Context, w io.Writer, p *plan, o *writeOptions) ([]in
 	return folderStarts, off, nil
 }
 
-// WriteFile writes the cabinet to path atomically: to a temporary file in
-// the same directory, synced, then renamed over path. path never holds a
-// partial cabinet; on error the temporary file is removed.
-func WriteFile(ctx context.Context, path string, files []File, opts ...Option) (res *Result, err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
+// WriteFile writes the cabinet to a new file at path (see Write), by way
+// of a temporary file in the same directory that is synced and then linked
+// into place (iox.CreateNew): path never holds a partial cabinet, and an
+// existing path is never replaced. Then the error wraps fs.ErrExist and the
+// Result still describes the cabinet that was built, so a caller can tell
+// whether what is there is the same.
+func WriteFile(ctx context.Context, path string, files []File, opts ...Option) (*Result, error) {
+	var res *Result
+	err := iox.CreateNew(path, 0o644, func(f *os.File) error {
+		var err error
+		if res, err = Write(ctx, f, files, opts...); err != nil {
+			return fmt.Errorf("writing %s: %w", path, err)
 		}
-	}()
-	if res, err = Write(ctx, tmp, files, opts...); err != nil {
-		return nil, fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return nil, err
-	}
-	if err = tmp.Sync(); err != nil {
-		return nil, err
-	}
-	if err = tmp.Close(); err != nil {
-		return nil, err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return nil, err
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync() // persist the rename; not all file systems support it
-		_ = d.Close()
-	}
-	return res, nil
+		return nil
+	})
+	return res, err
 }

@@ -40,9 +40,14 @@ type SignRequest struct {
 }
 
 // SignCabinets opens the key once, checks it and the chain against the
-// policy, and signs each file in order, stopping at the first failure. The
-// results of the files signed so far are returned with the error.
-func SignCabinets(ctx context.Context, req SignRequest) ([]*Result, error) {
+// policy, and signs each file in order (see Signer.SignFile). One failing
+// cabinet does not stop the others: there is one Report per file, in
+// order, each with its own Err, and the error joins them. When nothing
+// could start (no key, no chain, a chain the policy refuses) the reports
+// are nil and the error says why. A cabinet already signed by the same
+// certificate under the same policy is reported as done
+// (Report.AlreadySigned), so signing a set of cabinets again is safe.
+func SignCabinets(ctx context.Context, req SignRequest) ([]Report, error) {
 	if len(req.Files) == 0 {
 		return nil, errors.New("no cabinet given")
 	}
@@ -61,7 +66,7 @@ func SignCabinets(ctx context.Context, req SignRequest) ([]*Result, error) {
 		}
 	}
 	if len(chain) == 0 {
-		return nil, errors.New("no certificate chain: give a PEM chain (leaf first)")
+		return nil, fmt.Errorf("%w (PEM, leaf first); only a PKCS#12 key carries its own", ErrNoChain)
 	}
 	var policy Policy
 	if policy.Roots, err = LoadRootsOrSystem(ctx, req.RootsFile); err != nil {
@@ -84,28 +89,37 @@ func SignCabinets(ctx context.Context, req SignRequest) ([]*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	var results []*Result
+	reports := make([]Report, 0, len(req.Files))
+	var errs []error
 	for _, f := range req.Files {
-		out := f
+		r := Report{File: f}
 		if req.Output != "" {
-			out = req.Output
+			r.File, r.Source = req.Output, f
 		}
-		res, err := s.SignFile(ctx, f, out)
-		if err != nil {
-			return results, err
+		if r.Err = ctx.Err(); r.Err == nil {
+			r.Result, r.AlreadySigned, r.Err = s.sign(ctx, f, r.File)
 		}
-		results = append(results, res)
+		if r.Valid = r.Err == nil; !r.Valid {
+			r.Error = r.Err.Error()
+			errs = append(errs, r.Err)
+		}
+		reports = append(reports, r)
 	}
-	return results, nil
+	return reports, errors.Join(errs...)
 }
 
-// Report is the verification outcome of one cabinet.
+// Report is the outcome of verifying, or signing, one cabinet.
 type Report struct {
 	*Result
-	File  string `json:"file"`
-	Valid bool   `json:"valid"`
-	Err   error  `json:"-"`
-	Error string `json:"error,omitempty"`
+	File string `json:"file"`
+	// Source is the cabinet signed into File when they differ (sign -o).
+	Source string `json:"source,omitempty"`
+	// AlreadySigned: SignCabinets left File as it was, already signed by
+	// the same certificate under the same policy.
+	AlreadySigned bool   `json:"already_signed,omitempty"`
+	Valid         bool   `json:"valid"`
+	Err           error  `json:"-"`
+	Error         string `json:"error,omitempty"`
 }
 
 // VerifyCabinets verifies every file against policy and reports each; it

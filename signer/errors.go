@@ -2,6 +2,7 @@ package signer
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/devupdate/devupdate/signer/authenticode"
 )
@@ -37,9 +38,13 @@ var (
 // Signing errors.
 var (
 	// ErrAlreadySigned: the cabinet handed to sign already carries an
-	// Authenticode signature. A signature is never replaced: a vendor's
-	// signed package stays the vendor's.
+	// Authenticode signature that is not the signer's own (another
+	// certificate, or one that fails the signer's policy). A signature is
+	// never replaced: a vendor's signed package stays the vendor's.
 	ErrAlreadySigned = errors.New("cabinet already carries an Authenticode signature (never re-signed)")
+	// ErrNoChain: signing was asked without a certificate chain (the key is
+	// not a PKCS#12 file carrying one, and no PEM chain was given).
+	ErrNoChain = errors.New("no certificate chain given")
 	// ErrKey: a key could not be loaded or used.
 	ErrKey = errors.New("signing key unusable")
 	// ErrWrongPIN: the token refused the PIN (or the PKCS#12 password).
@@ -50,6 +55,12 @@ var (
 	ErrKeyNotFound = errors.New("no key matches")
 	// ErrNoPIN: a PIN or password is needed and none was provided.
 	ErrNoPIN = errors.New("no PIN or password provided")
+	// ErrNoPFXPassword: a PKCS#12 key file needs a password and none was
+	// provided (it is also ErrNoPIN).
+	ErrNoPFXPassword = fmt.Errorf("%w: no PKCS#12 password", ErrNoPIN)
+	// ErrNoModule: a pkcs11: key needs a PKCS#11 module and none was named
+	// (it is also ErrKey).
+	ErrNoModule = fmt.Errorf("%w: no PKCS#11 module", ErrKey)
 	// ErrPINInURI: the key URI carries the PIN itself (pin-value=), which
 	// would leak it through process listings and shell history.
 	ErrPINInURI = errors.New("pkcs11 URI must not carry pin-value (use DEVUPDATE_PKCS11_PIN or pin-source=file:PATH)")

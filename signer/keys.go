@@ -124,7 +124,7 @@ func openPFX(path string, data []byte, o *keyOptions) (*LoadedKey, error) {
 	} else if p, ok := o.getenv(EnvPFXPassword); ok {
 		pass = p
 	} else {
-		return nil, fmt.Errorf("%s: %w: set %s or give a password file", path, ErrNoPIN, EnvPFXPassword)
+		return nil, fmt.Errorf("%s: %w: set %s or give a password file (WithPFXPasswordFile)", path, ErrNoPFXPassword, EnvPFXPassword)
 	}
 	priv, leaf, chain, err := pkcs12.DecodeChain(data, pass)
 	if errors.Is(err, pkcs12.ErrIncorrectPassword) {

@@ -306,7 +306,15 @@ func TestSignRefusesSignedCabinet(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			before := read(t, in)
 			for _, out := range []string{in, filepath.Join(t.TempDir(), "out.cab")} {
-				if _, err := f.signer(t).SignFile(ctx, in, out); !errors.Is(err, signer.ErrAlreadySigned) {
+				res, err := f.signer(t).SignFile(ctx, in, out)
+				if in == ours && out == in {
+					// Our own signature under our policy: signing again is a no-op.
+					if err != nil || res == nil {
+						t.Errorf("sign ours in place again: %+v, %v; want done, the file left as it is", res, err)
+					}
+					continue
+				}
+				if !errors.Is(err, signer.ErrAlreadySigned) {
 					t.Errorf("sign to %s: err = %v, want ErrAlreadySigned", out, err)
 				}
 			}
@@ -314,6 +322,41 @@ func TestSignRefusesSignedCabinet(t *testing.T) {
 				t.Error("signed cabinet was modified")
 			}
 		})
+	}
+}
+
+// TestSignAgainIsDone: signing a cabinet again with the same certificate
+// and policy succeeds without touching it, in place and to an existing -o
+// output made from it; another certificate's signature, or an existing
+// output holding another cabinet, is refused.
+func TestSignAgainIsDone(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	other := newFixture(t)
+	dir := t.TempDir()
+	in := packagerCab(t, filepath.Join(dir, "in.cab"), signertest.File{Name: "a.bin", Data: payload(5000)})
+	out := filepath.Join(dir, "out.cab")
+	first, err := f.signer(t).SignFile(ctx, in, out)
+	if err != nil {
+		t.Fatalf("first sign: %+v, %v", first, err)
+	}
+	signedBytes := read(t, out)
+	again, err := f.signer(t).SignFile(ctx, in, out)
+	if err != nil || again.Digest != first.Digest {
+		t.Errorf("sign -o again: %+v, %v; want done with the same digest", again, err)
+	}
+	if _, err := other.signer(t).SignFile(ctx, in, out); !errors.Is(err, os.ErrExist) {
+		t.Errorf("sign -o over another certificate's output: %v, want os.ErrExist", err)
+	}
+	in2 := packagerCab(t, filepath.Join(dir, "in2.cab"), signertest.File{Name: "b.bin", Data: payload(6000)})
+	if _, err := f.signer(t).SignFile(ctx, in2, out); !errors.Is(err, os.ErrExist) {
+		t.Errorf("sign -o over another cabinet's output: %v, want os.ErrExist", err)
+	}
+	if _, err := other.signer(t).SignFile(ctx, out, out); !errors.Is(err, signer.ErrAlreadySigned) {
+		t.Errorf("sign in place by another certificate: %v, want ErrAlreadySigned", err)
+	}
+	if !bytes.Equal(signedBytes, read(t, out)) {
+		t.Error("signed output was modified")
 	}
 }
 

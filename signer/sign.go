@@ -6,6 +6,7 @@ import (
 	"crypto"
 	"crypto/x509"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -106,13 +107,33 @@ func New(ctx context.Context, key crypto.Signer, chain []*x509.Certificate, poli
 // then moves it to out: in place by rename, to a new name by link, so an
 // existing out other than in is never overwritten.
 //
-// A cabinet that already carries a signature is refused (ErrAlreadySigned):
-// a signature is never replaced. A present but invalid update.json is
+// A cabinet that already carries a signature is never signed again: when
+// it is signed in place by this signer's certificate and verifies under its
+// policy it is left as it is (see SignCabinets, which reports it done); any
+// other signature is refused (ErrAlreadySigned). An existing out other than
+// in is left as it is when it is in signed by this signer, else refused
+// (os.ErrExist). A present but invalid update.json is
 // refused (*UpdateJSONError). Before an os-kind cabinet is signed, every
 // vendor package (.cab) inside it must verify against the policy's
 // VendorPolicy() (OSVendorRoots required: ErrNoOSVendorRoots); the
 // packages are read, never modified, and only the outer cabinet is signed.
-func (s *Signer) SignFile(ctx context.Context, in, out string) (res *Result, err error) {
+func (s *Signer) SignFile(ctx context.Context, in, out string) (*Result, error) {
+	res, _, err := s.sign(ctx, in, out)
+	return res, err
+}
+
+// sign is SignFile, also telling whether the cabinet was left as it was
+// because it was already signed by this signer.
+func (s *Signer) sign(ctx context.Context, in, out string) (*Result, bool, error) {
+	res, err := s.signFile(ctx, in, out)
+	var done errAlreadyDone
+	if errors.As(err, &done) {
+		return done.res, true, nil
+	}
+	return res, false, err
+}
+
+func (s *Signer) signFile(ctx context.Context, in, out string) (res *Result, err error) {
 	src, err := os.Open(in)
 	if err != nil {
 		return nil, err
@@ -126,13 +147,16 @@ func (s *Signer) SignFile(ctx context.Context, in, out string) (res *Result, err
 	if err != nil {
 		return nil, err
 	}
+	inPlace := sameFile(in, out)
+	if h.Signed() && inPlace {
+		return s.alreadySigned(ctx, in, src, st.Size())
+	}
 	if h.Signed() {
 		return nil, fmt.Errorf("signing %s: %w", in, ErrAlreadySigned)
 	}
-	inPlace := sameFile(in, out)
 	if !inPlace {
 		if _, err := os.Lstat(out); err == nil {
-			return nil, fmt.Errorf("signing %s: %s: %w", in, out, os.ErrExist)
+			return s.signedCopy(ctx, in, src, st.Size(), out)
 		}
 	}
 	// What the cabinet holds (update.json, an os update's vendor packages)
@@ -249,6 +273,58 @@ func (s *Signer) SignFile(ctx context.Context, in, out string) (res *Result, err
 	res.File = out
 	s.opts.logger.InfoContext(ctx, "signed", "file", out, "subject", res.Subject, "digest", res.Digest)
 	return res, nil
+}
+
+// alreadySigned reports the signed cabinet name (r, size bytes) as done
+// when its signature is by this signer's certificate and verifies under
+// this signer's policy, vendor packages included: it is what SignFile
+// would make, up to the signing time, so signing it again is a no-op
+// (Result.AlreadySigned). Any other signature is ErrAlreadySigned, saying
+// why.
+func (s *Signer) alreadySigned(ctx context.Context, name string, r io.ReaderAt, size int64) (*Result, error) {
+	res, err := VerifyReaderAt(ctx, name, r, size, s.policy)
+	if err != nil {
+		return nil, fmt.Errorf("signing %s: %w; its signature does not verify: %w", name, ErrAlreadySigned, err)
+	}
+	if !res.Certificate.Equal(s.chain[0]) {
+		return nil, fmt.Errorf("signing %s: %w, by %q, not by this certificate", name, ErrAlreadySigned, res.Subject)
+	}
+	return nil, errAlreadyDone{res}
+}
+
+// errAlreadyDone carries the result of a cabinet left as it was from
+// alreadySigned to signFile; it never leaves the package.
+type errAlreadyDone struct{ res *Result }
+
+func (errAlreadyDone) Error() string { return "already signed" }
+
+// signedCopy handles an existing out when signing in to a new name: done
+// when out is in signed by this signer (alreadySigned, and the digest its
+// signature covers is in's), else os.ErrExist: out is never overwritten.
+func (s *Signer) signedCopy(ctx context.Context, in string, src io.ReaderAt, size int64, out string) (*Result, error) {
+	exists := fmt.Errorf("signing %s: %s: %w", in, out, os.ErrExist)
+	f, err := os.Open(out)
+	if err != nil {
+		return nil, exists
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, exists
+	}
+	_, err = s.alreadySigned(ctx, out, f, st.Size())
+	var done errAlreadyDone
+	if !errors.As(err, &done) {
+		return nil, fmt.Errorf("%w (not this cabinet signed by this certificate: %w)", exists, err)
+	}
+	d, err := digestCabinet(ctx, in, io.NewSectionReader(src, 0, size))
+	if err != nil {
+		return nil, err
+	}
+	if done.res.Digest != "sha256:"+hex.EncodeToString(d.Imprint) {
+		return nil, fmt.Errorf("%w (it holds another cabinet)", exists)
+	}
+	return nil, done
 }
 
 // fillReserve signs, in place, a cabinet that carries an empty 20-byte

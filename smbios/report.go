@@ -48,7 +48,9 @@ var reportLabels = map[string]string{
 // WriteText writes info in the layout of ComputerHardwareIds.exe: the
 // "Computer Information" block, then one "{guid}    <- Field + Field" line
 // per hardware ID generated. Absent values print as "(null)", as the tool
-// does; the enclosure type prints as two hex digits and its name.
+// does. Numbers print in decimal, as in the JSON report and the fields file
+// (the CHIDs hash the release bytes and the enclosure type in hex); the
+// enclosure type is followed by its name.
 func WriteText(w io.Writer, info *Info) error {
 	bw := bufio.NewWriter(w)
 	f := info.Fields
@@ -89,7 +91,7 @@ func WriteText(w io.Writer, info *Info) error {
 		if name == "" {
 			name = "Unknown"
 		}
-		fmt.Fprintf(bw, "Enclosure Type: %02x %q\n\n", *f.EnclosureType, name)
+		fmt.Fprintf(bw, "Enclosure Type: %d %q\n\n", *f.EnclosureType, name)
 	}
 	fmt.Fprintf(bw, "BaseBoard Manufacturer: %s\n", str(f.BaseboardManufacturer))
 	fmt.Fprintf(bw, "BaseBoard Product: %s\n\n\n", str(f.BaseboardProduct))

@@ -172,7 +172,7 @@ func Open(ctx context.Context, account, name string, creds Credentials, opts ...
 		c, err = container.NewClientWithNoCredential(containerURL+"?"+creds.SASToken, copts)
 	default:
 		var cred *azidentity.DefaultAzureCredential
-		if cred, err = azidentity.NewDefaultAzureCredential(nil); err == nil {
+		if cred, err = defaultIdentity(ctx, endpoint); err == nil {
 			c, err = container.NewClient(containerURL, cred, copts)
 		}
 	}
@@ -185,8 +185,56 @@ func Open(ctx context.Context, account, name string, creds Credentials, opts ...
 		if err != nil && !bloberror.HasCode(err, bloberror.ContainerAlreadyExists) {
 			return nil, s.mapErr("create container", name, err)
 		}
+		return s, nil
+	}
+	// One request now, so that a missing container or refused credentials
+	// fail once, here, and not once per blob. A HEAD of a blob needs only
+	// blob-level rights (a container SAS), unlike the container's own
+	// properties; the service says which is missing.
+	_, err = c.NewBlobClient(probeBlob).GetProperties(ctx, nil)
+	switch {
+	case err == nil, bloberror.HasCode(err, bloberror.BlobNotFound):
+	case bloberror.HasCode(err, bloberror.ContainerNotFound):
+		return nil, fmt.Errorf("%w: container %q does not exist in account %q", cdn.ErrNotFound, name, account)
+	default:
+		var re *azcore.ResponseError
+		if errors.As(err, &re) && re.StatusCode == http.StatusNotFound && re.ErrorCode == "" {
+			break // a HEAD without an error code: the blob is missing
+		}
+		return nil, s.mapErr("open container", name, err)
 	}
 	return s, nil
+}
+
+// probeBlob is the blob Open asks for to check the container and the
+// credentials; it is never written.
+const probeBlob = "devupdate-open-probe"
+
+// ErrNoCredentials: no credentials were given and azidentity's default
+// chain found none either. The message lists the variables to set.
+var ErrNoCredentials = errors.New("no Azure credentials")
+
+var noCredentials = fmt.Sprintf("set %s, %s or %s", EnvConnectionString, EnvAccountKey, EnvSASToken)
+
+// defaultIdentity returns azidentity's default credential chain (managed
+// identity, workload identity, Azure CLI, ...) after checking, once, that it
+// yields a token: a missing login is then one short ErrNoCredentials and not
+// the SDK's report of every source it tried, once per blob. An http://
+// endpoint (Azurite) is never sent a token: that is ErrNoCredentials at once.
+func defaultIdentity(ctx context.Context, endpoint string) (*azidentity.DefaultAzureCredential, error) {
+	if strings.HasPrefix(endpoint, "http://") {
+		return nil, fmt.Errorf("%w for the http:// endpoint %s: %s (tokens are only sent over https)", ErrNoCredentials, endpoint, noCredentials)
+	}
+	cred, err := azidentity.NewDefaultAzureCredential(nil)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		_, err = cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{"https://storage.azure.com/.default"}})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s, or sign in for Azure's default credential chain (managed identity, workload identity, az login)", ErrNoCredentials, noCredentials)
+	}
+	return cred, nil
 }
 
 // URL returns the blob's URL (without any SAS token).

@@ -43,8 +43,9 @@ import (
 const maxSidecar = 64 << 10
 
 type options struct {
-	logger *slog.Logger
-	perm   fs.FileMode
+	logger    *slog.Logger
+	perm      fs.FileMode
+	mustExist bool
 }
 
 // Option configures New.
@@ -53,6 +54,14 @@ type Option func(*options) error
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) error { o.logger = l; return nil }
+}
+
+// MustExist makes New fail (wrapping fs.ErrNotExist) when the directory does
+// not exist, instead of creating it (default: created), for readers such as
+// an origin server, which would otherwise serve an empty store from a
+// mistyped path.
+func MustExist() Option {
+	return func(o *options) error { o.mustExist = true; return nil }
 }
 
 // Store is a directory-backed cdn.Store.
@@ -76,7 +85,13 @@ func New(dir string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("local store: %w", err)
 	}
-	if err := os.MkdirAll(abs, 0o755); err != nil {
+	if o.mustExist {
+		if st, err := os.Stat(abs); err != nil {
+			return nil, fmt.Errorf("local store: %w", err)
+		} else if !st.IsDir() {
+			return nil, fmt.Errorf("local store: %s is not a directory", abs)
+		}
+	} else if err := os.MkdirAll(abs, 0o755); err != nil {
 		return nil, fmt.Errorf("local store: %w", err)
 	}
 	root, err := os.OpenRoot(abs)

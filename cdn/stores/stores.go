@@ -16,6 +16,7 @@ package stores
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -33,6 +34,21 @@ type options struct {
 	getenv    func(string) string
 	logger    *slog.Logger
 	azureOpts []azure.Option
+	durable   bool
+	existing  bool
+}
+
+// Durable refuses mem://, a store that keeps nothing once the process
+// ends (default: allowed, for tests). Publishing to it would report
+// success for content no one can ever fetch.
+func Durable() Option {
+	return func(o *options) error { o.durable = true; return nil }
+}
+
+// Existing refuses to create the store: a local directory must exist
+// (default: created). Implies Durable: a fresh memory store is empty.
+func Existing() Option {
+	return func(o *options) error { o.existing, o.durable = true, true; return nil }
 }
 
 // Option configures Open.
@@ -74,6 +90,9 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (cdn.Store, func()
 	}
 	switch u.Scheme {
 	case "mem":
+		if o.durable {
+			return nil, nil, fmt.Errorf("%w %q: a memory store keeps nothing after this command; give a directory or azblob://ACCOUNT/CONTAINER", cdn.ErrInvalidURL, rawURL)
+		}
 		return memory.New(), noop, nil
 	case "file":
 		if u.Host != "" && u.Host != "localhost" {
@@ -94,7 +113,11 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (cdn.Store, func()
 }
 
 func openLocal(dir string, o options) (cdn.Store, func() error, error) {
-	s, err := local.New(dir, local.WithLogger(o.logger))
+	opts := []local.Option{local.WithLogger(o.logger)}
+	if o.existing {
+		opts = append(opts, local.MustExist())
+	}
+	s, err := local.New(dir, opts...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -127,6 +150,9 @@ func openAzure(ctx context.Context, u *url.URL, o options) (cdn.Store, error) {
 		opts = append(opts, azure.WithEndpoint(endpoint))
 	}
 	s, err := azure.Open(ctx, account, name, azure.CredentialsFromEnv(o.getenv), opts...)
+	if errors.Is(err, cdn.ErrNotFound) {
+		return nil, fmt.Errorf("%w: create it, or add ?create-container=true to the store URL", err)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
 
 	"github.com/devupdate/devupdate/cdn"
+	"github.com/devupdate/devupdate/cdn/azure"
 	"github.com/devupdate/devupdate/cdn/stores"
 	"github.com/devupdate/devupdate/internal/azurite"
 )
@@ -103,5 +104,31 @@ func TestOpenAzureCredentialsFromEnv(t *testing.T) {
 				t.Errorf("URL %q, want %q", res.URL, want)
 			}
 		})
+	}
+}
+
+// TestOpenAzureExplains: a missing container and missing credentials are
+// each one error at Open, saying what to change, instead of a failure per
+// blob later.
+func TestOpenAzureExplains(t *testing.T) {
+	srv := azurite.StartT(t)
+	_, _, err := stores.Open(t.Context(), "azblob://devstoreaccount1/missing", env(map[string]string{"AZURE_STORAGE_KEY": azurite.Key, "AZURE_STORAGE_BLOB_ENDPOINT": srv.Endpoint}))
+	if !errors.Is(err, cdn.ErrNotFound) || !strings.Contains(err.Error(), "?create-container=true") {
+		t.Errorf("missing container: %v, want cdn.ErrNotFound suggesting ?create-container=true", err)
+	}
+	_, _, err = stores.Open(t.Context(), "azblob://devstoreaccount1/missing?endpoint="+srv.Endpoint, env(nil))
+	if !errors.Is(err, azure.ErrNoCredentials) {
+		t.Errorf("no credentials for an http endpoint: %v, want azure.ErrNoCredentials", err)
+	}
+	s, closeFn, err := stores.Open(t.Context(), "mem://", env(nil), stores.Durable())
+	if !errors.Is(err, cdn.ErrInvalidURL) || s != nil || closeFn != nil {
+		t.Errorf("mem:// with Durable: %v, want cdn.ErrInvalidURL", err)
+	}
+	missing := filepath.Join(t.TempDir(), "typo")
+	if _, _, err := stores.Open(t.Context(), missing, env(nil), stores.Existing()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing directory with Existing: %v, want os.ErrNotExist", err)
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
+		t.Error("Existing created the directory")
 	}
 }

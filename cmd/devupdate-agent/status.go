@@ -1,12 +1,22 @@
 package main
 
 import (
+	"io"
+
 	"github.com/spf13/cobra"
 
+	"github.com/devupdate/devupdate/cmd/internal/cli"
 	"github.com/devupdate/devupdate/smbios"
 )
 
-func newStatusCmd(g *globalOptions) *cobra.Command {
+// statusReport is `status`.
+type statusReport struct {
+	cli.Status
+	Source string `json:"source,omitempty"`
+	smbios.Report
+}
+
+func newStatusCmd(o *cli.Output) *cobra.Command {
 	var smbiosFile string
 	c := &cobra.Command{
 		Use:   "status [--smbios FILE]",
@@ -17,31 +27,27 @@ read: on Windows GetSystemFirmwareTable('RSMB'), on Linux
 /sys/firmware/dmi/tables (root), else /sys/class/dmi/id. --smbios reads a
 dmidecode --dump-bin FILE or a JSON fields FILE instead (for tests).
 --output json: {"ok": true, "smbios_version", "source", "fields", "chids"}.`,
-		Args: usageArgs(cobra.NoArgs),
+		Args: cli.Args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var info *smbios.Info
 			var err error
 			if cmd.Flags().Changed("smbios") {
 				if smbiosFile == "" {
-					return usageErrorf("--smbios needs a path")
+					return cli.Usagef("--smbios needs a path")
 				}
 				info, err = smbios.ReadFile(cmd.Context(), smbiosFile)
 			} else {
 				info, err = smbios.ReadRunningMachine(cmd.Context(), "")
 			}
-			if err != nil {
-				return err
+			rep := &statusReport{}
+			if err == nil {
+				rep.Source, rep.Report = info.Source, smbios.NewReport(info)
 			}
-			if g.json() {
-				return writeJSON(cmd.OutOrStdout(), struct {
-					OK     bool   `json:"ok"`
-					Source string `json:"source"`
-					smbios.Report
-				}{true, info.Source, smbios.NewReport(info)})
-			}
-			return smbios.WriteText(cmd.OutOrStdout(), info)
+			return cli.Single(o, rep, err, func(w io.Writer, _ *statusReport) error {
+				return smbios.WriteText(w, info)
+			})
 		},
 	}
-	c.Flags().StringVar(&smbiosFile, "smbios", "", "read a dmidecode --dump-bin FILE or a JSON fields FILE instead of this machine")
+	c.Flags().StringVar(&smbiosFile, "smbios", "", "read a dmidecode --dump-bin or JSON fields `FILE` instead of this machine")
 	return c
 }

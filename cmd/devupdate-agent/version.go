@@ -2,28 +2,31 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"runtime"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/devupdate/devupdate/cmd/internal/cli"
 )
 
-func newVersionCmd(g *globalOptions) *cobra.Command {
+type versionReport struct {
+	cli.Status
+	Version  string `json:"version"`
+	Platform string `json:"platform"`
+}
+
+func newVersionCmd(o *cli.Output) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the agent's version",
-		Args:  usageArgs(cobra.NoArgs),
+		Args:  cli.Args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v := "(devel)"
-			if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-				v = bi.Main.Version
-			}
-			platform := runtime.GOOS + "/" + runtime.GOARCH
-			if g.json() {
-				return writeJSON(cmd.OutOrStdout(), map[string]any{"ok": true, "version": v, "platform": platform})
-			}
-			_, err := fmt.Fprintf(cmd.OutOrStdout(), "devupdate-agent %s %s\n", v, platform)
-			return err
+			rep := &versionReport{Version: cli.Version(buildVersion), Platform: runtime.GOOS + "/" + runtime.GOARCH}
+			return cli.Single(o, rep, nil, func(w io.Writer, r *versionReport) error {
+				_, err := fmt.Fprintf(w, "devupdate-agent %s %s\n", r.Version, r.Platform)
+				return err
+			})
 		},
 	}
 }

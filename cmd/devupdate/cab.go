@@ -1,9 +1,13 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/devupdate/devupdate/cmd/internal/cli"
+)
 
 // newCabCmd groups the cabinet commands.
-func newCabCmd(g *globalOptions) *cobra.Command {
-	return newGroupCmd("cab", "Create, list, test and extract Microsoft cabinets",
-		newCabCreateCmd(g), newCabListCmd(g), newCabTestCmd(g), newCabExtractCmd(g))
+func newCabCmd(o *cli.Output) *cobra.Command {
+	return cli.Group("cab", "Create, list, test and extract Microsoft cabinets",
+		newCabCreateCmd(o), newCabListCmd(o), newCabTestCmd(o), newCabExtractCmd(o))
 }

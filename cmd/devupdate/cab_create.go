@@ -2,23 +2,36 @@ package main
 
 import (
 	"fmt"
+	"io"
 
-	"github.com/devupdate/devupdate/packager"
 	"github.com/spf13/cobra"
+
+	"github.com/devupdate/devupdate/cmd/internal/cli"
+	"github.com/devupdate/devupdate/packager"
 )
 
+// cabCreateReport is `cab create`.
 type cabCreateReport struct {
-	Path string `json:"path"`
-	*packager.Result
+	cli.Status
+	File        string `json:"file"`
+	Directory   string `json:"directory"`
+	Size        int64  `json:"size,omitempty"`
+	SHA256      string `json:"sha256,omitempty"`
+	FileCount   int    `json:"file_count,omitempty"`
+	FolderCount int    `json:"folder_count,omitempty"`
 }
 
-func newCabCreateCmd(g *globalOptions) *cobra.Command {
+func newCabCreateCmd(o *cli.Output) *cobra.Command {
 	var compression string
 	var noReserve bool
 	cmd := &cobra.Command{
 		Use:   "create CAB DIR",
 		Short: "Package every file under DIR into a deterministic cabinet (SOURCE_DATE_EPOCH sets the file times)",
-		Args:  usageArgs(cobra.ExactArgs(2)),
+		Long: `Package every regular file under DIR, sorted by name, into the cabinet CAB.
+The same input and SOURCE_DATE_EPOCH give the same bytes. CAB is written to a
+temporary file and then linked into place: an existing CAB is never
+overwritten (exit status 1).`,
+		Args: cli.Args(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var c packager.Compression
 			switch compression {
@@ -27,25 +40,25 @@ func newCabCreateCmd(g *globalOptions) *cobra.Command {
 			case "none":
 				c = packager.None
 			default:
-				return usageErrorf("--compression must be mszip or none, not %q", compression)
+				return cli.Usagef("--compression must be mszip or none, not %q", compression)
 			}
+			rep := &cabCreateReport{File: args[0], Directory: args[1]}
 			files, err := packager.DirFiles(args[1])
-			if err != nil {
+			if err == nil {
+				var res *packager.Result
+				res, err = packager.WriteFile(cmd.Context(), args[0], files,
+					packager.WithCompression(c), packager.WithSignatureReserve(!noReserve))
+				if err == nil {
+					rep.Size, rep.SHA256, rep.FileCount, rep.FolderCount = res.Size, res.SHA256, res.Files, res.Folders
+				}
+			}
+			return cli.Single(o, rep, err, func(w io.Writer, r *cabCreateReport) error {
+				_, err := fmt.Fprintf(w, "%s: %d files, %d bytes, sha256 %s\n", r.File, r.FileCount, r.Size, r.SHA256)
 				return err
-			}
-			res, err := packager.WriteFile(cmd.Context(), args[0], files,
-				packager.WithCompression(c), packager.WithSignatureReserve(!noReserve))
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				return writeJSON(cmd.OutOrStdout(), cabCreateReport{Path: args[0], Result: res})
-			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s: %d files, %d bytes, sha256 %s\n", args[0], res.Files, res.Size, res.SHA256)
-			return err
+			})
 		},
 	}
-	cmd.Flags().StringVar(&compression, "compression", "mszip", "mszip or none")
+	cmd.Flags().StringVar(&compression, "compression", "mszip", "`METHOD`: mszip or none")
 	cmd.Flags().BoolVar(&noReserve, "no-signature-reserve", false, "do not reserve header space for an Authenticode signature")
 	return cmd
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/devupdate/devupdate/cmd/internal/cli"
 )
 
 func TestCabCommands(t *testing.T) {
@@ -27,12 +29,13 @@ func TestCabCommands(t *testing.T) {
 		t.Fatalf("create: exit %d: %s", code, stderr)
 	}
 	var created struct {
-		Path   string `json:"path"`
-		Size   int64  `json:"size"`
-		SHA256 string `json:"sha256"`
-		Files  int    `json:"files"`
+		OK        bool   `json:"ok"`
+		File      string `json:"file"`
+		Size      int64  `json:"size"`
+		SHA256    string `json:"sha256"`
+		FileCount int    `json:"file_count"`
 	}
-	if err := json.Unmarshal([]byte(out), &created); err != nil || created.Path != cab || created.Files != 3 || len(created.SHA256) != 64 {
+	if err := json.Unmarshal([]byte(out), &created); err != nil || !created.OK || created.File != cab || created.FileCount != 3 || len(created.SHA256) != 64 {
 		t.Fatalf("create output %q (%v)", out, err)
 	}
 	if st, err := os.Stat(cab); err != nil || st.Size() != created.Size {
@@ -88,10 +91,10 @@ func TestCabCommands(t *testing.T) {
 	}
 	out, stderr, code = run(t, "cab", "test", bad, "-O", "json")
 	var rep struct {
-		OK    bool   `json:"ok"`
-		Error string `json:"error"`
+		OK    bool       `json:"ok"`
+		Error *cli.Error `json:"error"`
 	}
-	if code != exitFailed || json.Unmarshal([]byte(out), &rep) != nil || rep.OK || rep.Error == "" || stderr != "" {
+	if code != exitFailed || json.Unmarshal([]byte(out), &rep) != nil || rep.OK || rep.Error == nil || rep.Error.Code != "checksum_mismatch" || stderr != "" {
 		t.Errorf("test of a corrupt cabinet: exit %d, out %q, stderr %q", code, out, stderr)
 	}
 }

@@ -3,56 +3,45 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 
-	"github.com/devupdate/devupdate/packager"
 	"github.com/spf13/cobra"
+
+	"github.com/devupdate/devupdate/cmd/internal/cli"
+	"github.com/devupdate/devupdate/packager"
 )
 
+// cabTestReport is `cab test`.
 type cabTestReport struct {
-	Cabinet string `json:"cabinet"`
-	OK      bool   `json:"ok"`
-	Files   int    `json:"files"`
-	Folders int    `json:"folders"`
-	Error   string `json:"error,omitempty"`
+	cli.Status
+	File        string `json:"file"`
+	FileCount   int    `json:"file_count,omitempty"`
+	FolderCount int    `json:"folder_count,omitempty"`
 }
 
-// testCabinet opens and tests path; the error is the cabinet's problem.
-func testCabinet(ctx context.Context, path string) (cabTestReport, error) {
-	r := cabTestReport{Cabinet: path}
-	c, err := packager.OpenFile(path)
+// testCabinet opens and tests the cabinet in r.File.
+func testCabinet(ctx context.Context, r *cabTestReport) error {
+	c, err := packager.OpenFile(r.File)
 	if err != nil {
-		return r, err
+		return err
 	}
 	defer c.Close()
-	r.Files, r.Folders = len(c.Files()), len(c.Folders())
-	return r, c.Test(ctx)
+	r.FileCount, r.FolderCount = len(c.Files()), len(c.Folders())
+	return c.Test(ctx)
 }
 
-func newCabTestCmd(g *globalOptions) *cobra.Command {
+func newCabTestCmd(o *cli.Output) *cobra.Command {
 	return &cobra.Command{
 		Use:   "test CAB",
 		Short: "Check a cabinet's structure, CFDATA checksums and compressed data",
-		Args:  usageArgs(cobra.ExactArgs(1)),
+		Args:  cli.Args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := testCabinet(cmd.Context(), args[0])
-			r.OK = err == nil
-			if err != nil {
-				r.Error = err.Error()
-			}
-			if g.json() {
-				if jerr := writeJSON(cmd.OutOrStdout(), r); jerr != nil {
-					return jerr
-				}
-				if err != nil {
-					return &reportedError{err}
-				}
-				return nil
-			}
-			if err != nil {
+			r := &cabTestReport{File: args[0]}
+			err := testCabinet(cmd.Context(), r)
+			return cli.Single(o, r, err, func(w io.Writer, r *cabTestReport) error {
+				_, err := fmt.Fprintf(w, "%s: OK (%d files, %d folders)\n", r.File, r.FileCount, r.FolderCount)
 				return err
-			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s: OK (%d files, %d folders)\n", r.Cabinet, r.Files, r.Folders)
-			return err
+			})
 		},
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -31,4 +32,13 @@ func golden(t *testing.T, name, got string) {
 	if diff := cmp.Diff(string(want), got); diff != "" {
 		t.Errorf("%s differs (-golden +got):\n%s", path, diff)
 	}
+}
+
+// streams is what a golden file of a text command holds: stdout, then
+// stderr, each under its own heading (a JSON report: stdout alone).
+func streams(stdout, stderr string) string {
+	if stderr == "" && strings.HasPrefix(stdout, "{") {
+		return stdout
+	}
+	return "--- stdout\n" + stdout + "--- stderr\n" + stderr
 }

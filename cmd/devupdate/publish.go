@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -13,10 +14,25 @@ import (
 
 	"github.com/devupdate/devupdate/cdn"
 	"github.com/devupdate/devupdate/cdn/stores"
+	"github.com/devupdate/devupdate/cmd/internal/cli"
+	"github.com/devupdate/devupdate/signer"
 )
 
-func newPublishCmd(g *globalOptions) *cobra.Command {
-	var storeURL, cdnBase string
+// publishResult is one cabinet in `publish`.
+type publishResult struct {
+	cli.Item
+	SHA256   string `json:"sha256,omitempty"`
+	Size     int64  `json:"size,omitempty"`
+	URL      string `json:"url,omitempty"`
+	Uploaded bool   `json:"uploaded"`
+}
+
+func newPublishCmd(o *cli.Output) *cobra.Command {
+	var (
+		storeURL, cdnBase string
+		roots             rootFlags
+		allowUnsigned     bool
+	)
 	c := &cobra.Command{
 		Use:   "publish CAB... --store URL",
 		Short: "Publish cabinets as immutable content-addressed blobs (blobs/sha256/<hex>)",
@@ -25,60 +41,94 @@ with "Cache-Control: public, max-age=31536000, immutable". Publishing the same
 content again transfers nothing and reports uploaded: false. A published blob
 is never overwritten; an interrupted publish leaves nothing visible.
 
-Store URLs: a directory path or file:///path, mem://, azblob://ACCOUNT/CONTAINER
+Only what devices would accept is published: a structurally valid cabinet
+(a valid update.json, if it carries one) with an intact Authenticode
+signature (its digest is the cabinet's). With --roots, the signature must
+pass the full policy as devices apply it: chain to --roots, EV, and for
+os-kind cabinets the vendor packages against --os-vendor-roots.
+--insecure-allow-unsigned publishes unsigned cabinets too (for tests; devices
+refuse them).
+
+Store URLs: a directory path or file:///path, azblob://ACCOUNT/CONTAINER
 (credentials from AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_KEY,
 AZURE_STORAGE_SAS_TOKEN or azidentity; endpoint from ?endpoint= or
-AZURE_STORAGE_BLOB_ENDPOINT).`,
-		Args: usageArgs(cobra.MinimumNArgs(1)),
+AZURE_STORAGE_BLOB_ENDPOINT; ?create-container=true creates a missing
+container).`,
+		Args: cli.Args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if storeURL == "" {
-				return usageErrorf("--store is required")
+				return cli.Missing("--store", "the store URL: a directory, file:///PATH or azblob://ACCOUNT/CONTAINER")
 			}
-			var opts []cdn.Option
+			check, err := publishCheck(cmd.Context(), &roots, allowUnsigned)
+			if err != nil {
+				return err
+			}
+			opts := []cdn.Option{cdn.WithCheck(check)}
 			if cdnBase != "" {
+				if err := cdn.CheckBaseURL(cdnBase); err != nil {
+					return &cli.UsageError{Err: fmt.Errorf("--cdn-base: %w", err)}
+				}
 				opts = append(opts, cdn.WithBaseURL(cdnBase))
 			}
-			if bar := newProgressBar(cmd.ErrOrStderr()); bar != nil {
-				opts = append(opts, cdn.WithProgress(bar.update))
-				defer bar.finish()
-			}
-			s, closeStore, err := stores.Open(cmd.Context(), storeURL)
+			s, closeStore, err := stores.Open(cmd.Context(), storeURL, stores.Durable())
 			if err != nil {
 				return storeErr(err)
 			}
 			defer closeStore()
-			results, err := cdn.PublishFiles(cmd.Context(), s, args, opts...)
-			if errors.Is(err, cdn.ErrInvalidURL) {
-				return storeErr(err)
+			if bar := newProgressBar(cmd.ErrOrStderr()); bar != nil {
+				opts = append(opts, cdn.WithProgress(bar.update))
+				defer bar.finish()
 			}
-			if results == nil {
-				results = []cdn.Result{}
+			results, _ := cdn.PublishFiles(cmd.Context(), s, args, opts...)
+			items := make([]*publishResult, len(results))
+			for i, r := range results {
+				items[i] = &publishResult{Item: cli.Item{File: r.Path, Err: r.Err}, SHA256: r.SHA256, Size: r.Size, URL: r.URL, Uploaded: r.Uploaded}
 			}
-			if g.json() {
-				if jerr := writeJSON(cmd.OutOrStdout(), results); jerr != nil {
-					return jerr
+			return cli.Batch(o, items, nil, func(w io.Writer, r *publishResult) error {
+				state := "exists  "
+				if r.Uploaded {
+					state = "uploaded"
 				}
-			} else {
-				for _, r := range results {
-					state := "exists  "
-					if r.Uploaded {
-						state = "uploaded"
-					}
-					fmt.Fprintf(cmd.OutOrStdout(), "%s %s sha256:%s %d %s\n", state, r.Path, r.SHA256, r.Size, r.URL)
-				}
-			}
-			return err
+				_, err := fmt.Fprintf(w, "%s %s (%d bytes, sha256 %s) %s\n", state, r.File, r.Size, r.SHA256, r.URL)
+				return err
+			})
 		},
 	}
-	c.Flags().StringVar(&storeURL, "store", "", "store URL: a directory, file://, mem:// or azblob://ACCOUNT/CONTAINER")
-	c.Flags().StringVar(&cdnBase, "cdn-base", "", "public base URL of the CDN, used for the reported URLs")
+	c.Flags().StringVar(&storeURL, "store", "", "store `URL`: a directory, file:// or azblob://ACCOUNT/CONTAINER")
+	c.Flags().StringVar(&cdnBase, "cdn-base", "", "public base `URL` of the CDN, used for the reported URLs")
+	roots.register(c.Flags(), "PEM `FILE` of the roots devices trust: apply the full signature policy (EV required)")
+	c.Flags().BoolVar(&allowUnsigned, "insecure-allow-unsigned", false, "INSECURE: publish unsigned cabinets too (devices refuse them)")
 	return c
 }
 
-// storeErr makes a malformed store or CDN URL a usage error.
+// publishCheck is what publish asks of every cabinet before storing it:
+// signer.CheckPublishable, with the full policy when --roots is given.
+func publishCheck(ctx context.Context, roots *rootFlags, allowUnsigned bool) (cdn.Check, error) {
+	if roots.roots == "" && (roots.osRoots != "" || roots.tsRoots != "") {
+		return nil, cli.Usagef("--os-vendor-roots and --timestamp-roots refine --roots: give --roots too")
+	}
+	var policy *signer.Policy
+	if roots.roots != "" {
+		p, err := roots.policy(ctx)
+		if err != nil {
+			return nil, err
+		}
+		p.RequireEV = true
+		policy = &p
+	}
+	return func(ctx context.Context, path string, r io.ReaderAt, size int64) error {
+		err := hint(signer.CheckPublishable(ctx, path, r, size, policy, allowUnsigned))
+		if errors.Is(err, signer.ErrNotSigned) {
+			err = fmt.Errorf("%w: sign it first (devupdate sign), or give --insecure-allow-unsigned for a test store", err)
+		}
+		return err
+	}, nil
+}
+
+// storeErr makes a malformed store URL a usage error naming --store.
 func storeErr(err error) error {
 	if errors.Is(err, cdn.ErrInvalidURL) {
-		return &usageError{err}
+		return &cli.UsageError{Err: fmt.Errorf("--store: %w", err)}
 	}
 	return err
 }

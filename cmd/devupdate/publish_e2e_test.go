@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -32,11 +31,11 @@ func TestBuildSignPublishServe(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("build: %s", stderr)
 	}
-	var built struct{ Path string }
-	if err := json.Unmarshal([]byte(out), &built); err != nil || built.Path == "" {
-		t.Fatalf("build report %q: %v", out, err)
+	built := decode[batchReport[buildItem]](t, out)
+	if len(built.Results) != 1 || built.Results[0].Cabinet == nil {
+		t.Fatalf("build report %q", out)
 	}
-	cab := built.Path
+	cab := built.Results[0].Cabinet.File
 	root := filepath.Join(pki, "root.pem")
 	if _, stderr, code := run(t, "sign", cab, "--key", "file:"+filepath.Join(pki, "leaf.key"), "--cert", filepath.Join(pki, "chain.pem"), "--roots", root); code != exitOK {
 		t.Fatalf("sign: %s", stderr)
@@ -47,9 +46,9 @@ func TestBuildSignPublishServe(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("publish: %s", stderr)
 	}
-	var res []cdn.Result
-	if err := json.Unmarshal([]byte(out), &res); err != nil || len(res) != 1 {
-		t.Fatalf("publish report %q: %v", out, err)
+	res := decode[batchReport[publishItem]](t, out).Results
+	if len(res) != 1 {
+		t.Fatalf("publish report %q", out)
 	}
 	if want := sha256sum(t, cab); res[0].SHA256 != want || !res[0].Uploaded {
 		t.Fatalf("publish report %+v, want sha256 %s uploaded", res[0], want)

@@ -6,7 +6,34 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/devupdate/devupdate/cmd/internal/cli"
+	"github.com/devupdate/devupdate/internal/problem"
 )
+
+const (
+	exitOK     = cli.ExitOK
+	exitFailed = cli.ExitFailed
+	exitUsage  = cli.ExitUsage
+)
+
+// batchReport is the JSON report of a command over several inputs.
+type batchReport[R any] struct {
+	OK       bool         `json:"ok"`
+	Error    *cli.Error   `json:"error"`
+	Problems problem.List `json:"problems"`
+	Results  []R          `json:"results"`
+}
+
+// decode parses a command's JSON report into a T.
+func decode[T any](t *testing.T, out string) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatalf("not the JSON report expected: %v\n%s", err, out)
+	}
+	return v
+}
 
 // run executes the CLI in-process and returns stdout, stderr and the status.
 func run(t *testing.T, args ...string) (string, string, int) {
@@ -44,11 +71,12 @@ func TestVersionJSON(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit status %d", code)
 	}
-	var v map[string]string
-	if err := json.Unmarshal([]byte(out), &v); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, out)
-	}
-	if !strings.HasPrefix(v["version"], "(devel)") && !strings.HasPrefix(v["version"], "v") {
-		t.Errorf("version = %q", v["version"])
+	v := decode[struct {
+		OK      bool   `json:"ok"`
+		Version string `json:"version"`
+		Go      string `json:"go"`
+	}](t, out)
+	if !v.OK || v.Version == "" || v.Version == "(devel)" || !strings.HasPrefix(v.Go, "go") {
+		t.Errorf("version report %+v", v)
 	}
 }

@@ -1,16 +1,42 @@
 package main
 
 import (
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 
+	"github.com/devupdate/devupdate/cmd/internal/cli"
 	"github.com/devupdate/devupdate/internal/testtool"
 	"github.com/devupdate/devupdate/manifest"
 	"github.com/devupdate/devupdate/signer/signertest"
 )
+
+// signature is a signature in sign and verify reports.
+type signature struct {
+	Subject            string `json:"subject"`
+	SubjectCN          string `json:"subject_cn"`
+	Issuer             string `json:"issuer"`
+	EV                 bool   `json:"ev"`
+	NotAfter           string `json:"not_after"`
+	Timestamp          string `json:"timestamp"`
+	AuthenticodeDigest string `json:"authenticode_digest"`
+}
+
+// signedItem is one cabinet in sign and verify reports.
+type signedItem struct {
+	File      string     `json:"file"`
+	OK        bool       `json:"ok"`
+	Error     *cli.Error `json:"error"`
+	State     string     `json:"state"`
+	Source    string     `json:"source"`
+	Kind      string     `json:"kind"`
+	Signature *signature `json:"signature"`
+	Packages  []struct {
+		Name      string    `json:"name"`
+		Signature signature `json:"signature"`
+	} `json:"packages"`
+}
 
 // gcabCabinet makes a small MSZIP cabinet with the real gcab.
 func gcabCabinet(t *testing.T, dir, name, manifest string) string {
@@ -56,19 +82,9 @@ func TestSignVerifyCLI(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("verify: %d %s\n%s", code, stderr, out)
 	}
-	var reports []struct {
-		File      string  `json:"file"`
-		Valid     bool    `json:"valid"`
-		Subject   string  `json:"subject"`
-		Issuer    string  `json:"issuer"`
-		EV        bool    `json:"ev"`
-		Timestamp *string `json:"timestamp"`
-		Digest    string  `json:"digest"`
-	}
-	if err := json.Unmarshal([]byte(out), &reports); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, out)
-	}
-	if len(reports) != 2 || !reports[0].Valid || !reports[0].EV || reports[0].Subject == "" || reports[0].Issuer == "" || len(reports[0].Digest) != len("sha256:")+64 {
+	reports := decode[batchReport[signedItem]](t, out).Results
+	if len(reports) != 2 || !reports[0].OK || reports[0].File != a || !reports[0].Signature.EV || reports[0].Signature.Subject == "" || reports[0].Signature.Issuer == "" ||
+		len(reports[0].Signature.AuthenticodeDigest) != len("sha256:")+64 {
 		t.Errorf("reports = %+v", reports)
 	}
 	if osslsigncode := testtool.Need(t, "osslsigncode"); osslsigncode != "" {
@@ -90,9 +106,10 @@ func TestSignVerifyCLI(t *testing.T) {
 	if _, _, code := run(t, "verify", a); code != exitUsage {
 		t.Errorf("verify without --roots: exit %d", code)
 	}
-	// a signed cabinet is never signed again
-	if _, _, code := run(t, sign...); code != exitFailed {
-		t.Errorf("sign a signed cabinet: exit %d, want %d", code, exitFailed)
+	// a cabinet signed by another certificate is never signed again
+	otherSign := []string{"sign", a, "--key", filepath.Join(other, "leaf.key"), "--cert", filepath.Join(other, "chain.pem"), "--roots", filepath.Join(other, "root.pem")}
+	if _, _, code := run(t, otherSign...); code != exitFailed {
+		t.Errorf("sign a cabinet signed by another certificate: exit %d, want %d", code, exitFailed)
 	}
 	// an invalid update.json is refused
 	bad := gcabCabinet(t, dir, "bad.cab", `{"kind": "os"}`)
@@ -124,11 +141,9 @@ func TestSignTimestampCLI(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("verify: %s\n%s", stderr, out)
 	}
-	var reports []struct {
-		Timestamp string `json:"timestamp"`
-	}
-	if err := json.Unmarshal([]byte(out), &reports); err != nil || len(reports) != 1 || reports[0].Timestamp == "" {
-		t.Fatalf("no timestamp in %s (%v)", out, err)
+	reports := decode[batchReport[signedItem]](t, out).Results
+	if len(reports) != 1 || reports[0].Signature == nil || reports[0].Signature.Timestamp == "" {
+		t.Fatalf("no timestamp in %s", out)
 	}
 	if b, err := exec.Command(testtool.Need(t, "osslsigncode"), "verify", "-in", cab, "-CAfile", root, "-TSA-CAfile", tsa.RootFile).CombinedOutput(); err != nil {
 		t.Errorf("osslsigncode: %v\n%s", err, b)
@@ -213,24 +228,9 @@ func TestSignVerifyOSUpdateCLI(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("verify: %s\n%s", stderr, out)
 	}
-	var reports []struct {
-		Valid     bool   `json:"valid"`
-		Kind      string `json:"kind"`
-		SubjectCN string `json:"subject_cn"`
-		Packages  []struct {
-			Path      string `json:"path"`
-			Signature struct {
-				SubjectCN string `json:"subject_cn"`
-				EV        bool   `json:"ev"`
-				NotAfter  string `json:"not_after"`
-			} `json:"signature"`
-		} `json:"packages"`
-	}
-	if err := json.Unmarshal([]byte(out), &reports); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, out)
-	}
-	if len(reports) != 1 || !reports[0].Valid || reports[0].Kind != "os" || reports[0].SubjectCN != "devupdate TEST-ONLY Code Signing" ||
-		len(reports[0].Packages) != 1 || reports[0].Packages[0].Path != "os/Vendor-OS.cab" ||
+	reports := decode[batchReport[signedItem]](t, out).Results
+	if len(reports) != 1 || !reports[0].OK || reports[0].Kind != "os" || reports[0].Signature.SubjectCN != "devupdate TEST-ONLY Code Signing" ||
+		len(reports[0].Packages) != 1 || reports[0].Packages[0].Name != "os/Vendor-OS.cab" ||
 		reports[0].Packages[0].Signature.SubjectCN != "TEST-ONLY OS Vendor" || reports[0].Packages[0].Signature.EV || reports[0].Packages[0].Signature.NotAfter == "" {
 		t.Errorf("reports = %+v", reports)
 	}
@@ -267,14 +267,8 @@ func TestOSVendorTimestampRootsCLI(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("verify --os-vendor-timestamp-roots: %s\n%s", stderr, out)
 	}
-	var reports []struct {
-		Packages []struct {
-			Signature struct {
-				Timestamp string `json:"timestamp"`
-			} `json:"signature"`
-		} `json:"packages"`
-	}
-	if err := json.Unmarshal([]byte(out), &reports); err != nil || len(reports) != 1 || len(reports[0].Packages) != 1 || reports[0].Packages[0].Signature.Timestamp == "" {
-		t.Errorf("no vendor timestamp in %s (%v)", out, err)
+	reports := decode[batchReport[signedItem]](t, out).Results
+	if len(reports) != 1 || len(reports[0].Packages) != 1 || reports[0].Packages[0].Signature.Timestamp == "" {
+		t.Errorf("no vendor timestamp in %s", out)
 	}
 }

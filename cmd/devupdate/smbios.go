@@ -1,21 +1,29 @@
 package main
 
 import (
-	"errors"
+	"io"
 
 	"github.com/spf13/cobra"
 
-	"github.com/devupdate/devupdate/internal/problem"
+	"github.com/devupdate/devupdate/cmd/internal/cli"
 	"github.com/devupdate/devupdate/smbios"
 	"github.com/devupdate/devupdate/smbios/smbiosyaml"
 )
 
-func newSmbiosCmd(g *globalOptions) *cobra.Command {
-	return newGroupCmd("smbios", "Read SMBIOS and show the computer hardware IDs (CHIDs)",
-		newSmbiosShowCmd(g))
+func newSmbiosCmd(o *cli.Output) *cobra.Command {
+	return cli.Group("smbios", "Read SMBIOS and show the computer hardware IDs (CHIDs)",
+		newSmbiosShowCmd(o))
 }
 
-func newSmbiosShowCmd(g *globalOptions) *cobra.Command {
+// smbiosReport is `smbios show --output json`.
+type smbiosReport struct {
+	cli.Status
+	// Source is the file or directory read; empty for values given directly.
+	Source string `json:"source,omitempty"`
+	smbios.Report
+}
+
+func newSmbiosShowCmd(o *cli.Output) *cobra.Command {
 	var dmi, sysfs, dmiID, fields string
 	cmd := &cobra.Command{
 		Use:   "show [--dmi FILE | --sysfs DIR | --dmi-id DIR | --fields FILE]",
@@ -29,39 +37,39 @@ root on most systems), else /sys/class/dmi/id. --dmi reads a dmidecode
 with the keys manufacturer, family, product_name, sku, bios_vendor,
 bios_version, bios_major_release, bios_minor_release, enclosure_type,
 baseboard_manufacturer and baseboard_product.`,
-		Args: usageArgs(cobra.NoArgs),
+		Args: cli.Args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			src := smbios.Source{Kind: smbios.RunningMachine}
-			set := 0
+			var set []string
 			for _, f := range []struct {
 				path string
 				kind smbios.Kind
 			}{{dmi, smbios.Dump}, {sysfs, smbios.SysfsTables}, {dmiID, smbios.DMIID}, {fields, smbios.FieldsFile}} {
 				if cmd.Flags().Changed(flagName(f.kind)) {
-					set++
+					set = append(set, "--"+flagName(f.kind))
 					src = smbios.Source{Kind: f.kind, Path: f.path}
 				}
 			}
-			if set > 1 {
-				return usageErrorf("--dmi, --sysfs, --dmi-id and --fields are mutually exclusive")
+			if len(set) > 1 {
+				return cli.Usagef("%s and %s name two sources: give one of --dmi, --sysfs, --dmi-id and --fields", set[0], set[1])
 			}
 			if src.Kind != smbios.RunningMachine && src.Path == "" {
-				return usageErrorf("--%s needs a path", flagName(src.Kind))
+				return cli.Usagef("--%s needs a path", flagName(src.Kind))
 			}
 			info, err := smbiosyaml.Read(cmd.Context(), src)
-			if err != nil {
-				return printProblems(cmd, g, err)
+			rep := &smbiosReport{}
+			if err == nil {
+				rep.Source, rep.Report = info.Source, smbios.NewReport(info)
 			}
-			if g.json() {
-				return writeJSON(cmd.OutOrStdout(), smbios.NewReport(info))
-			}
-			return smbios.WriteText(cmd.OutOrStdout(), info)
+			return cli.Single(o, rep, err, func(w io.Writer, _ *smbiosReport) error {
+				return smbios.WriteText(w, info)
+			})
 		},
 	}
-	cmd.Flags().StringVar(&dmi, flagName(smbios.Dump), "", "read a `dmidecode --dump-bin` FILE")
-	cmd.Flags().StringVar(&sysfs, flagName(smbios.SysfsTables), "", "read DIR/smbios_entry_point and DIR/DMI")
-	cmd.Flags().StringVar(&dmiID, flagName(smbios.DMIID), "", "read a /sys/class/dmi/id-like DIR")
-	cmd.Flags().StringVar(&fields, flagName(smbios.FieldsFile), "", "read a YAML or JSON fields FILE")
+	cmd.Flags().StringVar(&dmi, flagName(smbios.Dump), "", "read a dmidecode --dump-bin `FILE`")
+	cmd.Flags().StringVar(&sysfs, flagName(smbios.SysfsTables), "", "read `DIR`/smbios_entry_point and DIR/DMI")
+	cmd.Flags().StringVar(&dmiID, flagName(smbios.DMIID), "", "read a /sys/class/dmi/id-like `DIR`")
+	cmd.Flags().StringVar(&fields, flagName(smbios.FieldsFile), "", "read a YAML or JSON fields `FILE`")
 	return cmd
 }
 
@@ -77,27 +85,4 @@ func flagName(k smbios.Kind) string {
 		return "fields"
 	}
 	return ""
-}
-
-// printProblems prints the problems in err (one FILE:LINE:COL: FIELD: RULE
-// line each, or a JSON report) and returns an error that only sets the exit
-// status. Errors that are not problem lists are returned unchanged.
-func printProblems(cmd *cobra.Command, g *globalOptions, err error) error {
-	list := problem.As(err)
-	if list == nil {
-		return err
-	}
-	if g.json() {
-		if werr := writeJSON(cmd.OutOrStdout(), struct {
-			Valid    bool         `json:"valid"`
-			Problems problem.List `json:"problems"`
-		}{false, list}); werr != nil {
-			return errors.Join(err, werr)
-		}
-		return &reportedError{err}
-	}
-	for _, p := range list {
-		cmd.PrintErrln(p.String())
-	}
-	return &reportedError{err}
 }

@@ -2,26 +2,34 @@ package main
 
 import (
 	"fmt"
-	"runtime/debug"
+	"io"
+	"runtime"
 
 	"github.com/spf13/cobra"
+
+	"github.com/devupdate/devupdate/cmd/internal/cli"
 )
 
-func newVersionCmd(g *globalOptions) *cobra.Command {
+// buildVersion is stamped by `make build` (-ldflags "-X main.buildVersion=…",
+// from git describe: see hack/version.sh).
+var buildVersion string
+
+type versionReport struct {
+	cli.Status
+	Version string `json:"version"`
+	Go      string `json:"go"`
+}
+
+func newVersionCmd(o *cli.Output) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the devupdate version",
-		Args:  usageArgs(cobra.NoArgs),
+		Args:  cli.Args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v := "(devel)"
-			if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-				v = bi.Main.Version
-			}
-			if g.json() {
-				return writeJSON(cmd.OutOrStdout(), map[string]string{"version": v})
-			}
-			_, err := fmt.Fprintf(cmd.OutOrStdout(), "devupdate %s\n", v)
-			return err
+			return cli.Single(o, &versionReport{Version: cli.Version(buildVersion), Go: runtime.Version()}, nil, func(w io.Writer, r *versionReport) error {
+				_, err := fmt.Fprintf(w, "devupdate %s (%s)\n", r.Version, r.Go)
+				return err
+			})
 		},
 	}
 }

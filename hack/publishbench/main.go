@@ -98,8 +98,18 @@ func run(dir, devupdate, azcopy, azuriteBin string, size int64, ncabs int, inMem
 		return err
 	}
 
+	// What is published are signed cabinets, as publish requires: the
+	// payload (random, so incompressible) is stored uncompressed and signed
+	// in place with a TEST-ONLY dev PKI.
+	pki := filepath.Join(dir, "pki")
+	_ = os.RemoveAll(pki)
+	if err := command(devupdate, "keys", "dev-pki", pki); err != nil {
+		return err
+	}
+	defer os.RemoveAll(pki)
+	signFlags := []string{"--key", filepath.Join(pki, "leaf.key"), "--cert", filepath.Join(pki, "chain.pem"), "--roots", filepath.Join(pki, "root.pem")}
 	big := filepath.Join(dir, "big.cab")
-	if err := randomFile(big, size, 1); err != nil {
+	if err := signedCabinet(devupdate, big, size, 1, signFlags); err != nil {
 		return err
 	}
 	defer os.Remove(big)
@@ -166,10 +176,13 @@ func run(dir, devupdate, azcopy, azuriteBin string, size int64, ncabs int, inMem
 	var paths []string
 	for i := range ncabs {
 		p := filepath.Join(cabDir, fmt.Sprintf("cab%03d.cab", i))
-		if err := randomFile(p, 256<<10, uint64(i+2)); err != nil {
+		if err := unsignedCabinet(devupdate, p, 256<<10, uint64(i+2)); err != nil {
 			return err
 		}
 		paths = append(paths, p)
+	}
+	if err := command(devupdate, append(append([]string{"sign"}, paths...), signFlags...)...); err != nil {
+		return err
 	}
 	storeURL := "azblob://" + azurite.Account + "/bench?endpoint=" + url.QueryEscape(endpoint)
 	args := append(append([]string{"publish"}, paths...), "--store", storeURL, "--output", "json")
@@ -263,6 +276,36 @@ func randomFile(path string, size int64, seed uint64) error {
 		return err
 	}
 	return f.Close()
+}
+
+// unsignedCabinet writes a cabinet holding one random, uncompressed
+// payload of size bytes, by `devupdate cab create`.
+func unsignedCabinet(devupdate, path string, size int64, seed uint64) error {
+	src, err := os.MkdirTemp(filepath.Dir(path), ".payload-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(src)
+	if err := randomFile(filepath.Join(src, "payload.bin"), size, seed); err != nil {
+		return err
+	}
+	_ = os.Remove(path)
+	return command(devupdate, "cab", "create", "--compression", "none", path, src)
+}
+
+// signedCabinet is unsignedCabinet signed in place with signFlags.
+func signedCabinet(devupdate, path string, size int64, seed uint64, signFlags []string) error {
+	if err := unsignedCabinet(devupdate, path, size, seed); err != nil {
+		return err
+	}
+	return command(devupdate, append([]string{"sign", path}, signFlags...)...)
+}
+
+func command(name string, args ...string) error {
+	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return nil
 }
 
 func hashFile(path string) error {

@@ -59,12 +59,31 @@ func (p Problem) String() string {
 type List []Problem
 
 // Error joins the problems one per line.
-func (l List) Error() string {
+func (l List) Error() string { return strings.Join(l.Lines(), "\n") }
+
+// Lines returns the problems one per line, FILE:LINE:COL: FIELD: RULE.
+func (l List) Lines() []string {
 	lines := make([]string, len(l))
 	for i, p := range l {
 		lines[i] = p.String()
 	}
-	return strings.Join(lines, "\n")
+	return lines
+}
+
+// Summary is the one line that closes a report: "3 problems in 2 files".
+func (l List) Summary() string {
+	files := map[string]bool{}
+	for _, p := range l {
+		files[p.File] = true
+	}
+	return plural(len(l), "problem") + " in " + plural(len(files), "file")
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // Unwrap makes errors.Is(l, ErrInvalid) true, and errors.Is/As true for
@@ -100,6 +119,17 @@ func (l List) Err() error {
 	}
 	l.Sort()
 	return l
+}
+
+// In returns the problems of file, nil when it has none.
+func (l List) In(file string) error {
+	var in List
+	for _, p := range l {
+		if p.File == file {
+			in = append(in, p)
+		}
+	}
+	return in.Err()
 }
 
 // Add appends a problem.

@@ -66,3 +66,16 @@ func SharedTestdata(t testing.TB, elem ...string) string {
 	}
 	return p
 }
+
+// SoftHSM2Module returns the path of Debian's SoftHSM2 PKCS#11 module,
+// failing or skipping the test (as Need does) when it is not installed.
+func SoftHSM2Module(t testing.TB) string {
+	t.Helper()
+	for _, p := range []string{"/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so", "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	Missing(t, "libsofthsm2.so (Debian softhsm2)")
+	return ""
+}

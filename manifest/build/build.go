@@ -17,11 +17,13 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/devupdate/devupdate/internal/problem"
 	"github.com/devupdate/devupdate/manifest"
 	"github.com/devupdate/devupdate/packager"
 )
@@ -42,14 +44,26 @@ func (e *ExistsError) Error() string {
 }
 func (e *ExistsError) Unwrap() error { return ErrExists }
 
+// ErrNotBuilt is the error of a manifest without problems of its own that
+// was not built because others given with it have problems: Manifests
+// builds all or nothing.
+var ErrNotBuilt = errors.New("not built: other manifests given with it have problems")
+
 // Result describes the cabinet of one update.
 type Result struct {
-	Path   string `json:"path"`
-	Size   int64  `json:"size"`
-	SHA256 string `json:"sha256"`
-	// Existed is true when an identical cabinet was already there; it was
-	// left as it was.
-	Existed bool `json:"existed,omitempty"`
+	// Manifest is the update.yaml it was built from (Manifests only).
+	Manifest string
+	Path     string
+	Size     int64
+	SHA256   string
+	// Existed is true when the same cabinet was already there: the same
+	// bytes, or the same bytes signed in place since (Signed). It was left
+	// as it was, and Size and SHA256 are those of the file there.
+	Existed bool
+	// Signed is true when the cabinet there is this build signed in place.
+	Signed bool
+	// Err is why this manifest's cabinet was not built (Manifests only).
+	Err error
 }
 
 // Option configures Cabinet.
@@ -96,9 +110,9 @@ func WithConcurrency(n int) Option {
 // files and update.json (u.EncodeJSON) at the cabinet root. The cabinet is
 // written to a temporary file in dir and then linked into place, so the
 // name never holds a partial cabinet and is never replaced: when a cabinet
-// already has the name, the same bytes are fine (Result.Existed) and
-// different bytes are an *ExistsError. Building the same update twice
-// gives the same bytes.
+// already has the name, the same bytes are fine (Result.Existed), so is
+// this build signed in place since (Result.Signed), and anything else is an
+// *ExistsError. Building the same update twice gives the same bytes.
 func Cabinet(ctx context.Context, u *manifest.Update, dir string, opts ...Option) (*Result, error) {
 	o, err := newOptions(opts)
 	if err != nil {
@@ -118,33 +132,45 @@ func newOptions(opts []Option) (*options, error) {
 }
 
 // Manifests loads every manifest (manifest.LoadAll: all problems of all
-// files at once, as a problem.List, before anything is written), creates
-// dir when missing and writes one cabinet per manifest, in order. A
-// cabinet that fails does not stop the others: the results of those
-// written are returned with every failure joined.
+// files at once, before anything is written), creates dir when missing and
+// writes one cabinet per manifest, in order. It returns one Result per
+// manifest, each with its own Err: a cabinet that fails does not stop the
+// others. The error is a failure of the whole: the problems of every
+// manifest as a problem.List (then nothing is written, and each Result's
+// Err is its manifest's problems or ErrNotBuilt), or the output directory.
 func Manifests(ctx context.Context, paths []string, dir string, opts ...Option) ([]*Result, error) {
 	o, err := newOptions(opts)
 	if err != nil {
 		return nil, err
 	}
 	updates, err := manifest.LoadAll(ctx, paths, o.manOpt...)
-	if err != nil {
+	out := make([]*Result, len(paths))
+	for i, p := range paths {
+		out[i] = &Result{Manifest: p}
+	}
+	if probs := problem.As(err); probs != nil {
+		for _, r := range out {
+			if r.Err = probs.In(r.Manifest); r.Err == nil {
+				r.Err = fmt.Errorf("%s: %w", r.Manifest, ErrNotBuilt)
+			}
+		}
+		return out, err
+	} else if err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	var out []*Result
-	var errs []error
 	for i, u := range updates {
 		res, err := cabinet(ctx, u, dir, o)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", paths[i], err))
+			out[i].Err = fmt.Errorf("%s: %w", paths[i], err)
 			continue
 		}
-		out = append(out, res)
+		res.Manifest = paths[i]
+		out[i] = res
 	}
-	return out, errors.Join(errs...)
+	return out, nil
 }
 
 func cabinet(ctx context.Context, u *manifest.Update, dir string, o *options) (*Result, error) {
@@ -153,50 +179,68 @@ func cabinet(ctx context.Context, u *manifest.Update, dir string, o *options) (*
 		return nil, err
 	}
 	final := filepath.Join(dir, u.CabinetName())
-	tmp, err := os.CreateTemp(dir, "."+u.CabinetName()+".*.tmp")
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		_ = tmp.Close()
-		_ = os.Remove(tmp.Name())
-	}()
-	res, err := packager.Write(ctx, tmp, files, o.packOpt...)
-	if err != nil {
-		return nil, fmt.Errorf("building %s: %w", final, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return nil, err
-	}
-	if err := tmp.Sync(); err != nil {
-		return nil, err
-	}
-	if err := tmp.Close(); err != nil {
-		return nil, err
-	}
-	out := &Result{Path: final, Size: res.Size, SHA256: res.SHA256}
-	// A hard link creates the name only when it is free, atomically: unlike
-	// a rename it can never replace a cabinet someone else just wrote.
-	err = os.Link(tmp.Name(), final)
+	res, err := packager.WriteFile(ctx, final, files, o.packOpt...)
 	switch {
 	case err == nil:
-		syncDir(dir)
 		o.log.Info("cabinet written", "path", final, "size", res.Size, "sha256", res.SHA256)
-		return out, nil
-	case errors.Is(err, os.ErrExist):
-		same, cerr := sameContent(final, res.Size, res.SHA256)
-		if cerr != nil {
-			return nil, cerr
-		}
-		if !same {
-			return nil, &ExistsError{Path: final}
-		}
-		out.Existed = true
-		o.log.Info("identical cabinet already there", "path", final)
-		return out, nil
-	default:
+		return &Result{Path: final, Size: res.Size, SHA256: res.SHA256}, nil
+	case res == nil || !errors.Is(err, fs.ErrExist):
 		return nil, err
 	}
+	there, err := existing(final, res)
+	if err != nil {
+		return nil, err
+	}
+	if there == nil {
+		return nil, &ExistsError{Path: final}
+	}
+	o.log.Info("same cabinet already there", "path", final, "signed", there.Signed)
+	return there, nil
+}
+
+// existing describes the cabinet at path when it is the one just built
+// (res): the same bytes, or the same bytes signed in place since (the
+// signature filled into the reserve and appended, as `devupdate sign`
+// does). It is nil when path holds anything else.
+func existing(path string, res *packager.Result) (*Result, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	sum, err := sha256Of(f)
+	if err != nil {
+		return nil, err
+	}
+	there := &Result{Path: path, Size: st.Size(), SHA256: sum, Existed: true}
+	if st.Size() == res.Size && sum == res.SHA256 {
+		return there, nil
+	}
+	c, err := packager.Open(f, st.Size(), packager.WithName(path))
+	if err != nil {
+		return nil, nil // not a cabinet: someone else's file
+	}
+	r, size, ok := c.Unsigned()
+	if !ok || size != res.Size {
+		return nil, nil
+	}
+	if unsigned, err := sha256Of(r); err != nil || unsigned != res.SHA256 {
+		return nil, err
+	}
+	there.Signed = true
+	return there, nil
+}
+
+func sha256Of(r io.Reader) (string, error) {
+	h := sha256.New()
+	if _, err := io.Copy(h, r); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // Files returns what goes into the cabinet of u: update.json and the
@@ -251,30 +295,3 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 }
 
 func (v *verifyingReader) Close() error { return v.r.Close() }
-
-func sameContent(path string, size int64, sum string) (bool, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return false, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return false, err
-	}
-	if st.Size() != size {
-		return false, nil
-	}
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return false, err
-	}
-	return hex.EncodeToString(h.Sum(nil)) == sum, nil
-}
-
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync() // persist the new name; not every file system supports it
-		_ = d.Close()
-	}
-}

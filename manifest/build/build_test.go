@@ -288,7 +288,10 @@ func TestManifestsWritesNothingWhenAManifestIsInvalid(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "cabs")
-	_, err := Manifests(context.Background(), []string{good, bad}, out)
+	res, err := Manifests(context.Background(), []string{good, bad}, out)
+	if len(res) != 2 || !errors.Is(res[0].Err, ErrNotBuilt) || problem.As(res[1].Err) == nil || res[1].Manifest != bad {
+		t.Errorf("results = %+v, want the good manifest not built and the bad one with its problems", res)
+	}
 	want := problem.List{
 		{File: bad, Line: 1, Col: 7, Field: "name", Rule: `"Contoso": ` + manifest.ErrName.Error(), Err: manifest.ErrName},
 		{File: bad, Line: 5, Col: 18, Field: "files[0].source", Rule: `"nothing/**" matches no files`},

@@ -59,6 +59,10 @@ type LimitError struct {
 
 func (e *LimitError) Error() string {
 	s := fmt.Sprintf("%d %s, the format allows at most %d", e.Value, e.Limit, e.Max)
+	if e.Limit == LimitUncompressed {
+		// Not the format's limit: the reader's cap (WithMaxUncompressed).
+		s = fmt.Sprintf("expands to more than the %d-byte decompression cap", e.Max)
+	}
 	if e.Name != "" {
 		s = fmt.Sprintf("%q: %s", e.Name, s)
 	}
@@ -109,7 +113,9 @@ type FormatError struct {
 	Err       error // ErrMalformed, ErrChecksum or ErrUnsupported
 }
 
+// Error is FILE:OFFSET: STRUCTURE: RULE, the form of every binary input's
+// problem.
 func (e *FormatError) Error() string {
-	return fmt.Sprintf("%s: %s at offset %d: %s", e.Cabinet, e.Structure, e.Offset, e.Reason)
+	return fmt.Sprintf("%s:%d: %s: %s", e.Cabinet, e.Offset, e.Structure, e.Reason)
 }
 func (e *FormatError) Unwrap() error { return e.Err }

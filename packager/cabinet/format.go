@@ -47,6 +47,9 @@ func (c Compression) String() string {
 	return fmt.Sprintf("compression(%#x)", uint16(c))
 }
 
+// MarshalText names the method ("mszip", "none", ...) in JSON reports.
+func (c Compression) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
+
 const (
 	signature = 0x4643534d // "MSCF"
 

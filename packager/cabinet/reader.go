@@ -177,7 +177,7 @@ func (c *Cabinet) readAt(p []byte, off int64, structure string) error {
 func (c *Cabinet) parse() error {
 	le := binary.LittleEndian
 	if c.size < headerSize {
-		return c.errf(ErrMalformed, "CFHEADER", 0, "%d bytes is too short for a cabinet header", c.size)
+		return c.errf(ErrMalformed, "CFHEADER", 0, "not a cabinet (%d bytes, shorter than a cabinet header)", c.size)
 	}
 	c.cbCab = headerSize
 	var h [headerSize]byte
@@ -185,7 +185,7 @@ func (c *Cabinet) parse() error {
 		return err
 	}
 	if le.Uint32(h[0:]) != signature {
-		return c.errf(ErrMalformed, "CFHEADER", 0, "signature %q is not MSCF", h[0:4])
+		return c.errf(ErrMalformed, "CFHEADER", 0, "not a cabinet (no MSCF signature)")
 	}
 	c.cbCab = int64(le.Uint32(h[8:]))
 	if c.cbCab < headerSize || c.cbCab > c.size {
@@ -340,4 +340,22 @@ func (c *Cabinet) walkBlocks(fi int, fn func(i int, off int64, cbData, cbUncomp 
 		off += dataHeaderSize + c.cbData + int64(cbData)
 	}
 	return nil
+}
+
+// Unsigned returns the cabinet as it was before an Authenticode signature
+// was filled into its 20-byte signature reserve: the first cbCabinet bytes
+// with the reserve's signature size set back to zero, which is exactly what
+// this package wrote (signing in place fills that size and appends the
+// signature, nothing else). ok is false when the cabinet carries no
+// signature in such a reserve.
+func (c *Cabinet) Unsigned() (r io.Reader, size int64, ok bool) {
+	if !c.sig.Reserved || c.sig.Size == 0 || c.sig.Offset != c.cbCab {
+		return nil, 0, false
+	}
+	const sizeField = headerSize + reserveFieldLen + 8 // the signature size in the reserve
+	return io.MultiReader(
+		io.NewSectionReader(c.ra, 0, sizeField),
+		bytes.NewReader(make([]byte, 4)),
+		io.NewSectionReader(c.ra, sizeField+4, c.cbCab-sizeField-4),
+	), c.cbCab, true
 }

@@ -67,7 +67,7 @@ func (h *Header) Shift() int64 {
 // ReadHeader parses and bounds the header area of the cabinet in r.
 func ReadHeader(name string, r io.ReaderAt, size int64) (*Header, error) {
 	bad := func(off int64, format string, args ...any) error {
-		return &CabinetError{File: name, Offset: off, Rule: fmt.Sprintf(format, args...)}
+		return &CabinetError{File: name, Offset: off, Structure: "CFHEADER", Rule: fmt.Sprintf(format, args...)}
 	}
 	var b [cfHeaderSize + reserveFieldSize + SignatureHeaderSize]byte
 	n, err := r.ReadAt(b[:], 0)
@@ -75,11 +75,11 @@ func ReadHeader(name string, r io.ReaderAt, size int64) (*Header, error) {
 		if err != nil && !errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("reading %s: %w", name, err)
 		}
-		return nil, bad(0, "shorter than a cabinet header (%d bytes)", n)
+		return nil, bad(0, "not a cabinet (%d bytes, shorter than a cabinet header)", n)
 	}
 	le := binary.LittleEndian
 	if string(b[:4]) != cabMagic {
-		return nil, bad(0, "signature is not MSCF")
+		return nil, bad(0, "not a cabinet (no MSCF signature)")
 	}
 	h := &Header{
 		FileSize:    size,

@@ -102,6 +102,16 @@ func ReadContents(ctx context.Context, name string, r io.ReaderAt, size int64, p
 	return c, nil
 }
 
+// ReadUpdate is what ReadContents reads of a cabinet without the OS
+// vendor's roots: its structure checked in one pass, and its update.json
+// (nil when it has none; a present but invalid one is an
+// *UpdateJSONError). The vendor packages of an os-kind cabinet are not
+// looked at.
+func ReadUpdate(ctx context.Context, name string, r io.ReaderAt, size int64) (*update.Update, error) {
+	u, _, err := readContents(ctx, name, r, size, nil)
+	return u, err
+}
+
 // readContents walks the cabinet once: it keeps update.json and, when vp
 // is not nil, hashes and verifies every .cab against *vp as it streams.
 // The packages come back in stored order, each with what it was found to
@@ -109,7 +119,7 @@ func ReadContents(ctx context.Context, name string, r io.ReaderAt, size int64, p
 func readContents(ctx context.Context, name string, r io.ReaderAt, size int64, vp *Policy) (*update.Update, []*vendorPackage, error) {
 	cab, err := cabinet.Open(r, size, cabinet.WithName(name))
 	if err != nil {
-		return nil, nil, &CabinetError{File: name, Rule: fmt.Sprintf("cabinet structure: %v", err)}
+		return nil, nil, fmt.Errorf("%w: %w", ErrMalformed, err) // err names the file and the place
 	}
 	manifest := slices.IndexFunc(cab.Files(), func(e cabinet.Entry) bool { return strings.EqualFold(e.Name, manifestName) })
 	if manifest >= 0 {
@@ -144,7 +154,7 @@ func readContents(ctx context.Context, name string, r io.ReaderAt, size int64, v
 		if ctx.Err() != nil {
 			return nil, nil, ctx.Err()
 		}
-		return nil, nil, &CabinetError{File: name, Rule: fmt.Sprintf("cabinet data: %v", err)}
+		return nil, nil, fmt.Errorf("%w: %w", ErrMalformed, err) // err names the file and the place
 	}
 	slices.SortFunc(pkgs, func(a, b *vendorPackage) int { return cmp.Compare(a.index, b.index) })
 	if manifest < 0 {

@@ -91,15 +91,22 @@ func (e *PolicyError) Error() string {
 
 func (e *PolicyError) Unwrap() error { return e.err }
 
-// CabinetError locates a malformed cabinet: file, byte offset and rule.
+// CabinetError locates a malformed cabinet: file, byte offset, the
+// structure there when known, and rule.
 type CabinetError struct {
-	File   string
-	Offset int64
-	Rule   string
+	File      string
+	Offset    int64
+	Structure string // "CFHEADER", or "" when the place is the cabinet at large
+	Rule      string
 }
 
+// Error is FILE:OFFSET: STRUCTURE: RULE, the form of every binary input's
+// problem.
 func (e *CabinetError) Error() string {
-	return fmt.Sprintf("%s: offset %d: %s", e.File, e.Offset, e.Rule)
+	if e.Structure == "" {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Offset, e.Rule)
+	}
+	return fmt.Sprintf("%s:%d: %s: %s", e.File, e.Offset, e.Structure, e.Rule)
 }
 
 func (e *CabinetError) Unwrap() error { return ErrMalformed }

@@ -45,6 +45,8 @@ type Result struct {
 	// Packages are the vendor packages of an os-kind cabinet, each with its
 	// verified vendor signature.
 	Packages []Package `json:"packages,omitempty"`
+	// Certificate is the signer's certificate.
+	Certificate *x509.Certificate `json:"-"`
 }
 
 // Verify checks the Authenticode signature of the cabinet at path against
@@ -137,27 +139,53 @@ func verifySignature(ctx context.Context, name string, r io.ReaderAt, size int64
 	return VerifyBlob(name, blob, digest, policy)
 }
 
+// CheckIntact checks the cabinet name (r, size bytes) as far as can be done
+// without trusting anyone: a signature is there, it is Authenticode over a
+// cabinet, the digest it signs is the cabinet's, and the signer's signature
+// verifies with the certificate it carries. It makes no trust decision
+// (Verify does all of this and applies a policy); devupdate publish uses
+// it when no roots are given, to refuse what no device would accept.
+func CheckIntact(ctx context.Context, name string, r io.ReaderAt, size int64) error {
+	digest, blob, err := imprint(ctx, name, r, size)
+	if err != nil {
+		return err
+	}
+	_, _, err = intactBlob(name, blob, digest)
+	return err
+}
+
+// intactBlob parses a signature blob, compares the digest it signs with
+// imprint and verifies the signer's signature with the certificate it
+// carries; it returns the parsed blob and that certificate.
+func intactBlob(name string, blob, imprint []byte) (*signedData, *x509.Certificate, error) {
+	sd, err := parseContentInfo(name, "signature", trimPadding(blob))
+	if err != nil {
+		return nil, nil, err
+	}
+	if !sd.contentType.Equal(oidSpcIndirectData) {
+		return nil, nil, malformed(name, "signature", "content type %s is not SpcIndirectDataContent", sd.contentType)
+	}
+	signed, err := parseIndirectData(name, sd.content)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !bytes.Equal(signed, imprint) {
+		return nil, nil, fmt.Errorf("%s: %w: signed %x, cabinet is %x", name, ErrDigestMismatch, signed, imprint)
+	}
+	leaf, err := verifySigner(name, "signature", &sd.signer, oidSpcIndirectData, sd.content, sd.certs)
+	if err != nil {
+		return nil, nil, err
+	}
+	return sd, leaf, nil
+}
+
 // VerifyBlob checks a cabinet's signature blob against the cabinet's
-// Authenticode imprint (see Digest) and the signer against policy. It is
+// Authenticode imprint and the signer against policy. It is
 // the one verification path: Verify uses it, and signing runs it on every
 // signature before reporting success. The blob may be padded with zero
 // bytes to a multiple of 8, as it sits in a cabinet.
 func VerifyBlob(name string, blob, imprint []byte, policy Policy) (*Result, error) {
-	sd, err := parseContentInfo(name, "signature", trimPadding(blob))
-	if err != nil {
-		return nil, err
-	}
-	if !sd.contentType.Equal(oidSpcIndirectData) {
-		return nil, malformed(name, "signature", "content type %s is not SpcIndirectDataContent", sd.contentType)
-	}
-	signed, err := parseIndirectData(name, sd.content)
-	if err != nil {
-		return nil, err
-	}
-	if !bytes.Equal(signed, imprint) {
-		return nil, fmt.Errorf("%s: %w: signed %x, cabinet is %x", name, ErrDigestMismatch, signed, imprint)
-	}
-	leaf, err := verifySigner(name, "signature", &sd.signer, oidSpcIndirectData, sd.content, sd.certs)
+	sd, leaf, err := intactBlob(name, blob, imprint)
 	if err != nil {
 		return nil, err
 	}
@@ -174,6 +202,8 @@ func VerifyBlob(name string, blob, imprint []byte, policy Policy) (*Result, erro
 		NotBefore: leaf.NotBefore.UTC(),
 		NotAfter:  leaf.NotAfter.UTC(),
 		Digest:    "sha256:" + hex.EncodeToString(imprint),
+
+		Certificate: leaf,
 	}
 	at := policy.Now()
 	if ts != nil {

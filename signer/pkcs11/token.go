@@ -5,11 +5,13 @@ package pkcs11
 import (
 	"context"
 	"crypto"
+	"debug/elf"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 
 	mpkcs11 "github.com/miekg/pkcs11"
@@ -44,7 +46,10 @@ func Open(ctx context.Context, uri string, getenv func(string) (string, bool), m
 		module, _ = getenv(signer.EnvPKCS11Module)
 	}
 	if module == "" {
-		return nil, fmt.Errorf("%w: no PKCS#11 module: give module-path= in the URI, an option, or %s", signer.ErrKey, signer.EnvPKCS11Module)
+		return nil, fmt.Errorf("%w: give module-path= in the URI, an option, or %s", signer.ErrNoModule, signer.EnvPKCS11Module)
+	}
+	if err := checkModule(module); err != nil {
+		return nil, err
 	}
 	pin, err := readPIN(u, getenv)
 	if err != nil {
@@ -144,4 +149,39 @@ func tokenPresent(module string, u *URI) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// elfMachines are the ELF machine types of the architectures a module can
+// be built for.
+var elfMachines = map[string]elf.Machine{
+	"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64, "386": elf.EM_386, "arm": elf.EM_ARM,
+	"riscv64": elf.EM_RISCV, "ppc64le": elf.EM_PPC64, "s390x": elf.EM_S390,
+}
+
+// checkModule says why the shared library at path cannot be a PKCS#11
+// module for this process, which the loader itself does not tell (dlopen
+// failures reach us without their reason): missing, not a shared library,
+// or built for another architecture.
+func checkModule(path string) error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: PKCS#11 module %s: %s", signer.ErrKey, path, fmt.Sprintf(format, args...))
+	}
+	if _, err := os.Stat(path); err != nil {
+		return bad("%v", errors.Unwrap(err))
+	}
+	if runtime.GOOS != "linux" {
+		return nil
+	}
+	f, err := elf.Open(path)
+	if err != nil {
+		return bad("not a shared library (%v)", err)
+	}
+	defer f.Close()
+	if f.Type != elf.ET_DYN {
+		return bad("not a shared library (ELF type %v)", f.Type)
+	}
+	if want, ok := elfMachines[runtime.GOARCH]; ok && f.Machine != want {
+		return bad("built for %v, this program is %s", f.Machine, runtime.GOARCH)
+	}
+	return nil
 }

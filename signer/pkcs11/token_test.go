@@ -60,16 +60,7 @@ func makeToken(t *testing.T) string {
 	t.Helper()
 	util := testtool.Need(t, "softhsm2-util")
 	tool := testtool.Need(t, "pkcs11-tool")
-	module := ""
-	for _, p := range []string{"/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so", "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so"} {
-		if _, err := os.Stat(p); err == nil {
-			module = p
-			break
-		}
-	}
-	if module == "" {
-		testtool.Missing(t, "libsofthsm2.so (Debian softhsm2)")
-	}
+	module := testtool.SoftHSM2Module(t)
 	dir, err := os.MkdirTemp("", "devupdate-softhsm-")
 	if err != nil {
 		t.Fatal(err)

@@ -103,11 +103,11 @@ func Load(path string) (*Product, error) {
 func Parse(name string, data []byte) (*Product, error) {
 	var f file
 	doc, err := yamlpos.Decode(name, data, &f)
-	if err != nil {
+	if doc == nil {
 		return nil, err
 	}
 	p := &Product{File: name, Name: f.Name, SMBIOS: f.SMBIOS, Rings: f.Rings, doc: doc}
-	var list problem.List
+	list := problem.As(err) // unknown keys, wrong types: go on to report every problem
 	p.checkName(&list)
 	p.checkSMBIOS(&list)
 	p.checkCHIDs(&list, f.CHIDs)

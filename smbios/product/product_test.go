@@ -273,7 +273,7 @@ func TestValidateFilesCollisions(t *testing.T) {
 		"c.yaml:9:9 chids[0]", // extra CHID = a.yaml's targeting CHID
 		"d.yaml:1:7 name",     // same name as a.yaml
 		"f.yaml:3:3 smbios",   // same HardwareID-4 as e.yaml
-		"g.yaml:2:0 ",         // syntax error
+		"g.yaml:2:1 smbios",   // syntax error
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("problems (-want +got):\n%s\n%v", diff, err)

@@ -47,8 +47,13 @@ func TestDecodeYAMLErrors(t *testing.T) {
 		src  string
 		want problem.List
 	}{
-		{"unknown key", "name: x\nnope: 1\n", problem.List{{File: "f.yaml", Line: 2, Rule: "yaml: field nope not found in type struct { Name string \"yaml:\\\"name\\\"\" }"}}},
-		{"syntax", "name: [\n", problem.List{{File: "f.yaml", Line: 1, Rule: "yaml: did not find expected node content"}}},
+		{"unknown key", "name: x\nnope: 1\n", problem.List{{File: "f.yaml", Line: 2, Col: 1, Field: "nope", Rule: `unknown key "nope" (known: name)`}}},
+		{"typo", "nme: x\n", problem.List{{File: "f.yaml", Line: 1, Col: 1, Field: "nme", Rule: `unknown key "nme": did you mean name?`}}},
+		{"wrong type and typo", "name: [1]\nnmae: x\n", problem.List{
+			{File: "f.yaml", Line: 1, Rule: "yaml: cannot unmarshal !!seq into string"},
+			{File: "f.yaml", Line: 2, Col: 1, Field: "nmae", Rule: `unknown key "nmae": did you mean name?`}}},
+		{"syntax", "name: [\n", problem.List{{File: "f.yaml", Line: 1, Col: 1, Field: "name", Rule: "yaml: did not find expected node content"}}},
+		{"mapping value in a value", "name: x\nlist:\n  - a: b: c\n", problem.List{{File: "f.yaml", Line: 3, Col: 9, Field: "list[0].a", Rule: "yaml: mapping values are not allowed in this context"}}},
 		{"empty", "", problem.List{{File: "f.yaml", Rule: "file is empty"}}},
 	}
 	for _, tt := range tests {
