@@ -2,6 +2,7 @@ package signer
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 )
@@ -69,7 +70,12 @@ func SignCabinets(ctx context.Context, req SignRequest) ([]Report, error) {
 		return nil, fmt.Errorf("%w (PEM, leaf first); only a PKCS#12 key carries its own", ErrNoChain)
 	}
 	var policy Policy
-	if policy.Roots, err = LoadRootsOrSystem(ctx, req.RootsFile); err != nil {
+	if req.RootsFile != "" {
+		policy.Roots, err = LoadRoots(ctx, req.RootsFile)
+	} else {
+		policy.Roots, err = x509.SystemCertPool()
+	}
+	if err != nil {
 		return nil, fmt.Errorf("roots: %w", err)
 	}
 	if req.OSVendorRootsFile != "" {
@@ -77,9 +83,12 @@ func SignCabinets(ctx context.Context, req SignRequest) ([]Report, error) {
 			return nil, fmt.Errorf("OS vendor roots: %w", err)
 		}
 	}
-	if policy.TimestampRoots, err = LoadRootsOrSystem(ctx, req.TimestampRootsFile); err != nil {
-		return nil, fmt.Errorf("timestamp roots: %w", err)
+	if req.TimestampRootsFile != "" {
+		if policy.TimestampRoots, err = LoadRoots(ctx, req.TimestampRootsFile); err != nil {
+			return nil, fmt.Errorf("timestamp roots: %w", err)
+		}
 	}
+	policy.SystemTimestampRoots = true // without a file, loaded only for a timestamp
 	if req.OSVendorTimestampRootsFile != "" {
 		if policy.OSVendorTimestampRoots, err = LoadRoots(ctx, req.OSVendorTimestampRootsFile); err != nil {
 			return nil, fmt.Errorf("OS vendor timestamp roots: %w", err)

@@ -223,15 +223,6 @@ func LoadRoots(ctx context.Context, path string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// LoadRootsOrSystem is LoadRoots of path, or the system roots when path
-// is "".
-func LoadRootsOrSystem(ctx context.Context, path string) (*x509.CertPool, error) {
-	if path == "" {
-		return x509.SystemCertPool()
-	}
-	return LoadRoots(ctx, path)
-}
-
 // readBounded reads a whole small file (a key, certificate or password),
 // refusing one larger than limit.
 func readBounded(path string, limit int64) ([]byte, error) {

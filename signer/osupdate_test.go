@@ -460,7 +460,7 @@ func TestOSUpdateVendorTimestampRoots(t *testing.T) {
 	}{
 		{"each its own", policy(oemTSA.Roots(), vendorTSA.Roots()), nil, false},
 		{"the OEM's for the vendor", policy(oemTSA.Roots(), oemTSA.Roots()), signer.ErrTimestamp, true},
-		{"the OEM's, vendor's unset", policy(oemTSA.Roots(), nil), signer.ErrTimestamp, true},
+		{"the OEM's, the vendor's unset (system roots)", policy(oemTSA.Roots(), nil), signer.ErrTimestamp, true},
 		{"the vendor's for the OEM", policy(vendorTSA.Roots(), vendorTSA.Roots()), signer.ErrTimestamp, false},
 	}
 	for _, tt := range tests {

@@ -31,8 +31,13 @@ type Policy struct {
 	// os-kind cabinet is refused with ErrNoOSVendorRoots.
 	OSVendorRoots *x509.CertPool
 	// TimestampRoots verify the chain of the timestamp authority of the
-	// signature under check (the OEM's). Default nil: Roots are used.
+	// signature under check (the OEM's). Default nil: Roots are used, or
+	// the system roots with SystemTimestampRoots.
 	TimestampRoots *x509.CertPool
+	// SystemTimestampRoots makes a nil TimestampRoots stand for the system
+	// roots, loaded only when a timestamp is checked (parsing the system
+	// store costs more than verifying a small cabinet). Default false.
+	SystemTimestampRoots bool
 	// OSVendorTimestampRoots verify the chain of the timestamp authority
 	// of the vendor packages' signatures inside an os-kind cabinet: the OS
 	// vendor timestamps with its own authority, not the OEM's, so the
@@ -55,10 +60,6 @@ type Policy struct {
 	// CurrentTime is the time an untimestamped signature is checked at.
 	// Default zero: the time of the check.
 	CurrentTime time.Time
-
-	// systemTimestampRoots: a nil TimestampRoots means the system roots,
-	// not Roots (VendorPolicy's default).
-	systemTimestampRoots bool
 }
 
 // timestampRoots are the roots a timestamp must chain to.
@@ -66,7 +67,7 @@ func (p *Policy) timestampRoots() (*x509.CertPool, error) {
 	switch {
 	case p.TimestampRoots != nil:
 		return p.TimestampRoots, nil
-	case p.systemTimestampRoots:
+	case p.SystemTimestampRoots:
 		return x509.SystemCertPool()
 	}
 	return p.Roots, nil
@@ -99,8 +100,7 @@ func (p *Policy) subjects() []string {
 // chain to p.OSVendorTimestampRoots, or to the system roots when that is
 // nil; never to the OEM's p.TimestampRoots.
 func (p Policy) VendorPolicy() Policy {
-	return Policy{Roots: p.OSVendorRoots, TimestampRoots: p.OSVendorTimestampRoots, CurrentTime: p.CurrentTime,
-		systemTimestampRoots: p.OSVendorTimestampRoots == nil}
+	return Policy{Roots: p.OSVendorRoots, TimestampRoots: p.OSVendorTimestampRoots, SystemTimestampRoots: true, CurrentTime: p.CurrentTime}
 }
 
 func refuse(rule Rule, cert *x509.Certificate, sentinel error, format string, args ...any) error {
