@@ -149,3 +149,41 @@ func TestWalkOverlappingFiles(t *testing.T) {
 		t.Errorf("restart beyond the cap: err = %v, want ErrTooLarge", err)
 	}
 }
+
+// changingReaderAt serves b, with b[at] replaced by to once changed is set.
+type changingReaderAt struct {
+	b       []byte
+	at      int
+	to      byte
+	changed bool
+}
+
+func (c *changingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := bytes.NewReader(c.b).ReadAt(p, off)
+	if c.changed && int64(c.at) >= off && int64(c.at) < off+int64(n) {
+		p[int64(c.at)-off] = c.to
+	}
+	return n, err
+}
+
+// TestBlockHeaderCheckedWhenRead: a CFDATA header that changes after the
+// cabinet was opened (a file rewritten under the reader) is checked again
+// as it is read, and refused, never trusted from the opening.
+func TestBlockHeaderCheckedWhenRead(t *testing.T) {
+	cab := writeBytes(t, []File{memFile("a.bin", randomData(3, 100000))})
+	c0, err := openBytes(t, cab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := c0.Folders()[0].Offset + 8 + int64(binary.LittleEndian.Uint16(cab[c0.Folders()[0].Offset+4:]))
+	r := &changingReaderAt{b: cab, at: int(second) + 7, to: 0x90} // cbUncomp 0x9000, more than a block
+	c, err := Open(r, int64(len(cab)), WithName("t.cab"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.changed = true
+	var fe *FormatError
+	if err := c.Test(context.Background()); !errors.As(err, &fe) || !errors.Is(err, ErrMalformed) || fe.Structure != "CFDATA[0/1]" {
+		t.Errorf("Test of a changed block header: %v, want a *FormatError for CFDATA[0/1]", err)
+	}
+}

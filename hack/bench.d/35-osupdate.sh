@@ -100,8 +100,10 @@ EOF
 	printf '  %-8s %s\n' "sha256" "$line"
 	best build "$cab" : -- "$DEVUPDATE" build "$upd/update.yaml" -o "$scratch"
 	# Signed in place, as the OEM's pipeline (and make demo) does: the
-	# packager's reserve is filled and the signature appended.
-	unsigned() { cp "$cab" "$scratch/signed.cab" && cat "$scratch/signed.cab" >/dev/null; }
+	# packager's reserve is filled and the signature appended. The copy is
+	# synced first, as build leaves its cabinet: sign's own sync then
+	# writes the signature, not the copy.
+	unsigned() { cp "$cab" "$scratch/signed.cab" && sync "$scratch/signed.cab" && cat "$scratch/signed.cab" >/dev/null; }
 	best sign "$cab" unsigned -- "$DEVUPDATE" sign "$scratch/signed.cab" "${key[@]}" "${oem[@]}"
 	signed=$work/signed-$n.cab
 	cp "$cab" "$signed"
