@@ -71,6 +71,10 @@ best() {
 
 declare -A ratios first last worst
 echo "devupdate: $DEVUPDATE ($("$DEVUPDATE" version 2>/dev/null | head -1)); $(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+# The fixed cost of a devupdate process, which weighs on the smallest
+# update's ratio: the fastest of $repeat runs of `devupdate version`.
+start=$(for _ in $(seq "$repeat"); do "$tool" run "$DEVUPDATE" -- "$DEVUPDATE" version | field seconds; done | sort -n | head -1)
+echo "process start (devupdate version): ${start} s"
 for n in $counts; do
 	upd=$work/update-$n
 	rm -rf "$upd" && mkdir -p "$upd/payload" "$upd/out"
@@ -96,7 +100,7 @@ EOF
 		awk -v a="$(echo "$l" | field seconds)" -v b="$(echo "$line" | field seconds)" 'BEGIN { exit !(a < b) }' && line=$l
 	done
 	base=$(echo "$line" | field seconds)
-	echo "-- $n vendor packages of 1 MiB: cabinet $(awk -v s="$(stat -c %s "$cab")" 'BEGIN { printf "%.1f", s / 1e6 }') MB"
+	echo "-- $n vendor packages of 1 MiB: cabinet $(awk -v s="$(stat -c %s "$cab")" 'BEGIN { printf "%.1f", s / 1e6 }') MB (load $(cut -d' ' -f1 /proc/loadavg))"
 	printf '  %-8s %s\n' "sha256" "$line"
 	best build "$cab" : -- "$DEVUPDATE" build "$upd/update.yaml" -o "$scratch"
 	# Signed in place, as the OEM's pipeline (and make demo) does: the
