@@ -52,15 +52,30 @@ key=(--key "file:$work/oem-pki/leaf.key" --cert "$work/oem-pki/chain.pem")
 
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
 
+# quiet waits (at most ten seconds) until the CPUs are idle for half a
+# second: the machine may be shared, and a run that loses a core to
+# someone else measures them, not us.
+quiet() {
+	local a b
+	for _ in $(seq 20); do
+		a=$(head -1 /proc/stat)
+		sleep 0.5
+		b=$(head -1 /proc/stat)
+		printf '%s\n%s\n' "$a" "$b" | awk '{ t = 0; for (f = 2; f <= NF; f++) t += $f; idle[NR] = $5 + $6; total[NR] = t }
+			END { exit !(total[2] > total[1] && (idle[2] - idle[1]) / (total[2] - total[1]) >= 0.9) }' && return
+	done
+}
+
 # best LABEL FILE PREPARE -- CMD...: runs PREPARE (untimed), then CMD,
-# $repeat times (the page cache warm); prints the fastest run and its ratio
-# to $base.
+# $repeat times (the page cache warm, the CPUs quiet); prints the fastest
+# run and its ratio to $base.
 best() {
 	local label=$1 file=$2 prepare=$3 out line s bs=
 	shift 4
 	for _ in $(seq "$repeat"); do
 		rm -rf "$scratch" && mkdir -p "$scratch"
 		$prepare
+		quiet
 		line=$("$tool" run "$file" -- "$@")
 		s=$(echo "$line" | field seconds)
 		if [ -z "$bs" ] || awk -v a="$s" -v b="$bs" 'BEGIN { exit !(a < b) }'; then bs=$s out=$line; fi
@@ -73,7 +88,7 @@ declare -A ratios first last worst
 echo "devupdate: $DEVUPDATE ($("$DEVUPDATE" version 2>/dev/null | head -1)); $(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 # The fixed cost of a devupdate process, which weighs on the smallest
 # update's ratio: the fastest of $repeat runs of `devupdate version`.
-start=$(for _ in $(seq "$repeat"); do "$tool" run "$DEVUPDATE" -- "$DEVUPDATE" version | field seconds; done | sort -n | head -1)
+start=$(for _ in $(seq "$repeat"); do quiet && "$tool" run "$DEVUPDATE" -- "$DEVUPDATE" version | field seconds; done | sort -n | head -1)
 echo "process start (devupdate version): ${start} s"
 for n in $counts; do
 	upd=$work/update-$n
@@ -94,8 +109,10 @@ EOF
 	"$DEVUPDATE" build "$upd/update.yaml" -o "$upd/out" >/dev/null
 	sync
 	cat "$cab" >/dev/null
+	quiet
 	line=$("$tool" sha256 "$cab")
 	for _ in $(seq 2 "$repeat"); do
+		quiet
 		l=$("$tool" sha256 "$cab")
 		awk -v a="$(echo "$l" | field seconds)" -v b="$(echo "$line" | field seconds)" 'BEGIN { exit !(a < b) }' && line=$l
 	done
