@@ -62,8 +62,9 @@ quiet() {
 		sleep 0.5
 		b=$(head -1 /proc/stat)
 		printf '%s\n%s\n' "$a" "$b" | awk '{ t = 0; for (f = 2; f <= NF; f++) t += $f; idle[NR] = $5 + $6; total[NR] = t }
-			END { exit !(total[2] > total[1] && (idle[2] - idle[1]) / (total[2] - total[1]) >= 0.9) }' && return
+			END { exit !(total[2] > total[1] && (idle[2] - idle[1]) / (total[2] - total[1]) >= 0.9) }' && return 0
 	done
+	return 0 # busy all along: measure anyway (the load is printed)
 }
 
 # best LABEL FILE PREPARE -- CMD...: runs PREPARE (untimed), then CMD,
@@ -88,7 +89,7 @@ declare -A ratios first last worst
 echo "devupdate: $DEVUPDATE ($("$DEVUPDATE" version 2>/dev/null | head -1)); $(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 # The fixed cost of a devupdate process, which weighs on the smallest
 # update's ratio: the fastest of $repeat runs of `devupdate version`.
-start=$(for _ in $(seq "$repeat"); do quiet && "$tool" run "$DEVUPDATE" -- "$DEVUPDATE" version | field seconds; done | sort -n | head -1)
+start=$(for _ in $(seq "$repeat"); do quiet; "$tool" run "$DEVUPDATE" -- "$DEVUPDATE" version | field seconds; done | sort -n | head -1)
 echo "process start (devupdate version): ${start} s"
 for n in $counts; do
 	upd=$work/update-$n
