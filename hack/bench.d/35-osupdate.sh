@@ -50,7 +50,7 @@ fi
 oem=(--roots "$work/oem-pki/root.pem" --os-vendor-roots "$work/vendor-pki/root.pem")
 key=(--key "file:$work/oem-pki/leaf.key" --cert "$work/oem-pki/chain.pem")
 
-field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
+field() { sed -n "s/\(^\|.* \)$1=\([0-9.]*\).*/\2/p"; }
 
 # quiet waits (at most ten seconds) until the CPUs are idle for half a
 # second: the machine may be shared, and a run that loses a core to

@@ -72,7 +72,7 @@ func run(args []string) error {
 		}
 		ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 		cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
-		fmt.Printf("seconds=%.3f mb_per_s=%.1f peak_rss_mb=%.1f cpu_seconds=%.3f\n", d.Seconds(), mb/d.Seconds(), float64(ru.Maxrss)/1024, cpu.Seconds())
+		fmt.Printf("seconds=%.3f mb_per_s=%.1f peak_rss_mb=%.1f cpu_time=%.3f\n", d.Seconds(), mb/d.Seconds(), float64(ru.Maxrss)/1024, cpu.Seconds())
 		return nil
 	}
 	return fmt.Errorf("unknown subcommand %q", args[0])
