@@ -3,6 +3,7 @@ package signertest
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
 	"fmt"
 	"io"
@@ -88,4 +89,21 @@ func memFiles(files ...File) []packager.File {
 		}})
 	}
 	return out
+}
+
+// HashPass times one streaming SHA-256 pass over the file at path: the
+// peer an os update's sign and verify benchmarks are measured against
+// (hack/benchtool sha256 does the same for the bench scripts).
+func HashPass(tb testing.TB, path string) time.Duration {
+	tb.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	start := time.Now()
+	if _, err := io.CopyBuffer(sha256.New(), f, make([]byte, 256<<10)); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Since(start)
 }
