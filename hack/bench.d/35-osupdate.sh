@@ -95,7 +95,8 @@ for n in $counts; do
 	upd=$work/update-$n
 	rm -rf "$upd" && mkdir -p "$upd/payload" "$upd/out"
 	cp examples/contoso-toaster/product.yaml "$upd/"
-	ls "$pkgs"/*.cab | head -n "$n" | xargs -I{} ln {} "$upd/payload/"
+	all=("$pkgs"/*.cab)
+	ln "${all[@]:0:n}" "$upd/payload/"
 	cat >"$upd/update.yaml" <<EOF
 name: Contoso.Toaster.OS
 kind: os
