@@ -338,7 +338,10 @@ func PublishFiles(ctx context.Context, s Store, paths []string, opts ...Option) 
 // compare-and-swap: with ifMatch empty it creates the pointer and fails with
 // ErrExists if one exists; otherwise it replaces it only if its ETag is still
 // ifMatch (ErrPreconditionFailed when another writer got there first). It
-// returns the new Info, whose ETag is the next ifMatch.
+// returns the new Info, whose ETag is the next ifMatch. A conflict is
+// reported only when the pointer holds other bytes: when a retried write's
+// first attempt had committed, the pointer already holds body and PutPointer
+// succeeds.
 func PutPointer(ctx context.Context, s Store, key string, body []byte, ifMatch string, opts ...Option) (Info, error) {
 	o, err := newOptions(opts)
 	if err != nil {
@@ -365,6 +368,14 @@ func PutPointer(ctx context.Context, s Store, key string, body []byte, ifMatch s
 		info, err = s.Create(ctx, key, bytes.NewReader(body), props)
 	} else {
 		info, err = s.Replace(ctx, key, bytes.NewReader(body), props, ifMatch)
+	}
+	if errors.Is(err, ErrExists) || errors.Is(err, ErrPreconditionFailed) {
+		// A retried write whose first attempt committed finds its own
+		// bytes in place: that is success, not a lost race.
+		if cur, serr := s.Stat(ctx, key); serr == nil && cur.Size == int64(len(body)) && cur.Props.Metadata[MetaSHA256] == props.Metadata[MetaSHA256] {
+			o.logger.DebugContext(ctx, "pointer already holds these bytes", slog.String("key", key))
+			return cur, nil
+		}
 	}
 	if err != nil {
 		return Info{}, fmt.Errorf("pointer %s: %w", key, err)

@@ -208,3 +208,53 @@ func ExamplePutPointer() {
 	// public, max-age=30
 	// true
 }
+
+// committedThenFailed commits a Replace or Create and then reports a
+// transient failure, as a connection dropped after the service committed.
+type committedThenFailed struct {
+	cdn.Store
+	failed bool
+}
+
+func (c *committedThenFailed) Replace(ctx context.Context, key string, body io.Reader, p cdn.Props, ifMatch string) (cdn.Info, error) {
+	info, err := c.Store.Replace(ctx, key, body, p, ifMatch)
+	if err == nil && !c.failed {
+		c.failed = true
+		return cdn.Info{}, &cdn.StatusError{Op: "replace", Key: key, Status: 503}
+	}
+	return info, err
+}
+
+func (c *committedThenFailed) Create(ctx context.Context, key string, body io.Reader, p cdn.Props) (cdn.Info, error) {
+	info, err := c.Store.Create(ctx, key, body, p)
+	if err == nil && !c.failed {
+		c.failed = true
+		return cdn.Info{}, &cdn.StatusError{Op: "create", Key: key, Status: 503}
+	}
+	return info, err
+}
+
+func TestPutPointerRetriedCommitIsNoLostRace(t *testing.T) {
+	mem := memory.New()
+	flaky := &committedThenFailed{Store: mem}
+	s, err := cdn.WithRetry(flaky, cdn.RetryBackoff(time.Millisecond, time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1, err := cdn.PutPointer(t.Context(), s, "rings/x/timestamp.json", []byte("v1"), "")
+	if err != nil {
+		t.Fatalf("create whose first attempt committed: %v", err)
+	}
+	flaky.failed = false
+	v2, err := cdn.PutPointer(t.Context(), s, "rings/x/timestamp.json", []byte("v2"), v1.ETag)
+	if err != nil {
+		t.Fatalf("replace whose first attempt committed: %v", err)
+	}
+	if v2.ETag == v1.ETag {
+		t.Error("returned the old ETag")
+	}
+	// A real lost race is still reported.
+	if _, err := cdn.PutPointer(t.Context(), s, "rings/x/timestamp.json", []byte("v3"), v1.ETag); !errors.Is(err, cdn.ErrPreconditionFailed) {
+		t.Errorf("stale replace: error = %v, want ErrPreconditionFailed", err)
+	}
+}

@@ -144,6 +144,11 @@ func (r *retryStore) Replace(ctx context.Context, key string, body io.Reader, p 
 	return info, err
 }
 
+func (r *retryStore) Copy(ctx context.Context, src, dst string) (info Info, err error) {
+	err = r.do(ctx, "copy", dst, nil, func() error { info, err = r.s.Copy(ctx, src, dst); return err })
+	return info, err
+}
+
 // List is retried only until fn has seen a first blob, so fn never sees a
 // blob twice; a failure after that is returned as it is.
 func (r *retryStore) List(ctx context.Context, prefix string, fn func(Info) error) error {

@@ -44,6 +44,14 @@ type Store interface {
 	// error wrapping ErrPreconditionFailed. ifMatch must not be empty.
 	Replace(ctx context.Context, key string, body io.Reader, p Props, ifMatch string) (Info, error)
 
+	// Copy creates dst with the bytes and properties of src, inside the
+	// store (a hard link, a shared buffer, a server-side copy: the bytes do
+	// not pass through the caller), only if no blob exists at dst: when one
+	// does (or another writer wins a race) it returns an error wrapping
+	// ErrExists and dst is untouched. A missing src is ErrNotFound. Like
+	// Create, a failed copy leaves nothing visible at dst.
+	Copy(ctx context.Context, src, dst string) (Info, error)
+
 	// List calls fn for every blob whose key starts with prefix, in
 	// lexical key order, stopping at fn's first error.
 	List(ctx context.Context, prefix string, fn func(Info) error) error

@@ -113,7 +113,12 @@ func LoadAll(ctx context.Context, paths []string, opts ...Option) ([]*Update, er
 	for i, p := range paths {
 		u, err := load(ctx, p, o)
 		if l := problem.As(err); l != nil {
-			all = append(all, l...)
+			// A product listed by several manifests is reported once.
+			for _, pr := range l {
+				if !slices.ContainsFunc(all, func(q problem.Problem) bool { return q.String() == pr.String() }) {
+					all = append(all, pr)
+				}
+			}
 			continue
 		} else if err != nil {
 			return nil, err
@@ -137,7 +142,11 @@ type loader struct {
 	dir   string // its directory
 	doc   *yaml.Node
 	probs problem.List
-	root  *os.Root
+	// decoded holds the problems decoding found (unknown keys, values of
+	// the wrong type): a field among them is not reported again, as
+	// missing or otherwise (see yamlpos.Reported).
+	decoded problem.List
+	root    *os.Root
 	// reported holds the update fields (as update.json names them: "version",
 	// "targets", "files", "requires[2].min_version") whose problem Load has
 	// already reported in update.yaml's own terms, so Update.Validate's
@@ -146,6 +155,9 @@ type loader struct {
 }
 
 func (l *loader) add(field string, at []string, format string, args ...any) {
+	if yamlpos.Reported(l.decoded, field) {
+		return
+	}
 	p, _ := yamlpos.Find(l.doc, at...)
 	l.probs.Addf(l.file, p.Line, p.Col, field, format, args...)
 }
@@ -155,10 +167,10 @@ func (l *loader) add(field string, at []string, format string, args ...any) {
 // in update.yaml.
 func (l *loader) validate(u *Update) {
 	for _, fe := range u.Validate() {
-		if l.suppressed(fe.Field) {
+		at := yamlPathOf(fe.Field)
+		if l.suppressed(fe.Field) || yamlpos.Reported(l.decoded, fe.Field) || yamlpos.Reported(l.decoded, at[0]) {
 			continue
 		}
-		at := yamlPathOf(fe.Field)
 		p, _ := yamlpos.Find(l.doc, at...)
 		l.probs.Add(problem.Problem{File: l.file, Line: p.Line, Col: p.Col, Field: fe.Field, Rule: fe.Err.Error(), Err: fe.Err})
 	}
@@ -216,7 +228,7 @@ func load(ctx context.Context, file string, o *options) (*Update, error) {
 	}
 	// Unknown keys and wrong types are problems like the others: go on, so
 	// that one run reports them all.
-	l := &loader{ctx: ctx, log: o.log, file: file, dir: filepath.Dir(file), doc: doc, reported: map[string]bool{}, probs: problem.As(err)}
+	l := &loader{ctx: ctx, log: o.log, file: file, dir: filepath.Dir(file), doc: doc, reported: map[string]bool{}, probs: problem.As(err), decoded: problem.As(err)}
 	l.root, err = os.OpenRoot(l.dir)
 	if err != nil {
 		return nil, err
@@ -291,7 +303,12 @@ func (l *loader) targets(src *source, u *Update) {
 		prod, err := product.Load(host)
 		if ps := problem.As(err); ps != nil {
 			l.probs = append(l.probs, ps...)
-			l.add(field, at, "product %s is invalid (see its problems)", p)
+			if !yamlpos.Reported(l.decoded, field) {
+				refers := &problem.Refers{File: host, Count: len(ps)}
+				pos, _ := yamlpos.Find(l.doc, at...)
+				l.probs.Add(problem.Problem{File: l.file, Line: pos.Line, Col: pos.Col, Field: field,
+					Rule: fmt.Sprintf("product %s is invalid: %v", p, refers), Err: refers})
+			}
 			continue
 		} else if errors.Is(err, fs.ErrNotExist) {
 			l.add(field, at, "product file %s does not exist", p)

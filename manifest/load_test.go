@@ -223,7 +223,16 @@ func TestLoadProblems(t *testing.T) {
 				p(6, 1, "descripton", `unknown key "descripton": did you mean description?`),
 				p(7, 1, "release_note", `unknown key "release_note": did you mean release_notes?`),
 			}},
-		{"syntax error", head + files + "description: a: b\n", nil, problem.List{p(6, 15, "description", "yaml: mapping values are not allowed in this context")}},
+		{"syntax error", head + files + "description: a: b\n", nil, problem.List{p(6, 14, "description", "yaml: mapping value is not allowed in this context")}},
+		// A value of the wrong type is one problem at the value: not also
+		// "required", "no files" or "no targets".
+		{"wrong types", "name: Contoso.Toaster.X\nkind: [ocp]\nversion: [1]\nproducts: product.yaml\nfiles: 3\nrequires: [{name: A.B, min_version: {x: 1}}]\n", nil, problem.List{
+			p(2, 7, "kind", "want a string, not a list"),
+			p(3, 10, "version", "want a string, not a list"),
+			p(4, 11, "products", `want a list, not "product.yaml"`),
+			p(5, 8, "files", `want a list, not "3"`),
+			p(6, 37, "requires[0].min_version", "want a string, not a mapping"),
+		}},
 		{"empty file", "", nil, problem.List{p(0, 0, "", "file is empty")}},
 		{"name missing", "kind: ocp\nversion: 1.0.0.1\nproducts: [product.yaml]\n" + files, nil,
 			problem.List{p(1, 1, "name", "required")}},
@@ -453,12 +462,43 @@ func TestLoadInvalidProductReportsItsProblems(t *testing.T) {
 		if p.File == "bad.yaml" && p.Line > 0 {
 			fromProduct = true
 		}
-		if p == (problem.Problem{File: "update.yaml", Line: 4, Col: 12, Field: "products[0]", Rule: "product bad.yaml is invalid (see its problems)"}) {
+		var r *problem.Refers
+		if p.File == "update.yaml" && p.Line == 4 && p.Col == 12 && p.Field == "products[0]" &&
+			p.Rule == "product bad.yaml is invalid: 1 problem in bad.yaml" && errors.As(p.Err, &r) && *r == (problem.Refers{File: "bad.yaml", Count: 1}) {
 			pointer = true
 		}
 	}
 	if !fromProduct || !pointer {
-		t.Errorf("want the product's own problems and a pointer from products[0]; got\n%v", got)
+		t.Errorf("want the product's own problems and a pointer from products[0] that refers to them; got\n%v", got)
+	}
+	// The manifest's problems, as a command reports them per manifest,
+	// count the product's and name it.
+	of := got.Of("update.yaml")
+	if ps := problem.As(of); len(ps) != 2 {
+		t.Errorf("Of(update.yaml) = %v, want its problem and the product's", of)
+	}
+	var fp *problem.FileProblems
+	if !errors.As(of, &fp) || fp.Summary() != "1 problem in update.yaml and 1 in bad.yaml, which it refers to" {
+		t.Errorf("Of(update.yaml) = %#v", of)
+	}
+}
+
+// Two manifests listing the same invalid product report its problems once.
+func TestLoadAllReportsASharedProductOnce(t *testing.T) {
+	files := basePayload()
+	files["bad.yaml"] = strings.Replace(productYAML, "TST-3000-EU", "Default string", 1)
+	files["a.yaml"] = "name: Contoso.Toaster.A\nkind: ocp\nversion: 1.0.0.1\nproducts: [bad.yaml]\nfiles: [{source: payload/**}]\n"
+	files["b.yaml"] = strings.Replace(files["a.yaml"], "Toaster.A", "Toaster.B", 1)
+	t.Chdir(fixture(t, files))
+	_, err := LoadAll(context.Background(), []string{"a.yaml", "b.yaml"})
+	n := 0
+	for _, p := range problem.As(err) {
+		if p.File == "bad.yaml" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("bad.yaml's problem reported %d times, want once:\n%v", n, err)
 	}
 }
 

@@ -316,6 +316,9 @@ func dump(v Version, table []byte) []byte {
 	return smbiostest.Dump(v.Major, v.Minor, v.Docrev, table)
 }
 
+// Every decoding problem is a *StructureError placed at the byte of the
+// input it is about (FILE:OFFSET: STRUCTURE: RULE), wrapping ErrMalformed
+// and its precise sentinel. smbiostest.Dump puts the table at 0x20.
 func TestDecodeErrors(t *testing.T) {
 	type1 := func(manufacturerIndex byte) []byte {
 		f := make([]byte, 0x1B-4) // SMBIOS 2.4 type 1: 27 bytes
@@ -323,46 +326,100 @@ func TestDecodeErrors(t *testing.T) {
 		return structure(1, 0x0012, f, "Contoso")
 	}
 	end := structure(127, 0xFFFF, nil)
-	tests := []struct {
-		name  string
-		data  []byte
-		is    []error
-		asSE  bool
-		field int // expected StructureError.Offset when asSE
-	}{
-		{"string index past the set", dump(Version{3, 2, 0}, append(type1(2), end...)), []error{ErrMalformed, ErrStringIndex}, true, 0x04},
-		{"no anchor", []byte("garbage garbage garbage garbage!"), []error{ErrMalformed, ErrEntryPoint}, false, 0},
-		{"empty", nil, []error{ErrEntryPoint}, false, 0},
-		{"short formatted length", dump(Version{3, 2, 0}, []byte{1, 2, 0x12, 0, 0, 0}), []error{ErrMalformed}, true, 0},
-		{"length past table end", dump(Version{3, 2, 0}, []byte{1, 0x40, 0x12, 0, 0, 0}), []error{ErrMalformed, ErrTruncated}, true, 0},
-		{"unterminated strings", dump(Version{3, 2, 0}, []byte{1, 4, 0x12, 0, 'a', 'b'}), []error{ErrMalformed, ErrTruncated}, true, 0},
-		{"too large", make([]byte, MaxInputSize+1), []error{ErrTooLarge}, false, 0},
-	}
 	bad := dump(Version{3, 2, 0}, end)
 	bad[5]++
-	tests = append(tests, struct {
-		name  string
-		data  []byte
-		is    []error
-		asSE  bool
-		field int
-	}{"bad checksum", bad, []error{ErrMalformed, ErrChecksum}, false, 0})
+	short := dump(Version{3, 2, 0}, end)
+	binary.LittleEndian.PutUint64(short[0x10:], 0x1000)
+	short[5] = 0
+	short[5] = -sum(short[:0x18])
+	tests := []struct {
+		name      string
+		data      []byte
+		is        error
+		offset    int
+		structure string
+	}{
+		{"string index past the set", dump(Version{3, 2, 0}, append(type1(2), end...)), ErrStringIndex, 0x24, "structure type 1 handle 0x0012 (manufacturer)"},
+		{"no anchor", []byte("garbage garbage garbage garbage!"), ErrEntryPoint, 0, "SMBIOS entry point"},
+		{"empty", nil, ErrEntryPoint, 0, "SMBIOS entry point"},
+		{"short entry point", []byte("_SM3_"), ErrTruncated, 0, "_SM3_ entry point"},
+		{"short formatted length", dump(Version{3, 2, 0}, []byte{1, 2, 0x12, 0, 0, 0}), ErrMalformed, 0x20, "structure type 1 handle 0x0012"},
+		{"length past table end", dump(Version{3, 2, 0}, []byte{1, 0x40, 0x12, 0, 0, 0}), ErrTruncated, 0x20, "structure type 1 handle 0x0012"},
+		{"second structure past table end", dump(Version{3, 2, 0}, append(type1(1), 2, 0x40, 0x13, 0, 0, 0)), ErrTruncated, 0x20 + len(type1(1)), "structure type 2 handle 0x0013"},
+		{"unterminated strings", dump(Version{3, 2, 0}, []byte{1, 4, 0x12, 0, 'a', 'b'}), ErrTruncated, 0x20, "structure type 1 handle 0x0012"},
+		{"table past the end", short, ErrTruncated, 0x10, "_SM3_ entry point"},
+		{"too large", make([]byte, MaxInputSize+1), ErrTooLarge, MaxInputSize, "file"},
+		{"bad checksum", bad, ErrChecksum, 5, "_SM3_ entry point"},
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := DecodeDump(tt.data)
-			for _, want := range tt.is {
-				if !errors.Is(err, want) {
-					t.Errorf("err = %v, want errors.Is %v", err, want)
-				}
+			if !errors.Is(err, tt.is) || !errors.Is(err, ErrMalformed) {
+				t.Errorf("err = %v, want errors.Is %v and ErrMalformed", err, tt.is)
 			}
 			var se *StructureError
-			if errors.As(err, &se) != tt.asSE {
-				t.Fatalf("StructureError = %v, want %v (err %v)", se != nil, tt.asSE, err)
+			if !errors.As(err, &se) {
+				t.Fatalf("%v is not a *StructureError", err)
 			}
-			if se != nil && (se.Type != 1 || se.Handle != 0x0012 || se.Offset != tt.field) {
-				t.Errorf("StructureError names type %d handle %#x offset %#x, want type 1 handle 0x12 offset %#x", se.Type, se.Handle, se.Offset, tt.field)
+			if se.File != "dump" || se.Offset != tt.offset || se.Structure != tt.structure {
+				t.Errorf("at %s:%#x %q, want dump:%#x %q", se.File, se.Offset, se.Structure, tt.offset, tt.structure)
 			}
 		})
+	}
+}
+
+// The Read functions name the file a problem is in: the dump, or which of
+// the two sysfs files; RawSMBIOSData offsets count its 8-byte header.
+func TestBinaryProblemsNameTheFile(t *testing.T) {
+	dir := t.TempDir()
+	table := append(structure(1, 0x0012, []byte{9, 0, 0, 0}, "x"), structure(127, 0xFFFF, nil)...)
+	d := dump(Version{3, 2, 0}, table)
+	path := filepath.Join(dir, "bad.bin")
+	if err := os.WriteFile(path, d, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sysfs := filepath.Join(dir, "tables")
+	if err := os.MkdirAll(sysfs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(sysfs, "smbios_entry_point"), d[:0x18], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(sysfs, "DMI"), table, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	badEntry := filepath.Join(dir, "badentry")
+	if err := os.MkdirAll(badEntry, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(badEntry, "smbios_entry_point"), []byte("_SM_"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(badEntry, "DMI"), table, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	read := func(f func() (*Info, error)) error { _, err := f(); return err }
+	for _, tt := range []struct {
+		name   string
+		err    error
+		file   string
+		offset int
+	}{
+		{"dump", read(func() (*Info, error) { return ReadDump(ctx, path) }), path, 0x24},
+		{"device file", read(func() (*Info, error) { return ReadFile(ctx, path) }), path, 0x24},
+		{"sysfs table", read(func() (*Info, error) { return ReadSysfsTables(ctx, sysfs) }), filepath.Join(sysfs, "DMI"), 0x04},
+		{"sysfs entry point", read(func() (*Info, error) { return ReadSysfsTables(ctx, badEntry) }), filepath.Join(badEntry, "smbios_entry_point"), 0},
+		{"RawSMBIOSData", read(func() (*Info, error) { return DecodeRSMB(EncodeRSMB(Version{3, 2, 0}, table)) }), "RawSMBIOSData", 8 + 0x04},
+	} {
+		var se *StructureError
+		if !errors.As(tt.err, &se) {
+			t.Errorf("%s: %v is not a *StructureError", tt.name, tt.err)
+			continue
+		}
+		if se.File != tt.file || se.Offset != tt.offset {
+			t.Errorf("%s: at %s:%#x, want %s:%#x", tt.name, se.File, se.Offset, tt.file, tt.offset)
+		}
 	}
 }
 

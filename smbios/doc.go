@@ -16,8 +16,10 @@
 // the first structure of each type: each structure's formatted length is
 // checked before any field is read (a field beyond it is absent, as in older
 // SMBIOS versions), string index 0 is absent, and an index past the string
-// set is a *StructureError naming the structure type, handle and offset. All
-// decoding errors wrap ErrMalformed; the decoder never panics (FuzzDecode).
+// set is an error. Every decoding error is a *StructureError, reported as
+// FILE:OFFSET: STRUCTURE: RULE (the offset in bytes in the dump, the sysfs
+// file or the RawSMBIOSData blob), and wraps ErrMalformed; the decoder never
+// panics (FuzzDecode).
 //
 // CHIDs (Fields.HardwareIDs) follow Windows: SHA-1 name-based GUIDs under the
 // namespace 70ffd812-4c7f-4c7d-0000-000000000000 over the UTF-16LE values

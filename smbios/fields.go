@@ -167,5 +167,22 @@ func (f Fields) HardwareIDs() []HardwareID {
 	return out
 }
 
+// TargetingID returns the hardware ID a product (and so a device) is
+// targeted by: HardwareID-3 (no BIOS fields, so a BIOS update does not change
+// it), or HardwareID-4 when the baseboard manufacturer is absent and
+// HardwareID-3 cannot be formed. ok is false when neither applies (a
+// baseboard manufacturer without a baseboard product, or a missing
+// Manufacturer, Family, ProductName or SKU). Publishers and devices use this
+// one rule, so a device finds its product's ring catalog on its own.
+func (f Fields) TargetingID() (HardwareID, bool) {
+	if h, ok := f.HardwareID(3); ok {
+		return h, true
+	}
+	if _, ok := f.Value(FieldBaseboardManufacturer); ok {
+		return HardwareID{}, false // baseboard product missing: no fallback
+	}
+	return f.HardwareID(4)
+}
+
 // U8 returns a pointer to v, for filling the byte fields of Fields.
 func U8(v uint8) *uint8 { return &v }

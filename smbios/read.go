@@ -89,7 +89,7 @@ func ReadRunningMachine(ctx context.Context, root string) (*Info, error) {
 func readBounded(ctx context.Context, path string, limit int64) ([]byte, error) {
 	data, err := iox.ReadFile(ctx, path, limit)
 	if errors.Is(err, iox.ErrTooLarge) {
-		return nil, fmt.Errorf("%s: %w: %w: more than %d bytes", path, ErrMalformed, ErrTooLarge, limit)
+		return nil, tooLarge(path, limit)
 	}
 	return data, err
 }
@@ -102,10 +102,20 @@ func ReadDump(ctx context.Context, path string) (*Info, error) {
 	}
 	info, err := DecodeDump(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, named(err, func(string) string { return path })
 	}
 	info.Source = path
 	return info, nil
+}
+
+// named renames the input a *StructureError is in (the Decode functions
+// know only bytes) and returns err.
+func named(err error, name func(decoded string) string) error {
+	var se *StructureError
+	if errors.As(err, &se) {
+		se.File = name(se.File)
+	}
+	return err
 }
 
 // ReadSysfsTables reads dir/smbios_entry_point and dir/DMI, the pair Linux
@@ -121,7 +131,7 @@ func ReadSysfsTables(ctx context.Context, dir string) (*Info, error) {
 	}
 	info, err := DecodeTable(entry, table)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", dir, err)
+		return nil, named(err, func(file string) string { return filepath.Join(dir, file) })
 	}
 	info.Source = dir
 	return info, nil
@@ -196,7 +206,19 @@ func ReadDMIID(ctx context.Context, dir string) (*Info, error) {
 	if !found {
 		return nil, fmt.Errorf("%s: %w: no DMI id files", dir, ErrNoSMBIOS)
 	}
-	return &Info{Source: dir, Fields: f}, nil
+	info := &Info{Source: dir, Fields: f}
+	// product_uuid is readable by root only; the kernel prints it in the
+	// byte order DecodeTable uses.
+	if v, ok, err := read("product_uuid"); err != nil {
+		return nil, err
+	} else if ok {
+		u, err := ParseUUID(strings.TrimSpace(v))
+		if err != nil {
+			return nil, fmt.Errorf("%s: product_uuid: %w", dir, err)
+		}
+		info.SystemUUID = &u
+	}
+	return info, nil
 }
 
 // ReadFieldsFile reads a JSON fields file: one object with the keys of
@@ -256,14 +278,14 @@ func ReadFile(ctx context.Context, path string) (*Info, error) {
 		if strings.HasPrefix(string(data[:min(len(data), 5)]), anchor) {
 			info, err := DecodeDump(data)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", path, err)
+				return nil, named(err, func(string) string { return path })
 			}
 			info.Source = path
 			return info, nil
 		}
 	}
 	if len(data) > MaxFieldsFileSize {
-		return nil, fmt.Errorf("%s: %w: %w: a fields file is at most %d bytes", path, ErrMalformed, ErrTooLarge, MaxFieldsFileSize)
+		return nil, tooLarge(path, MaxFieldsFileSize)
 	}
 	f, err := ParseFields(path, data)
 	if err != nil {

@@ -108,7 +108,7 @@ func WriteText(w io.Writer, info *Info) error {
 
 // Report is the JSON form of `devupdate smbios show --output json`.
 type Report struct {
-	SMBIOSVersion string       `json:"smbios_version"` // "" when the source does not say
+	SMBIOSVersion string       `json:"smbios_version,omitempty"` // "" (left out) when the source does not say
 	Fields        Fields       `json:"fields"`
 	CHIDs         []HardwareID `json:"chids"`
 }

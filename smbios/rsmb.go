@@ -2,7 +2,6 @@ package smbios
 
 import (
 	"encoding/binary"
-	"fmt"
 )
 
 // rsmbHeaderSize is the fixed part of RawSMBIOSData: Used20CallingMethod,
@@ -17,18 +16,19 @@ const rsmbHeaderSize = 8
 // bounded by MaxInputSize and by the length the header states.
 func DecodeRSMB(data []byte) (*Info, error) {
 	if len(data) > MaxInputSize {
-		return nil, fmt.Errorf("%w: %w: %d bytes (limit %d)", ErrMalformed, ErrTooLarge, len(data), MaxInputSize)
+		return nil, tooLarge("RawSMBIOSData", MaxInputSize)
 	}
 	if len(data) < rsmbHeaderSize {
-		return nil, fmt.Errorf("%w: %w: RawSMBIOSData is %d bytes, its header needs %d", ErrMalformed, ErrTruncated, len(data), rsmbHeaderSize)
+		return nil, locate(at(0, "RawSMBIOSData header", []error{ErrTruncated}, "%d bytes, needs %d", len(data), rsmbHeaderSize), "RawSMBIOSData", 0)
 	}
 	v := Version{Major: data[1], Minor: data[2], Docrev: data[3]}
 	n := binary.LittleEndian.Uint32(data[4:])
 	table := data[rsmbHeaderSize:]
 	if uint64(n) > uint64(len(table)) {
-		return nil, fmt.Errorf("%w: %w: RawSMBIOSData gives a %d-byte table, only %d bytes present", ErrMalformed, ErrTruncated, n, len(table))
+		return nil, locate(at(4, "RawSMBIOSData header", []error{ErrTruncated}, "Length gives a %d-byte table, only %d bytes follow", n, len(table)), "RawSMBIOSData", 0)
 	}
-	return decodeStructures(v, table[:n])
+	info, err := decodeStructures(v, table[:n])
+	return info, locate(err, "RawSMBIOSData", rsmbHeaderSize)
 }
 
 // EncodeRSMB builds a RawSMBIOSData blob from an SMBIOS version and its

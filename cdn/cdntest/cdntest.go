@@ -40,6 +40,7 @@ func Run(t *testing.T, newStore func(t *testing.T) cdn.Store) {
 		{"ConcurrentCreateOneWinner", testConcurrentCreate},
 		{"ReplaceByETag", testReplace},
 		{"ConcurrentReplaceOneWinner", testConcurrentReplace},
+		{"CopyCreatesOnce", testCopy},
 		{"List", testList},
 		{"InvalidKeys", testInvalidKeys},
 		{"FailedBodyLeavesNothing", testFailedBody},
@@ -276,6 +277,40 @@ func testConcurrentReplace(t *testing.T, s cdn.Store) {
 	winner := oneWinner(t, errs, cdn.ErrPreconditionFailed, "replacer")
 	if got, _ := readAll(t, s, "ptr", cdn.Range{}); string(got) != fmt.Sprint("v2-", winner) {
 		t.Errorf("stored %q, want replacer %d's", got, winner)
+	}
+}
+
+func testCopy(t *testing.T, s cdn.Store) {
+	data := randomBytes(t, 200<<10)
+	props := cdn.Props{ContentType: cdn.CabinetContentType, CacheControl: cdn.ImmutableCacheControl, Metadata: map[string]string{"sha256": "abc"}}
+	create(t, s, "blobs/sha256/src", data, props)
+	info, err := s.Copy(ctx(t), "blobs/sha256/src", "targets/abc.A.B_1.0.0.1.cab")
+	if err != nil {
+		t.Fatalf("Copy: %v", err)
+	}
+	if info.Key != "targets/abc.A.B_1.0.0.1.cab" || info.Size != int64(len(data)) {
+		t.Errorf("Copy returned %+v", info)
+	}
+	got, gotInfo := readAll(t, s, "targets/abc.A.B_1.0.0.1.cab", cdn.Range{})
+	if !bytes.Equal(got, data) {
+		t.Error("copy holds other bytes")
+	}
+	if diff := cmp.Diff(props, gotInfo.Props); diff != "" {
+		t.Errorf("copy's properties (-want +got):\n%s", diff)
+	}
+	create(t, s, "blobs/sha256/other", []byte("other"), cdn.Props{})
+	if _, err := s.Copy(ctx(t), "blobs/sha256/other", "targets/abc.A.B_1.0.0.1.cab"); !errors.Is(err, cdn.ErrExists) {
+		t.Errorf("Copy over an existing blob: error = %v, want ErrExists", err)
+	}
+	if got, _ := readAll(t, s, "targets/abc.A.B_1.0.0.1.cab", cdn.Range{}); !bytes.Equal(got, data) {
+		t.Error("a refused Copy changed the destination")
+	}
+	if _, err := s.Copy(ctx(t), "blobs/sha256/missing", "targets/x"); !errors.Is(err, cdn.ErrNotFound) {
+		t.Errorf("Copy of a missing blob: error = %v, want ErrNotFound", err)
+	}
+	wantNotFound(t, s, "targets/x")
+	if _, err := s.Copy(ctx(t), "blobs/sha256/src", "../x"); !errors.Is(err, cdn.ErrInvalidKey) {
+		t.Errorf("Copy to an invalid key: error = %v, want ErrInvalidKey", err)
 	}
 }
 

@@ -347,6 +347,49 @@ func (s *Store) Create(ctx context.Context, key string, body io.Reader, p cdn.Pr
 	return st.info, nil
 }
 
+// Copy implements cdn.Store by a hard link: dst is the same file as src,
+// so nothing is copied and the blob cannot differ from its source. Its
+// sidecar is staged first and renamed into place after the link.
+func (s *Store) Copy(ctx context.Context, src, dst string) (cdn.Info, error) {
+	f, info, err := s.open(ctx, "copy", src)
+	if err != nil {
+		return cdn.Info{}, err
+	}
+	f.Close()
+	if err := cdn.ValidateKey(dst); err != nil {
+		return cdn.Info{}, err
+	}
+	dir := path.Dir(dst)
+	if err := s.root.MkdirAll(filepath.FromSlash(dir), 0o755); err != nil {
+		return cdn.Info{}, statusErr("copy", dst, err)
+	}
+	p := info.Props
+	sc, err := json.Marshal(sidecar{ETag: info.ETag, ContentType: p.ContentType, CacheControl: p.CacheControl, Metadata: p.Metadata})
+	if err != nil {
+		return cdn.Info{}, err
+	}
+	st := &staged{meta: tempName(dir)}
+	defer s.discard(st)
+	if err := s.writeSynced(st.meta, sc); err != nil {
+		return cdn.Info{}, fmt.Errorf("copy %s: %w", dst, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return cdn.Info{}, err
+	}
+	if err := s.root.Link(filepath.FromSlash(src), filepath.FromSlash(dst)); err != nil {
+		return cdn.Info{}, statusErr("copy", dst, err)
+	}
+	if err := s.root.Rename(filepath.FromSlash(st.meta), filepath.FromSlash(metaName(dst))); err != nil {
+		return cdn.Info{}, fmt.Errorf("copy %s: properties: %w", dst, err)
+	}
+	st.meta = ""
+	if err := s.syncDir(dir); err != nil {
+		return cdn.Info{}, fmt.Errorf("copy %s: %w", dst, err)
+	}
+	info.Key = dst
+	return info, nil
+}
+
 // Replace implements cdn.Store.
 func (s *Store) Replace(ctx context.Context, key string, body io.Reader, p cdn.Props, ifMatch string) (cdn.Info, error) {
 	if ifMatch == "" {

@@ -122,6 +122,30 @@ func (s *Store) put(ctx context.Context, op, key string, body io.Reader, p cdn.P
 	return copyInfo(info), nil
 }
 
+// Copy implements cdn.Store: dst shares src's bytes (never modified in place).
+func (s *Store) Copy(ctx context.Context, src, dst string) (cdn.Info, error) {
+	if err := check(ctx, src); err != nil {
+		return cdn.Info{}, err
+	}
+	if err := check(ctx, dst); err != nil {
+		return cdn.Info{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.blobs[src]
+	if !ok {
+		return cdn.Info{}, notFound("copy", src)
+	}
+	if _, exists := s.blobs[dst]; exists {
+		return cdn.Info{}, &cdn.StatusError{Op: "copy", Key: dst, Status: 409, Code: "BlobAlreadyExists", Err: cdn.ErrExists}
+	}
+	s.next++
+	info := copyInfo(b.info)
+	info.Key, info.ETag, info.Modified = dst, fmt.Sprintf(`"m%d"`, s.next), s.now().UTC()
+	s.blobs[dst] = &blob{data: b.data, info: info}
+	return copyInfo(info), nil
+}
+
 // List implements cdn.Store.
 func (s *Store) List(ctx context.Context, prefix string, fn func(cdn.Info) error) error {
 	if err := cdn.ValidatePrefix(prefix); err != nil {

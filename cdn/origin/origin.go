@@ -7,6 +7,7 @@
 package origin
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path"
 	"strings"
 	"time"
 
@@ -21,8 +23,10 @@ import (
 )
 
 type options struct {
-	logger *slog.Logger
-	ready  func(net.Addr)
+	logger         *slog.Logger
+	ready          func(net.Addr)
+	timestampAge   time.Duration
+	notFoundMaxAge time.Duration
 }
 
 // Option configures NewHandler and ListenAndServe.
@@ -39,8 +43,36 @@ func WithReady(fn func(net.Addr)) Option {
 	return func(o *options) error { o.ready = fn; return nil }
 }
 
+// WithTimestampMaxAge sets how long caches may keep a TUF timestamp.json (any
+// key named timestamp.json), the one file of a ring's repository that is
+// rewritten (default 60 s; at least one second). Every other metadata file is
+// versioned and served with its stored immutable Cache-Control.
+func WithTimestampMaxAge(d time.Duration) Option {
+	return func(o *options) error {
+		if d < time.Second {
+			return fmt.Errorf("timestamp max-age %v is below one second", d)
+		}
+		o.timestampAge = d
+		return nil
+	}
+}
+
+// WithNotFoundMaxAge sets how long caches may keep a 404 (default 10 s; 0
+// sends no-store). A device's scan begins with a request for the next
+// N.root.json, a 404 on every scan until a root rotation: a short negative
+// max-age lets the CDN answer it without making a rotation wait long.
+func WithNotFoundMaxAge(d time.Duration) Option {
+	return func(o *options) error {
+		if d < 0 {
+			return fmt.Errorf("negative not-found max-age %v", d)
+		}
+		o.notFoundMaxAge = d
+		return nil
+	}
+}
+
 func newOptions(opts []Option) (options, error) {
-	o := options{logger: slog.New(slog.DiscardHandler), ready: func(net.Addr) {}}
+	o := options{logger: slog.New(slog.DiscardHandler), ready: func(net.Addr) {}, timestampAge: 60 * time.Second, notFoundMaxAge: 10 * time.Second}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return o, err
@@ -55,12 +87,28 @@ func NewHandler(s cdn.Store, opts ...Option) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &handler{s: s, log: o.logger}, nil
+	return &handler{s: s, log: o.logger, o: o}, nil
 }
+
+// smallBlob is the size up to which a blob is served from one whole read.
+const smallBlob = 64 << 10
 
 type handler struct {
 	s   cdn.Store
 	log *slog.Logger
+	o   options
+}
+
+func maxAge(d time.Duration) string {
+	if d <= 0 {
+		return "no-store"
+	}
+	return fmt.Sprintf("public, max-age=%d", int(d/time.Second))
+}
+
+func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", maxAge(h.o.notFoundMaxAge))
+	http.NotFound(w, r)
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -72,12 +120,29 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	key := strings.TrimPrefix(r.URL.Path, "/")
 	if cdn.ValidateKey(key) != nil {
 		// Covers "/", directories ("blobs/"), "..", hidden files: no listing, no escape.
-		http.NotFound(w, r)
+		h.notFound(w, r)
 		return
 	}
-	info, err := h.s.Stat(r.Context(), key)
+	// Small blobs (the rings' metadata, timestamp.json among them) are read
+	// whole in one Get, so the body served is the version the headers
+	// name even when a pointer is swapped meanwhile; larger ones are
+	// immutable content, streamed by range.
+	var (
+		info  cdn.Info
+		small []byte
+		err   error
+	)
+	rc, ginfo, err := h.s.Get(r.Context(), key, cdn.Range{Offset: 0, Length: smallBlob + 1})
+	if err == nil {
+		small, err = io.ReadAll(io.LimitReader(rc, smallBlob+1))
+		rc.Close()
+		info = ginfo
+		if int64(len(small)) > smallBlob || info.Size > smallBlob {
+			small = nil
+		}
+	}
 	if errors.Is(err, cdn.ErrNotFound) {
-		http.NotFound(w, r)
+		h.notFound(w, r)
 		return
 	}
 	if err != nil {
@@ -88,6 +153,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
 	hdr.Set("ETag", info.ETag)
 	cc := info.Props.CacheControl
+	if path.Base(key) == "timestamp.json" {
+		cc = maxAge(h.o.timestampAge)
+	}
 	if cc == "" {
 		cc = "no-cache" // unknown freshness: caches must revalidate
 	}
@@ -100,6 +168,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	if sum := info.Props.Metadata[cdn.MetaSHA256]; sum != "" {
 		hdr.Set("X-Checksum-Sha256", sum)
+	}
+	if small != nil {
+		http.ServeContent(w, r, "", info.Modified, bytes.NewReader(small))
+		return
 	}
 	http.ServeContent(w, r, "", info.Modified, &blobSeeker{ctx: r.Context(), s: h.s, info: info, log: h.log})
 }

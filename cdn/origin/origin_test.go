@@ -206,3 +206,43 @@ func TestListenAndServe(t *testing.T) {
 		t.Errorf("ListenAndServe after cancel: %v", err)
 	}
 }
+
+func TestTUFMetadataCaching(t *testing.T) {
+	s := memory.New()
+	for key, cc := range map[string]string{
+		"rings/Preview/x/timestamp.json":  "public, max-age=31536000, immutable", // a wrong stored value is overridden
+		"rings/Preview/x/1.root.json":     cdn.ImmutableCacheControl,
+		"rings/Preview/x/3.snapshot.json": cdn.ImmutableCacheControl,
+	} {
+		if _, err := s.Create(t.Context(), key, bytes.NewReader([]byte("{}")), cdn.Props{ContentType: "application/json", CacheControl: cc}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, err := origin.NewHandler(s, origin.WithTimestampMaxAge(30*time.Second), origin.WithNotFoundMaxAge(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	tests := []struct {
+		path   string
+		status int
+		cc     string
+	}{
+		{"/rings/Preview/x/timestamp.json", 200, "public, max-age=30"},
+		{"/rings/Preview/x/1.root.json", 200, cdn.ImmutableCacheControl},
+		{"/rings/Preview/x/3.snapshot.json", 200, cdn.ImmutableCacheControl},
+		{"/rings/Preview/x/2.root.json", 404, "public, max-age=5"},
+	}
+	for _, tt := range tests {
+		resp, _ := do(t, http.MethodGet, srv.URL+tt.path, nil)
+		if resp.StatusCode != tt.status || resp.Header.Get("Cache-Control") != tt.cc {
+			t.Errorf("GET %s: %d %q, want %d %q", tt.path, resp.StatusCode, resp.Header.Get("Cache-Control"), tt.status, tt.cc)
+		}
+	}
+	for _, opt := range []origin.Option{origin.WithTimestampMaxAge(0), origin.WithNotFoundMaxAge(-time.Second)} {
+		if _, err := origin.NewHandler(s, opt); err == nil {
+			t.Error("invalid option accepted")
+		}
+	}
+}

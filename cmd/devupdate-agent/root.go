@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/devupdate/devupdate/cmd/internal/cli"
-	"github.com/devupdate/devupdate/smbios"
 )
 
 // Exit statuses, the CLI contract's (see "Output and exit status" in the
@@ -21,13 +20,6 @@ const (
 // buildVersion is stamped by `make build` (see hack/version.sh).
 var buildVersion string
 
-// codes are the error codes of the libraries the agent links; cli.Common
-// follows. They must stay device-side: no package of the publishing side.
-var codes = cli.Codes{
-	cli.Is(smbios.ErrNoSMBIOS, "no_smbios"),
-	cli.Is(smbios.ErrMalformed, "malformed_smbios"),
-}
-
 // Execute runs the agent's command line with args and returns the exit
 // status: the testable entry point; main adds os.Args and the signals.
 func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -37,7 +29,7 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Version: cli.Version(buildVersion),
 		Codes:   codes,
 		Commands: func(o *cli.Output) []*cobra.Command {
-			return []*cobra.Command{newVersionCmd(o), newStatusCmd(o)}
+			return []*cobra.Command{newScanCmd(o), newInstallCmd(o), newRunCmd(o), newStatusCmd(o), newVersionCmd(o)}
 		},
 	}
 	return app.Execute(ctx, args, stdout, stderr)

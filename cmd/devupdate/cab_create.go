@@ -13,7 +13,7 @@ import (
 // cabCreateReport is `cab create`.
 type cabCreateReport struct {
 	cli.Status
-	File        string `json:"file"`
+	cli.Subject
 	Directory   string `json:"directory"`
 	Size        int64  `json:"size,omitempty"`
 	SHA256      string `json:"sha256,omitempty"`
@@ -42,7 +42,7 @@ overwritten (exit status 1).`,
 			default:
 				return cli.Usagef("--compression must be mszip or none, not %q", compression)
 			}
-			rep := &cabCreateReport{File: args[0], Directory: args[1]}
+			rep := &cabCreateReport{Subject: cli.Subject{File: args[0]}, Directory: args[1]}
 			files, err := packager.DirFiles(args[1])
 			if err == nil {
 				var res *packager.Result

@@ -14,7 +14,7 @@ import (
 // cabExtractReport is `cab extract`.
 type cabExtractReport struct {
 	cli.Status
-	File      string           `json:"file"`
+	cli.Subject
 	Directory string           `json:"directory"`
 	Files     []packager.Entry `json:"files,omitempty"`
 }
@@ -27,7 +27,7 @@ func newCabExtractCmd(o *cli.Output) *cobra.Command {
 		Short: "Extract a cabinet's files into a directory, refusing unsafe names and overwrites",
 		Args:  cli.Args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rep := &cabExtractReport{File: args[0], Directory: dir}
+			rep := &cabExtractReport{Subject: cli.Subject{File: args[0]}, Directory: dir}
 			c, err := packager.OpenFile(args[0], packager.WithMaxUncompressed(maxBytes))
 			if err == nil {
 				defer c.Close()

@@ -13,7 +13,7 @@ import (
 // cabListReport is `cab list`.
 type cabListReport struct {
 	cli.Status
-	File string `json:"file"`
+	cli.Subject
 	// CabinetSize is CFHEADER.cbCabinet: the cabinet without its signature.
 	CabinetSize int64                   `json:"cabinet_size,omitempty"`
 	Signature   *packager.SignatureInfo `json:"signature,omitempty"`
@@ -27,7 +27,7 @@ func newCabListCmd(o *cli.Output) *cobra.Command {
 		Short: "List the files in a cabinet",
 		Args:  cli.Args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rep := &cabListReport{File: args[0]}
+			rep := &cabListReport{Subject: cli.Subject{File: args[0]}}
 			c, err := packager.OpenFile(args[0])
 			if err == nil {
 				defer c.Close()

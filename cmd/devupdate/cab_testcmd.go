@@ -14,9 +14,9 @@ import (
 // cabTestReport is `cab test`.
 type cabTestReport struct {
 	cli.Status
-	File        string `json:"file"`
-	FileCount   int    `json:"file_count,omitempty"`
-	FolderCount int    `json:"folder_count,omitempty"`
+	cli.Subject
+	FileCount   int `json:"file_count,omitempty"`
+	FolderCount int `json:"folder_count,omitempty"`
 }
 
 // testCabinet opens and tests the cabinet in r.File.
@@ -36,7 +36,7 @@ func newCabTestCmd(o *cli.Output) *cobra.Command {
 		Short: "Check a cabinet's structure, CFDATA checksums and compressed data",
 		Args:  cli.Args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r := &cabTestReport{File: args[0]}
+			r := &cabTestReport{Subject: cli.Subject{File: args[0]}}
 			err := testCabinet(cmd.Context(), r)
 			return cli.Single(o, r, err, func(w io.Writer, r *cabTestReport) error {
 				_, err := fmt.Fprintf(w, "%s: OK (%d files, %d folders)\n", r.File, r.FileCount, r.FolderCount)

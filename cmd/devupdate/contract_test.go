@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/devupdate/devupdate/smbios/smbiostest"
 )
 
 // normalize replaces what changes from run to run in a report (the
@@ -45,14 +47,30 @@ func TestJSONGolden(t *testing.T) {
 	if err := os.WriteFile(at("notes.cab"), []byte("release notes\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// A manifest whose product has two problems of its own.
+	for name, data := range map[string]string{
+		"bad/product.yaml":  "name: p\nsmbios:\n  manufacturer: Contoso\n  family: F\n  product_name: Default string\n  sku: S1\n  baseboard_product: [B]\n",
+		"bad/update.yaml":   "name: Contoso.Toaster.X\nkind: ocp\nversion: 1.0.0.1\nproducts: [product.yaml]\nfiles: [{source: payload/*, dest: s/}]\n",
+		"bad/payload/a.txt": "a\n",
+	} {
+		if err := os.MkdirAll(filepath.Dir(at(name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(at(name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	steps := []struct {
 		golden string
 		args   []string
 		code   int
 	}{
 		{"manifest-validate", []string{"manifest", "validate", exampleUpdate("settings")}, exitOK},
+		{"manifest-validate-bad-product", []string{"manifest", "validate", at("bad", "update.yaml")}, exitFailed},
 		{"build", []string{"build", exampleUpdate("settings"), exampleUpdate("app"), "-o", at("cabs")}, exitOK},
 		{"build-again", []string{"build", exampleUpdate("settings"), "-o", at("cabs")}, exitOK},
+		// A failure leaves out what it could not read (no empty fields, no null).
+		{"smbios-show-missing", []string{"smbios", "show", "--dmi", at("nope.bin")}, exitFailed},
 		{"cab-create", []string{"cab", "create", at("x.cab"), src}, exitOK},
 		{"cab-create-exists", []string{"cab", "create", at("x.cab"), src}, exitFailed},
 		{"cab-list", []string{"cab", "list", at("x.cab")}, exitOK},
@@ -65,6 +83,8 @@ func TestJSONGolden(t *testing.T) {
 		{"sign-again", append([]string{"sign", at("cabs", "Contoso.Toaster.Settings_1.0.0.1.cab")}, pki...), exitOK},
 		{"verify", []string{"verify", at("cabs", "Contoso.Toaster.Settings_1.0.0.1.cab"), at("cabs", "Contoso.Toaster.App_1.0.0.3.cab"), "--roots", pki[5]}, exitFailed},
 		{"publish", []string{"publish", at("x.cab"), at("notes.cab"), "--store", at("store"), "--cdn-base", "https://cdn.example.com", "--insecure-allow-unsigned"}, exitFailed},
+		// serve fails before it is ready: one document, ok false.
+		{"serve-bad-addr", []string{"serve", "--store", at("store"), "--addr", "127.0.0.1:99999"}, exitFailed},
 	}
 	for _, st := range steps {
 		t.Run(st.golden, func(t *testing.T) {
@@ -118,12 +138,15 @@ func TestMessagesGolden(t *testing.T) {
 	chain := write("chain.pem", "")
 	typos := write("typos.yaml", "name: Contoso.Toaster.X\nkind: ocp\nversion: 1.0.0.1\ndescripton: x\nrelease_note: y\nfiles: [{source: '*.txt', dest: x/}]\nchids: [not-a-chid]\n")
 	write("a.txt", "a")
+	// A dump whose type 1 structure names string 9 of a set of 1.
+	badDump := write("bad.bin", string(smbiostest.Dump(3, 2, 0, []byte{1, 8, 0x12, 0, 9, 0, 0, 0, 'x', 0, 0, 127, 4, 0xFF, 0xFF, 0, 0})))
 	tests := []struct {
 		args []string
 		env  map[string]string
 	}{
 		{args: []string{"biuld", "x.yaml"}},
 		{args: []string{"cab", "lst", "x.cab"}},
+		{args: []string{"keys"}},
 		{args: []string{"sign", cab, big, "-o", at("out.cab"), "--key", "k.pem", "--cert", chain}},
 		{args: []string{"sign", cab}},
 		{args: []string{"sign", cab, "--key", "k.pem"}},
@@ -131,7 +154,11 @@ func TestMessagesGolden(t *testing.T) {
 		{args: []string{"sign", cab, "--key", "pkcs11:token=t;object=k", "--cert", chain}},
 		{args: []string{"sign", cab, "--key", "pkcs11:token=t;object=k", "--cert", chain, "--pkcs11-module", at("nope.so")}, env: map[string]string{"DEVUPDATE_PKCS11_PIN": "1"}},
 		{args: []string{"sign", cab, "--key", "pkcs11:token=t;object=k", "--cert", chain, "--pkcs11-module", notes}, env: map[string]string{"DEVUPDATE_PKCS11_PIN": "1"}},
+		{args: []string{"sign", cab, "--key", "pkcs11:token=t;object=k;pin-value=1234", "--cert", chain}},
+		{args: []string{"keys", "csr", "--key", "pkcs11:token=t;object=k;pin-value=1234", "--subject", "CN=x"}, env: map[string]string{"DEVUPDATE_PKCS11_MODULE": at("nope.so")}},
 		{args: []string{"verify", cab}},
+		{args: []string{"verify", cab, "--roots", at("nope.pem")}},
+		{args: []string{"sign", cab, "--key", pki[1], "--cert", at("nope.pem")}},
 		{args: []string{"verify", notes, cab, "--roots", pki[5]}},
 		{args: []string{"publish", cab, "--store", "mem://"}},
 		{args: []string{"publish", cab, "--store", at("store"), "--cdn-base", "ftp://cdn"}},
@@ -141,6 +168,11 @@ func TestMessagesGolden(t *testing.T) {
 		{args: []string{"cab", "extract", big, "-C", at("x"), "--max-bytes", "100"}},
 		{args: []string{"smbios", "show", "--dmi", "a.bin", "--fields", "f.yaml"}},
 		{args: []string{"manifest", "validate", typos}},
+		{args: []string{"product", "validate"}},
+		{args: []string{"product", "validate", at("nope.yaml")}},
+		{args: []string{"smbios", "show", "--dmi", badDump}},
+		{args: []string{"smbios", "show", "--dmi", notes}},
+		{args: []string{"cab", "test", notes}},
 	}
 	var b strings.Builder
 	for _, tt := range tests {

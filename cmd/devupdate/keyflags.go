@@ -3,6 +3,10 @@ package main
 import (
 	"context"
 	"crypto/x509"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -51,17 +55,37 @@ func (r *rootFlags) register(f *pflag.FlagSet, rootsUsage string) {
 func (r *rootFlags) policy(ctx context.Context) (signer.Policy, error) {
 	var p signer.Policy
 	for _, f := range []struct {
-		path string
-		pool **x509.CertPool
-	}{{r.roots, &p.Roots}, {r.osRoots, &p.OSVendorRoots}, {r.tsRoots, &p.TimestampRoots}, {r.osTSRoots, &p.OSVendorTimestampRoots}} {
+		flag, path string
+		pool       **x509.CertPool
+	}{{"--roots", r.roots, &p.Roots}, {"--os-vendor-roots", r.osRoots, &p.OSVendorRoots}, {"--timestamp-roots", r.tsRoots, &p.TimestampRoots},
+		{"--os-vendor-timestamp-roots", r.osTSRoots, &p.OSVendorTimestampRoots}} {
 		if f.path == "" {
 			continue
 		}
 		pool, err := signer.LoadRoots(ctx, f.path)
 		if err != nil {
-			return p, err
+			return p, fmt.Errorf("%s: %w", f.flag, err)
 		}
 		*f.pool = pool
 	}
 	return p, nil
+}
+
+// flagFile is a flag that names a file.
+type flagFile struct{ flag, path string }
+
+// nameFlag puts the flag in front of an error about the file it names
+// ("--cert chain.pem: open chain.pem: no such file or directory"), so the
+// message says what to change.
+func nameFlag(err error, flags ...flagFile) error {
+	var pe *fs.PathError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	for _, f := range flags {
+		if f.path != "" && (pe.Path == f.path || pe.Path == strings.TrimPrefix(f.path, "file:")) {
+			return fmt.Errorf("%s %s: %w", f.flag, f.path, err)
+		}
+	}
+	return err
 }

@@ -55,7 +55,7 @@ The key must be RSA >= 3072 bits or ECDSA P-256/P-384.`,
 			}
 			key, err := signer.OpenKey(cmd.Context(), keys.key, keys.options()...)
 			if err != nil {
-				return keyUsage(err)
+				return nameFlag(keyUsage(err), flagFile{"--key", keys.key}, flagFile{"--pfx-password-file", keys.pfxPassFile})
 			}
 			defer key.Close()
 			rep := &csrReport{File: out, Subject: name.String(), PublicKey: describeKey(key.Public())}

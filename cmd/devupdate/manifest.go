@@ -43,7 +43,7 @@ print every problem as FILE:LINE:COL: FIELD: RULE (exit status 1). With
 			}
 			items := make([]*manifestResult, len(args))
 			for i, file := range args {
-				r := &manifestResult{Item: cli.Item{File: file, Err: probs.In(file)}, u: updates[i]}
+				r := &manifestResult{Item: cli.Item{File: file, Err: probs.Of(file)}, u: updates[i]}
 				if r.Err == nil && r.u == nil {
 					r.Err = fmt.Errorf("%s: %w in the files it refers to", file, problem.ErrInvalid)
 				}

@@ -35,6 +35,7 @@ func newApp() *cli.App {
 				newVerifyCmd(o),
 				newPublishCmd(o),
 				newServeCmd(o),
+				newFlightCmd(o),
 			}
 		},
 	}

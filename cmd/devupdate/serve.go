@@ -1,9 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -20,7 +22,10 @@ type serveReport struct {
 }
 
 func newServeCmd(o *cli.Output) *cobra.Command {
-	var storeURL, addr string
+	var (
+		storeURL, addr           string
+		tsMaxAge, notFoundMaxAge time.Duration
+	)
 	c := &cobra.Command{
 		Use:   "serve --store URL [--addr 127.0.0.1:PORT]",
 		Short: "Serve a store over HTTP as the origin behind a CDN",
@@ -44,10 +49,17 @@ exist: a local directory is not created.`,
 					return err
 				})
 			}
-			return origin.ListenAndServe(cmd.Context(), addr, s, origin.WithReady(ready))
+			err = origin.ListenAndServe(cmd.Context(), addr, s, origin.WithReady(ready),
+				origin.WithTimestampMaxAge(tsMaxAge), origin.WithNotFoundMaxAge(notFoundMaxAge))
+			if oe := (*net.OpError)(nil); errors.As(err, &oe) && oe.Op == "listen" {
+				return fmt.Errorf("--addr %s: %w", addr, err)
+			}
+			return err
 		},
 	}
 	c.Flags().StringVar(&storeURL, "store", "", "store `URL`: a directory, file:// or azblob://ACCOUNT/CONTAINER")
 	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8000", "listen `ADDRESS`")
+	c.Flags().DurationVar(&tsMaxAge, "timestamp-max-age", 60*time.Second, "Cache-Control max-age of the rings' timestamp.json")
+	c.Flags().DurationVar(&notFoundMaxAge, "not-found-max-age", 10*time.Second, "Cache-Control max-age of 404s (a device's probe for the next root); 0 for no-store")
 	return c
 }

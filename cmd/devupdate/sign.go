@@ -69,7 +69,8 @@ those packages are never modified.`,
 				err = nil // each cabinet's error is in its report
 			}
 			if err != nil {
-				return keyUsage(err)
+				return nameFlag(keyUsage(err), flagFile{"--key", req.Key}, flagFile{"--cert", req.CertFile}, flagFile{"--roots", req.RootsFile},
+					flagFile{"--os-vendor-roots", req.OSVendorRootsFile}, flagFile{"--timestamp-roots", req.TimestampRootsFile}, flagFile{"--pfx-password-file", keys.pfxPassFile})
 			}
 			items := make([]*signedCabinet, len(reports))
 			for i, r := range reports {
@@ -105,9 +106,13 @@ those packages are never modified.`,
 }
 
 // keyUsage turns a key source's "nothing given" errors into usage errors
-// naming the flag or variable that supplies it.
+// naming the flag or variable that supplies it, and a secret given as an
+// argument (a PIN in the key URI) into a usage error naming where it goes
+// instead.
 func keyUsage(err error) error {
 	switch {
+	case errors.Is(err, signer.ErrPINInURI):
+		return cli.Usagef("--key: the key URI carries the PIN (pin-value=), where the process list and the shell history show it: remove it and set %s, or add pin-source=file:PATH to the URI", signer.EnvPKCS11PIN)
 	case errors.Is(err, signer.ErrNoChain):
 		return cli.Missing("--cert", "the PEM certificate chain, leaf first")
 	case errors.Is(err, signer.ErrNoPFXPassword):

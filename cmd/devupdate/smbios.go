@@ -19,8 +19,8 @@ func newSmbiosCmd(o *cli.Output) *cobra.Command {
 type smbiosReport struct {
 	cli.Status
 	// Source is the file or directory read; empty for values given directly.
-	Source string `json:"source,omitempty"`
-	smbios.Report
+	Source         string `json:"source,omitempty"`
+	*smbios.Report        // nil when the source could not be read
 }
 
 func newSmbiosShowCmd(o *cli.Output) *cobra.Command {
@@ -59,7 +59,8 @@ baseboard_manufacturer and baseboard_product.`,
 			info, err := smbiosyaml.Read(cmd.Context(), src)
 			rep := &smbiosReport{}
 			if err == nil {
-				rep.Source, rep.Report = info.Source, smbios.NewReport(info)
+				r := smbios.NewReport(info)
+				rep.Source, rep.Report = info.Source, &r
 			}
 			return cli.Single(o, rep, err, func(w io.Writer, _ *smbiosReport) error {
 				return smbios.WriteText(w, info)

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -13,6 +14,17 @@ import (
 // it is built from. None may link the publishing side.
 var deviceSide = []string{
 	"cmd/devupdate-agent",
+	"internal/agent",
+	"internal/agent/config",
+	"internal/agent/fetch",
+	"internal/agent/handler",
+	"internal/agent/jsondoc",
+	"internal/agent/report",
+	"internal/agent/service",
+	"internal/agent/state",
+	"internal/agent/tufrepo",
+	"internal/failpoint",
+	"flight/catalog",
 	"signer/authenticode",
 	"manifest/update",
 	"packager/cabinet",
@@ -30,6 +42,7 @@ var publishingSide = []struct{ pkg, why string }{
 	{module + "/signer/pkcs11/...", "PKCS #11 key source"},
 	{"github.com/sassoftware/relic/...", "relic (lib/passprompt does not build for windows/arm64)"},
 	{"gopkg.in/yaml.v3/...", "YAML"},
+	{"github.com/goccy/go-yaml/...", "YAML"},
 	{module + "/internal/problem/yamlpos", "YAML"},
 	{module + "/smbios/smbiosyaml", "YAML fields files"},
 	{module + "/manifest", "update.yaml loading"},
@@ -40,6 +53,23 @@ var publishingSide = []struct{ pkg, why string }{
 	{"github.com/klauspost/compress/...", "the writer's deflate encoder"},
 	{module + "/signer", "signing"},
 	{module + "/cdn/...", "publishing"},
+	{module + "/flight", "flighting's publishing side (devices read rings through flight/catalog)"},
+	{module + "/internal/agent/agenttest", "the agent's test world (flight, signer, packager)"},
+}
+
+// TestAgentPackagesAreDeviceSide: every package of the agent is on the
+// device-side list (but its test world), so a new one cannot slip past
+// TestDeviceSideLinksNoPublishing.
+func TestAgentPackagesAreDeviceSide(t *testing.T) {
+	for _, p := range modulePackages(listAll(t)) {
+		rel := strings.TrimPrefix(p.ImportPath, module+"/")
+		if rel != "internal/agent" && !strings.HasPrefix(rel, "internal/agent/") || rel == "internal/agent/agenttest" {
+			continue
+		}
+		if !slices.Contains(deviceSide, rel) {
+			t.Errorf("%s is not on the device-side list", rel)
+		}
+	}
 }
 
 func forbidden(dep string) (string, bool) {
@@ -74,12 +104,12 @@ func TestDeviceSideLinksNoPublishing(t *testing.T) {
 		}
 	}
 	// the rule itself catches what it is meant to
-	for _, bad := range []string{"gopkg.in/yaml.v3", module + "/manifest", module + "/packager", "github.com/sassoftware/relic/v8/lib/authenticode"} {
+	for _, bad := range []string{"gopkg.in/yaml.v3", module + "/manifest", module + "/packager", "github.com/sassoftware/relic/v8/lib/authenticode", module + "/flight"} {
 		if _, ok := forbidden(bad); !ok {
 			t.Errorf("forbidden(%s) = false", bad)
 		}
 	}
-	for _, fine := range []string{module + "/manifest/update", module + "/packager/cabinet", module + "/signer/authenticode", "golang.org/x/crypto/cryptobyte"} {
+	for _, fine := range []string{module + "/manifest/update", module + "/packager/cabinet", module + "/signer/authenticode", "golang.org/x/crypto/cryptobyte", module + "/flight/catalog"} {
 		if _, ok := forbidden(fine); ok {
 			t.Errorf("forbidden(%s) = true", fine)
 		}

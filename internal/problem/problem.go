@@ -55,6 +55,13 @@ func (p Problem) String() string {
 	return b.String()
 }
 
+// AtOffset formats a problem in a binary input: FILE:OFFSET: STRUCTURE: RULE,
+// the offset in bytes from the start of the file, in decimal. The cabinet
+// reader and the SMBIOS decoders report their problems in this one form.
+func AtOffset(file string, offset int64, structure, rule string) string {
+	return fmt.Sprintf("%s:%d: %s: %s", file, offset, structure, rule)
+}
+
 // List is every problem found in one run. It is an error when not empty.
 type List []Problem
 
@@ -122,15 +129,86 @@ func (l List) Err() error {
 }
 
 // In returns the problems of file, nil when it has none.
-func (l List) In(file string) error {
+func (l List) In(file string) error { return problemsIn(l, file).Err() }
+
+// Refers is the Err of a problem that stands for the problems of another
+// file its file refers to (the product.yaml an update.yaml lists): Of
+// counts them with the problem's file.
+type Refers struct {
+	File  string // the file referred to, as its problems name it
+	Count int    // its problems
+}
+
+func (r *Refers) Error() string {
+	return plural(r.Count, "problem") + " in " + r.File
+}
+
+// Of returns the problems of file together with those of the files its
+// problems refer to (see Refers), nil when there are none. Its Summary
+// names the files: "1 problem in update.yaml and 2 in product.yaml, which
+// it refers to".
+func (l List) Of(file string) error {
+	var own List
+	var referred []string
+	for _, p := range l {
+		if p.File != file {
+			continue
+		}
+		own = append(own, p)
+		var r *Refers
+		if errors.As(p.Err, &r) && r.File != file && !slices.Contains(referred, r.File) {
+			referred = append(referred, r.File)
+		}
+	}
+	if len(own) == 0 {
+		return nil
+	}
+	all := slices.Clone(own)
+	for _, f := range referred {
+		all = append(all, problemsIn(l, f)...)
+	}
+	all.Sort()
+	return &FileProblems{List: all, File: file, Referred: referred}
+}
+
+func problemsIn(l List, file string) List {
 	var in List
 	for _, p := range l {
 		if p.File == file {
 			in = append(in, p)
 		}
 	}
-	return in.Err()
+	return in
 }
+
+// FileProblems are the problems of one file and of the files it refers
+// to, as List.Of returns them.
+type FileProblems struct {
+	List
+	File     string
+	Referred []string
+}
+
+// Summary names the file and each file it refers to with its count.
+func (f *FileProblems) Summary() string {
+	s := plural(len(problemsIn(f.List, f.File)), "problem") + " in " + f.File
+	for i, r := range f.Referred {
+		if i == 0 {
+			s += " and "
+		} else {
+			s += ", "
+		}
+		s += fmt.Sprintf("%d in %s", len(problemsIn(f.List, r)), r)
+	}
+	if len(f.Referred) > 0 {
+		s += ", which it refers to"
+	}
+	return s
+}
+
+// Unwrap gives the List, so problem.As and errors.Is(err, ErrInvalid)
+// see through it.
+func (f *FileProblems) Unwrap() error { return f.List }
 
 // Add appends a problem.
 func (l *List) Add(p Problem) { *l = append(*l, p) }

@@ -150,7 +150,7 @@ func Manifests(ctx context.Context, paths []string, dir string, opts ...Option) 
 	}
 	if probs := problem.As(err); probs != nil {
 		for _, r := range out {
-			if r.Err = probs.In(r.Manifest); r.Err == nil {
+			if r.Err = probs.Of(r.Manifest); r.Err == nil {
 				r.Err = fmt.Errorf("%s: %w", r.Manifest, ErrNotBuilt)
 			}
 		}

@@ -3,6 +3,8 @@ package cabinet
 import (
 	"errors"
 	"fmt"
+
+	"github.com/devupdate/devupdate/internal/problem"
 )
 
 // Sentinel errors. Every error from this package wraps one of them; the
@@ -116,6 +118,9 @@ type FormatError struct {
 // Error is FILE:OFFSET: STRUCTURE: RULE, the form of every binary input's
 // problem.
 func (e *FormatError) Error() string {
-	return fmt.Sprintf("%s:%d: %s: %s", e.Cabinet, e.Offset, e.Structure, e.Reason)
+	return problem.AtOffset(e.Cabinet, e.Offset, e.Structure, e.Reason)
 }
 func (e *FormatError) Unwrap() error { return e.Err }
+
+// ProblemFile is the cabinet the problem is in (its message starts with it).
+func (e *FormatError) ProblemFile() string { return e.Cabinet }

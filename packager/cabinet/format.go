@@ -2,6 +2,7 @@ package cabinet
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -49,6 +50,46 @@ func (c Compression) String() string {
 
 // MarshalText names the method ("mszip", "none", ...) in JSON reports.
 func (c Compression) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
+
+// Attributes are a CFFILE's attribs: MS-DOS file attributes plus the flag
+// saying the name is UTF-8.
+type Attributes uint16
+
+// attrNames names each attribute bit, in bit order.
+var attrNames = []struct {
+	bit  Attributes
+	name string
+}{
+	{attrReadOnly, "readonly"},
+	{attrHidden, "hidden"},
+	{attrSystem, "system"},
+	{attrArchive, "archive"},
+	{attrExec, "exec"},
+	{attrNameIsUTF, "name_is_utf"},
+}
+
+// Names returns the names of the attributes set, in bit order; a bit the
+// format does not define is named by its value ("0x0100").
+func (a Attributes) Names() []string {
+	names := []string{}
+	for _, n := range attrNames {
+		if a&n.bit != 0 {
+			names = append(names, n.name)
+			a &^= n.bit
+		}
+	}
+	for bit := Attributes(1); a != 0; bit <<= 1 {
+		if a&bit != 0 {
+			names = append(names, fmt.Sprintf("0x%04x", uint16(bit)))
+			a &^= bit
+		}
+	}
+	return names
+}
+
+// MarshalJSON writes the attributes as a list of names (["archive"]), the
+// contract's "names, not numbers".
+func (a Attributes) MarshalJSON() ([]byte, error) { return json.Marshal(a.Names()) }
 
 const (
 	signature = 0x4643534d // "MSCF"

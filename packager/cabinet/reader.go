@@ -60,12 +60,12 @@ func WithReadLogger(l *slog.Logger) ReadOption {
 
 // Entry is a file listed in a cabinet.
 type Entry struct {
-	Name       string    `json:"name"` // as stored, with '\' shown as '/'
-	Size       int64     `json:"size"`
-	Modified   time.Time `json:"modified"` // MS-DOS time read as UTC; zero if invalid
-	Attributes uint16    `json:"attributes"`
-	Folder     int       `json:"folder"`
-	Offset     int64     `json:"offset"` // uncompressed offset in its folder
+	Name       string     `json:"name"` // as stored, with '\' shown as '/'
+	Size       int64      `json:"size"`
+	Modified   time.Time  `json:"modified"` // MS-DOS time read as UTC; zero if invalid
+	Attributes Attributes `json:"attributes"`
+	Folder     int        `json:"folder"`
+	Offset     int64      `json:"offset"` // uncompressed offset in its folder
 
 	stored string
 }
@@ -273,7 +273,7 @@ func (c *Cabinet) parse() error {
 			Name:       string(bytes.ReplaceAll(stored, []byte{'\\'}, []byte{'/'})),
 			Size:       int64(le.Uint32(ent[0:])),
 			Modified:   fromDOSTime(le.Uint16(ent[10:]), le.Uint16(ent[12:])),
-			Attributes: le.Uint16(ent[14:]),
+			Attributes: Attributes(le.Uint16(ent[14:])),
 			Folder:     iFolder,
 			Offset:     int64(le.Uint32(ent[4:])),
 			stored:     string(stored),

@@ -47,6 +47,9 @@ type Result struct {
 	Packages []Package `json:"packages,omitempty"`
 	// Certificate is the signer's certificate.
 	Certificate *x509.Certificate `json:"-"`
+	// Update is the embedded update.json, parsed (nil when the cabinet has
+	// none): flight adds what verified, without a second parse.
+	Update *update.Update `json:"-"`
 }
 
 // Verify checks the Authenticode signature of the cabinet at path against
@@ -89,7 +92,7 @@ func VerifyReaderAt(ctx context.Context, name string, r io.ReaderAt, size int64,
 	if err != nil {
 		return nil, err
 	}
-	res.Kind, res.Packages = c.Kind(), c.Packages
+	res.Kind, res.Packages, res.Update = c.Kind(), c.Packages, c.Update
 	return res, nil
 }
 

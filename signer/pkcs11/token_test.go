@@ -18,6 +18,7 @@ import (
 	"github.com/devupdate/devupdate/signer"
 	"github.com/devupdate/devupdate/signer/devpki"
 	"github.com/devupdate/devupdate/signer/pkcs11"
+	"github.com/devupdate/devupdate/signer/pkcs11/softhsmtest"
 	"github.com/devupdate/devupdate/signer/signertest"
 )
 
@@ -58,32 +59,14 @@ func softhsm(t *testing.T) string {
 
 func makeToken(t *testing.T) string {
 	t.Helper()
-	util := testtool.Need(t, "softhsm2-util")
-	tool := testtool.Need(t, "pkcs11-tool")
-	module := testtool.SoftHSM2Module(t)
 	dir, err := os.MkdirTemp("", "devupdate-softhsm-")
 	if err != nil {
 		t.Fatal(err)
 	}
 	hsm.dir = dir
-	conf := filepath.Join(dir, "softhsm2.conf")
-	if err := os.MkdirAll(filepath.Join(dir, "tokens"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(conf, []byte("directories.tokendir = "+filepath.Join(dir, "tokens")+"\nobjectstore.backend = file\nlog.level = ERROR\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	os.Setenv("SOFTHSM2_CONF", conf)
-	run := func(name string, args ...string) {
-		t.Helper()
-		if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
-			t.Fatalf("%s %v: %v\n%s", name, args, err, out)
-		}
-	}
-	run(util, "--init-token", "--free", "--label", tokenLabel, "--pin", userPIN, "--so-pin", "87654321")
-	run(tool, "--module", module, "--token-label", tokenLabel, "--login", "--pin", userPIN,
-		"--keypairgen", "--key-type", "EC:prime256v1", "--label", keyLabel, "--id", "0a0b", "--usage-sign", "--sensitive")
-	return module
+	tok := softhsmtest.New(t, dir, tokenLabel, userPIN, keyLabel)
+	os.Setenv("SOFTHSM2_CONF", tok.Conf)
+	return tok.Module
 }
 
 // privateKeyAttrs reads CKA_EXTRACTABLE and CKA_SENSITIVE of the key, the
@@ -202,6 +185,7 @@ func TestOpenErrors(t *testing.T) {
 		{"missing token", "pkcs11:token=no-such-token;object=" + keyLabel, good, signer.ErrTokenNotFound},
 		{"missing key", "pkcs11:token=" + tokenLabel + ";object=no-such-key", good, signer.ErrKeyNotFound},
 		{"no PIN", "pkcs11:token=" + tokenLabel + ";object=" + keyLabel, map[string]string{signer.EnvPKCS11Module: module}, signer.ErrNoPIN},
+		{"empty PIN", "pkcs11:token=" + tokenLabel + ";object=" + keyLabel, map[string]string{signer.EnvPKCS11Module: module, signer.EnvPKCS11PIN: ""}, signer.ErrNoPIN},
 		{"pin-value in URI", "pkcs11:token=" + tokenLabel + ";object=" + keyLabel + "?pin-value=" + userPIN, good, signer.ErrPINInURI},
 		{"no module", "pkcs11:token=" + tokenLabel + ";object=" + keyLabel, map[string]string{signer.EnvPKCS11PIN: userPIN}, signer.ErrKey},
 	}

@@ -17,8 +17,10 @@ package product
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"regexp"
 	"slices"
@@ -50,6 +52,9 @@ type Product struct {
 	Rings      []string      // `rings:`, or DefaultRings when absent
 
 	doc *yaml.Node
+	// decoded holds the problems decoding found (unknown keys, values of
+	// the wrong type): a field among them is not reported again.
+	decoded problem.List
 }
 
 // file is the on-disk shape of product.yaml.
@@ -64,15 +69,7 @@ type file struct {
 // HardwareID-3, or HardwareID-4 when the baseboard manufacturer is absent (see
 // the package documentation). ok is false when neither can be formed, which
 // Load refuses.
-func (p *Product) TargetingID() (smbios.HardwareID, bool) {
-	if h, ok := p.SMBIOS.HardwareID(3); ok {
-		return h, true
-	}
-	if _, ok := p.SMBIOS.Value(smbios.FieldBaseboardManufacturer); ok {
-		return smbios.HardwareID{}, false // baseboard product missing: no fallback
-	}
-	return p.SMBIOS.HardwareID(4)
-}
+func (p *Product) TargetingID() (smbios.HardwareID, bool) { return p.SMBIOS.TargetingID() }
 
 // Targets returns every CHID the product is targeted by: the targeting CHID
 // first, then the extra CHIDs, without duplicates.
@@ -106,8 +103,8 @@ func Parse(name string, data []byte) (*Product, error) {
 	if doc == nil {
 		return nil, err
 	}
-	p := &Product{File: name, Name: f.Name, SMBIOS: f.SMBIOS, Rings: f.Rings, doc: doc}
 	list := problem.As(err) // unknown keys, wrong types: go on to report every problem
+	p := &Product{File: name, Name: f.Name, SMBIOS: f.SMBIOS, Rings: f.Rings, doc: doc, decoded: slices.Clip(list)}
 	p.checkName(&list)
 	p.checkSMBIOS(&list)
 	p.checkCHIDs(&list, f.CHIDs)
@@ -129,6 +126,9 @@ func (p *Product) pos(path ...string) yamlpos.Pos {
 }
 
 func (p *Product) add(l *problem.List, field string, at yamlpos.Pos, format string, args ...any) {
+	if yamlpos.Reported(p.decoded, field) {
+		return
+	}
 	l.Addf(p.File, at.Line, at.Col, field, format, args...)
 }
 
@@ -157,7 +157,7 @@ var smbiosKeys = []struct {
 
 func (p *Product) checkSMBIOS(l *problem.List) {
 	if _, ok := yamlpos.Find(p.doc, "smbios"); !ok {
-		p.add(l, "smbios", yamlpos.Pos{}, "required")
+		p.add(l, "smbios", p.pos("smbios"), "required")
 		return
 	}
 	for _, k := range smbiosKeys {
@@ -399,8 +399,12 @@ func ValidateFiles(paths []string, opts ...Option) ([]*Product, error) {
 		p, err := Load(path)
 		if err != nil {
 			ps := problem.As(err)
-			if ps == nil {
-				ps = problem.List{{File: path, Rule: err.Error()}}
+			switch {
+			case ps != nil:
+			case errors.Is(err, fs.ErrNotExist):
+				ps = problem.List{{File: path, Rule: "file does not exist", Err: err}}
+			default:
+				ps = problem.List{{File: path, Rule: err.Error(), Err: err}}
 			}
 			list = append(list, ps...)
 			continue

@@ -193,8 +193,26 @@ func TestRequiredFields(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 	_, err = Parse("p.yaml", []byte("name: x\n"))
-	if diff := cmp.Diff([]place{{0, 0, "smbios"}}, places(t, err)); diff != "" {
+	if diff := cmp.Diff([]place{{1, 1, "smbios"}}, places(t, err)); diff != "" {
 		t.Errorf("no smbios (-want +got):\n%s", diff)
+	}
+	// A value of the wrong type is one problem at the value, not also a
+	// missing field.
+	_, err = Parse("p.yaml", []byte("name: [x]\nsmbios:\n  manufacturer: {a: b}\n  family: F\n  product_name: P\n  sku: S\n  baseboard_product: [B]\n  bios_major_release: 256\nrings: 3\nchids: x\n"))
+	want = []place{
+		{1, 7, "name"},
+		{3, 17, "smbios.manufacturer"},
+		{7, 22, "smbios.baseboard_product"},
+		{8, 23, "smbios.bios_major_release"},
+		{9, 8, "rings"},
+		{10, 8, "chids"},
+	}
+	if diff := cmp.Diff(want, places(t, err)); diff != "" {
+		t.Errorf("wrong types (-want +got):\n%s", diff)
+	}
+	_, err = Parse("p.yaml", []byte("name: x\nsmbios: [1]\n"))
+	if diff := cmp.Diff([]place{{2, 9, "smbios"}}, places(t, err)); diff != "" {
+		t.Errorf("smbios a list (-want +got):\n%s", diff)
 	}
 	if _, err := Parse("p.yaml", []byte("name: x\nsmbios:\n  colour: red\n")); !errors.Is(err, problem.ErrInvalid) {
 		t.Errorf("unknown key accepted: %v", err)
@@ -273,7 +291,7 @@ func TestValidateFilesCollisions(t *testing.T) {
 		"c.yaml:9:9 chids[0]", // extra CHID = a.yaml's targeting CHID
 		"d.yaml:1:7 name",     // same name as a.yaml
 		"f.yaml:3:3 smbios",   // same HardwareID-4 as e.yaml
-		"g.yaml:2:1 smbios",   // syntax error
+		"g.yaml:2:9 smbios",   // syntax error: the [ that is not closed
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("problems (-want +got):\n%s\n%v", diff, err)

@@ -71,6 +71,15 @@ type Lister interface {
 	Summary() string
 }
 
+// FileProblem is an error about one place in one input file, such as a
+// binary input's FILE:OFFSET: STRUCTURE: RULE (packager/cabinet's
+// FormatError, smbios's StructureError): its message starts with the file,
+// so a failure line is that message, without the program's name.
+type FileProblem interface {
+	error
+	ProblemFile() string
+}
+
 // App is one binary's command line.
 type App struct {
 	// Name is the program name used in messages ("devupdate").
@@ -111,8 +120,11 @@ func (a *App) Execute(ctx context.Context, args []string, stdout, stderr io.Writ
 	if errors.As(err, &rep) {
 		return ExitFailed
 	}
-	if o.JSON() && !o.wrote {
-		// A command that failed before reporting still prints one document.
+	if o.JSON() {
+		// A command that failed before reporting still prints one
+		// document. A long-running one (serve) printed its document when
+		// it became ready; a failure after that is a second, closing
+		// document, so stdout stays the only stream a script reads.
 		_ = o.writeJSON(Status{Error: o.errorOf(err), Problems: listerOf(err)})
 		return ExitFailed
 	}
@@ -145,18 +157,19 @@ func (a *App) newRoot(o *Output) *cobra.Command {
 	return root
 }
 
-// Args makes a positional-argument check report a usage error (exit 2).
+// Args makes a positional-argument check report a usage error (exit 2)
+// that shows the arguments the command takes.
 func Args(check cobra.PositionalArgs) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if err := check(cmd, args); err != nil {
-			return &UsageError{err}
+			return &UsageError{fmt.Errorf("%w; usage: %s", err, cmd.UseLine())}
 		}
 		return nil
 	}
 }
 
 // Group returns a command that only groups subcommands. Called alone it
-// prints its help and fails as a usage error; called with an unknown
+// fails as a usage error naming them; called with an unknown
 // subcommand it suggests the nearest ones.
 func Group(use, short string, subs ...*cobra.Command) *cobra.Command {
 	c := &cobra.Command{Use: use, Short: short, Args: groupArgs, RunE: needSubcommand}
@@ -180,7 +193,14 @@ func groupArgs(cmd *cobra.Command, args []string) error {
 	return &UsageError{errors.New(msg)}
 }
 
+// needSubcommand is the usage error of a group called alone: it names the
+// subcommands (stdout stays empty, as for every usage error).
 func needSubcommand(cmd *cobra.Command, args []string) error {
-	_ = cmd.Help()
-	return Usagef("%s needs a subcommand", cmd.CommandPath())
+	var names []string
+	for _, c := range cmd.Commands() {
+		if c.IsAvailableCommand() && c.Name() != "help" && c.Name() != "completion" {
+			names = append(names, c.Name())
+		}
+	}
+	return Usagef("%s needs a subcommand: %s", cmd.CommandPath(), strings.Join(names, ", "))
 }

@@ -29,6 +29,11 @@ type fileResult struct {
 	Size int64 `json:"size,omitempty"`
 }
 
+type inspectResult struct {
+	Status
+	Subject
+}
+
 type showResult struct {
 	Status
 	Name string `json:"name,omitempty"`
@@ -99,7 +104,28 @@ func testApp() *App {
 					return Missing("--key", "the signing key", "TOOL_KEY")
 				},
 			}
-			return []*cobra.Command{check, show, plain, need, Group("grp", "a group", &cobra.Command{Use: "build", Run: func(*cobra.Command, []string) {}})}
+			// serve reports that it is ready, then fails (its listener
+			// breaking), as a long-running server can.
+			serve := &cobra.Command{
+				Use:  "serve",
+				Args: Args(cobra.NoArgs),
+				RunE: func(cmd *cobra.Command, args []string) error {
+					_ = Single(o, &showResult{Name: "ready"}, nil, func(w io.Writer, r *showResult) error {
+						_, err := fmt.Fprintln(w, "serving")
+						return err
+					})
+					return errThing
+				},
+			}
+			// inspect reports on one file, and fails.
+			inspect := &cobra.Command{
+				Use:  "inspect FILE",
+				Args: Args(cobra.ExactArgs(1)),
+				RunE: func(cmd *cobra.Command, args []string) error {
+					return Single(o, &inspectResult{Subject: Subject{File: args[0]}}, errThing, func(io.Writer, *inspectResult) error { return nil })
+				},
+			}
+			return []*cobra.Command{check, show, plain, need, serve, inspect, Group("grp", "a group", &cobra.Command{Use: "build", Run: func(*cobra.Command, []string) {}})}
 		},
 	}
 }
@@ -176,9 +202,15 @@ func TestExecute(t *testing.T) {
 		{"unreported error text", []string{"plain"}, "", "tool: the thing is broken\n", ExitFailed},
 		{"unreported error json", []string{"plain", "-O", "json"},
 			"{\n  \"ok\": false,\n  \"error\": {\n    \"code\": \"thing_broken\",\n    \"message\": \"the thing is broken\"\n  }\n}\n", "", ExitFailed},
+		{"failure after ready text", []string{"serve"}, "serving\n", "tool: the thing is broken\n", ExitFailed},
+		{"failure after ready json", []string{"serve", "-O", "json"},
+			"{\n  \"ok\": true,\n  \"name\": \"ready\"\n}\n{\n  \"ok\": false,\n  \"error\": {\n    \"code\": \"thing_broken\",\n    \"message\": \"the thing is broken\"\n  }\n}\n", "", ExitFailed},
+		{"single file fails text", []string{"inspect", "a.bin"}, "", "a.bin: the thing is broken\ntool: 1 of 1 failed\n", ExitFailed},
+		{"single file fails json", []string{"inspect", "a.bin", "-O", "json"},
+			"{\n  \"ok\": false,\n  \"error\": {\n    \"code\": \"thing_broken\",\n    \"message\": \"the thing is broken\"\n  },\n  \"file\": \"a.bin\"\n}\n", "", ExitFailed},
 		{"missing flag", []string{"need"}, "", "tool: --key is required: give the signing key (or set TOOL_KEY)\nRun 'tool need --help' for usage.\n", ExitUsage},
 		{"usage error prints no JSON", []string{"need", "-O", "json"}, "", "tool: --key is required: give the signing key (or set TOOL_KEY)\nRun 'tool need --help' for usage.\n", ExitUsage},
-		{"no arguments", []string{"check"}, "", "tool: requires at least 1 arg(s), only received 0\nRun 'tool check --help' for usage.\n", ExitUsage},
+		{"no arguments", []string{"check"}, "", "tool: requires at least 1 arg(s), only received 0; usage: tool check FILE... [flags]\nRun 'tool check --help' for usage.\n", ExitUsage},
 		{"unknown flag", []string{"show", "--nope"}, "", "tool: unknown flag: --nope\nRun 'tool show --help' for usage.\n", ExitUsage},
 		{"bad output", []string{"show", "-O", "xml"}, "", "tool: --output must be text or json, not \"xml\"\nRun 'tool show --help' for usage.\n", ExitUsage},
 		{"mistyped command", []string{"chekc"}, "", "tool: unknown command \"chekc\" for \"tool\"; did you mean check?\nRun 'tool --help' for usage.\n", ExitUsage},
@@ -203,7 +235,7 @@ func TestExecute(t *testing.T) {
 
 func TestGroupAloneIsUsage(t *testing.T) {
 	out, errOut, code := run("grp")
-	if code != ExitUsage || !strings.Contains(out, "build") || !strings.HasSuffix(errOut, "Run 'tool grp --help' for usage.\n") {
+	if code != ExitUsage || out != "" || errOut != "tool: tool grp needs a subcommand: build\nRun 'tool grp --help' for usage.\n" {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }

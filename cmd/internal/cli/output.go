@@ -14,7 +14,6 @@ type Output struct {
 	App            *App
 	Stdout, Stderr io.Writer
 	format         string // --output: "text" or "json"
-	wrote          bool   // a JSON document has been written
 }
 
 // JSON reports whether --output json was given.
@@ -39,6 +38,16 @@ type Status struct {
 }
 
 func (s *Status) status() *Status { return s }
+
+// Subject is the file a single-subject report is about (`cab list CAB`).
+// Embedded beside Status, it is the report's "file", and a failure's text
+// line starts with it, as a batch command's does: "x.cab: file exists",
+// then the summary line.
+type Subject struct {
+	File string `json:"file"`
+}
+
+func (s *Subject) subject() string { return s.File }
 
 // Item opens the report of one input of a command that takes several. File
 // is the path of the file the item describes; OK and Error are that
@@ -135,7 +144,13 @@ func Single[T Statuser](o *Output, v T, err error, text func(w io.Writer, v T) e
 		return nil
 	}
 	if err != nil {
-		o.printError(err)
+		var fp FileProblem
+		if sub, ok := any(v).(interface{ subject() string }); ok && sub.subject() != "" && listerOf(err) == nil && !errors.As(err, &fp) {
+			fmt.Fprintln(o.Stderr, Describe(sub.subject(), err))
+			fmt.Fprintf(o.Stderr, "%s: 1 of 1 failed\n", o.App.Name)
+		} else {
+			o.printError(err)
+		}
 		return &ReportedError{err}
 	}
 	return text(o.Stdout, v)
@@ -174,7 +189,9 @@ func listerOf(err error) Lister {
 }
 
 // printError prints a failure on Stderr: each finding of a Lister on its
-// own line followed by its summary, anything else as "NAME: message".
+// own line followed by its summary; a problem in one input file (a
+// FileProblem whose message starts with its file) as it is, followed by
+// the summary line; anything else as "NAME: message".
 func (o *Output) printError(err error) {
 	if l := listerOf(err); l != nil {
 		for _, line := range l.Lines() {
@@ -183,12 +200,17 @@ func (o *Output) printError(err error) {
 		fmt.Fprintf(o.Stderr, "%s: %s\n", o.App.Name, l.Summary())
 		return
 	}
+	var fp FileProblem
+	if errors.As(err, &fp) && fp.ProblemFile() != "" && strings.HasPrefix(err.Error(), fp.ProblemFile()+":") {
+		fmt.Fprintln(o.Stderr, err)
+		fmt.Fprintf(o.Stderr, "%s: 1 problem in 1 file\n", o.App.Name)
+		return
+	}
 	fmt.Fprintf(o.Stderr, "%s: %v\n", o.App.Name, err)
 }
 
 // WriteJSON prints v as the run's JSON document: indented, one per run.
 func (o *Output) writeJSON(v any) error {
-	o.wrote = true
 	enc := json.NewEncoder(o.Stdout)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)

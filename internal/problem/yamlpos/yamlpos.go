@@ -2,20 +2,27 @@
 // product.yaml, SMBIOS fields files), reports unknown keys (with the nearest
 // known one), values of the wrong type and syntax errors as problem.List
 // entries naming the file, line, column and field, and finds the
-// position of a value for a problem. It is the only place in devupdate that
-// imports a YAML parser, so the device side, which reads none, stays free of
-// it (internal/archtest checks that).
+// position of a value for a problem. yaml.v3 decodes; its errors name a
+// line at best, so the types are checked on the decoded nodes here, and a
+// syntax error is placed by goccy/go-yaml's parser, which keeps the line and
+// column of every token. It is the only place in devupdate that imports a
+// YAML parser, so the device side, which reads none, stays free of them
+// (internal/archtest checks that).
 package yamlpos
 
 import (
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
+	goyaml "github.com/goccy/go-yaml"
+	goyamlparser "github.com/goccy/go-yaml/parser"
 	"gopkg.in/yaml.v3"
 
 	"github.com/devupdate/devupdate/internal/problem"
@@ -25,33 +32,51 @@ var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 
 // Decode parses data (the contents of file) into v and returns the
 // document node so callers can report positions. A syntax error comes back
-// as a problem.List naming the file, line, column and the field being written, with
-// a nil node: nothing can be checked further. Unknown keys (each with the
-// nearest known key: "did you mean description?") and values of the wrong
-// type come back as a problem.List together with the node and v decoded as far as
-// it goes, so a caller can go on checking and report every problem at once.
+// as a problem.List naming the file, line, column and the field being
+// written, with a nil node: nothing can be checked further. Unknown keys
+// (each with the nearest known key: "did you mean description?"),
+// duplicate keys and values of the wrong type come back as a problem.List
+// together with the node and v decoded as far as it goes, so a caller can
+// go on checking and report every problem at once; each names the line and
+// column of the key or value it is about and its field (a.b[2].c). A
+// field with such a problem keeps its zero value in v: callers ask
+// Reported before finding it missing or empty (see Reported).
 func Decode(file string, data []byte, v any) (*yaml.Node, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, syntaxErr(file, data, err)
 	}
-	if doc.Kind == 0 {
+	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, problem.List{{File: file, Rule: "file is empty"}}
 	}
+	derr := doc.Decode(v)
 	var l problem.List
-	if len(doc.Content) > 0 {
-		unknownKeys(file, doc.Content[0], reflect.TypeOf(v), "", &l)
+	w := &walker{file: file, l: &l, budget: maxVisits}
+	w.check(doc.Content[0], reflect.TypeOf(v), "")
+	var te *yaml.TypeError
+	if derr != nil && len(l) == 0 {
+		// yaml.v3 refused something the walk accepts: keep its words,
+		// which name only the line. FuzzDecode holds that this does not
+		// happen.
+		l = problem.As(yamlErr(file, derr))
 	}
-	if err := doc.Decode(v); err != nil {
-		var te *yaml.TypeError
-		if !errors.As(err, &te) {
-			return nil, yamlErr(file, err)
-		}
-		for _, msg := range te.Errors {
-			l = append(l, yamlMsg(file, msg))
-		}
+	if derr != nil && !errors.As(derr, &te) {
+		return nil, l.Err() // v is not decoded: nothing more to check
 	}
 	return &doc, l.Err()
+}
+
+// Reported reports whether probs (as Decode returned them) hold a problem
+// about field or about a field containing it ("files" contains
+// "files[2].dest"): such a field was present but unusable, so it is not
+// also reported as missing or empty.
+func Reported(probs problem.List, field string) bool {
+	for _, p := range probs {
+		if p.Field == field || strings.HasPrefix(field, p.Field+".") || strings.HasPrefix(field, p.Field+"[") {
+			return true
+		}
+	}
+	return false
 }
 
 func yamlErr(file string, err error) error {
@@ -74,42 +99,64 @@ func yamlMsg(file, msg string) problem.Problem {
 	return problem.Problem{File: file, Rule: "yaml: " + msg}
 }
 
-// syntaxErr places a YAML syntax error. The parser gives only the line; the
-// column is where the offending token starts on it (the second mapping
-// indicator for "mapping values are not allowed", a character no token can
-// start with, else the line's first one), and the field is the key path
-// leading to that line, read from the indentation of the lines above.
+// syntaxErr places a YAML syntax error, which yaml.v3 reports with a line
+// at best. The place is, in order: the first byte no YAML document may hold
+// (invalid UTF-8, a control character), which both parsers refuse; else the
+// token goccy/go-yaml's parser stops at, with its words (it reads the same
+// YAML and keeps the line and column of every token); else, where it finds
+// nothing wrong, yaml.v3's line and the first token on it. The field is the
+// key path leading to that line, read from the indentation of the lines
+// above (a document that does not parse has no tree to take it from).
 func syntaxErr(file string, data []byte, err error) error {
 	p := yamlMsg(file, err.Error())
+	if line, col, rule, ok := badByte(data); ok {
+		p.Line, p.Col, p.Rule = line, col, "yaml: "+rule
+	} else if line, col, rule, ok := goccyPos(data); ok {
+		p.Line, p.Col, p.Rule = line, col, "yaml: "+rule
+	}
 	lines := strings.Split(string(data), "\n")
 	if p.Line < 1 || p.Line > len(lines) {
-		return problem.List{p}
+		p.Line = 1
 	}
-	text := strings.TrimRight(lines[p.Line-1], "\r")
-	p.Col = tokenCol(text, p.Rule)
+	if p.Col < 1 {
+		text := lines[p.Line-1]
+		p.Col = utf8.RuneCountInString(text) - utf8.RuneCountInString(strings.TrimLeft(text, " \t")) + 1
+	}
 	p.Field = fieldAt(lines[:p.Line])
 	return problem.List{p}
 }
 
-// tokenCol is the 1-based column of the token a syntax error is about.
-func tokenCol(text, rule string) int {
-	first := len(text) - len(strings.TrimLeft(text, " \t-")) + 1
-	switch {
-	case strings.Contains(rule, "mapping values are not allowed"):
-		seen := 0
-		for i := 0; i < len(text); i++ {
-			if text[i] == ':' && (i+1 == len(text) || text[i+1] == ' ') {
-				if seen++; seen == 2 {
-					return i + 1
-				}
-			}
-		}
-	case strings.Contains(rule, "cannot start any token"), strings.Contains(rule, "tab character"):
-		if i := strings.IndexAny(text, "\t@`"); i >= 0 {
-			return i + 1
-		}
+// goccyPos asks goccy/go-yaml's parser where data stops being YAML.
+func goccyPos(data []byte) (line, col int, rule string, ok bool) {
+	_, err := goyamlparser.ParseBytes(data, 0)
+	var se *goyaml.SyntaxError
+	if !errors.As(err, &se) || se.Token == nil || se.Token.Position == nil || se.Token.Position.Line < 1 {
+		return 0, 0, "", false
 	}
-	return first
+	return se.Token.Position.Line, max(se.Token.Position.Column, 1), se.Message, true
+}
+
+// badByte finds the first byte of data that is not valid UTF-8 or is a
+// control character YAML does not allow (only tab, line feed, carriage
+// return and next line are; a byte order mark may open the document), and its line and
+// column (in characters, as yaml.v3 counts them).
+func badByte(data []byte) (line, col int, rule string, ok bool) {
+	line, col = 1, 1
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			return line, col, fmt.Sprintf("invalid UTF-8 (byte 0x%02x)", data[i]), true
+		case r == '\n':
+			line, col = line+1, 0
+		case r == '\t' || r == '\r' || r == 0x85 || r == 0xFEFF && i == 0:
+		case r < 0x20 || r >= 0x7F && r <= 0x9F || r == 0xFFFE || r == 0xFFFF:
+			return line, col, fmt.Sprintf("control character %U is not allowed", r), true
+		}
+		i += size
+		col++
+	}
+	return 0, 0, "", false
 }
 
 var keyLineRE = regexp.MustCompile(`^(\s*)(- )?([A-Za-z0-9_.-]+)\s*:(\s|$)`)
@@ -159,36 +206,166 @@ func fieldAt(lines []string) string {
 	return b.String()
 }
 
-// unknownKeys adds a problem for every mapping key under n that the Go type
-// t (decoded with yaml.v3's rules: the yaml tag's name, else the field name
-// in lower case; inline structs; types with their own UnmarshalYAML are
-// not looked into) does not know, naming the nearest known key.
-func unknownKeys(file string, n *yaml.Node, t reflect.Type, path string, l *problem.List) {
+// maxVisits bounds the nodes one walk visits: aliases can make a small
+// document stand for a huge one, and yaml.v3's own bound on them does not
+// apply to the walk.
+const maxVisits = 1 << 20
+
+// walker checks a decoded document against the Go type it was decoded
+// into, adding a problem to l for each finding.
+type walker struct {
+	file   string
+	l      *problem.List
+	budget int
+}
+
+func (w *walker) add(n *yaml.Node, field, rule string) {
+	w.l.Add(problem.Problem{File: w.file, Line: n.Line, Col: n.Column, Field: field, Rule: rule})
+}
+
+// check walks n beside the Go type t it is decoded into (with yaml.v3's
+// rules: the yaml tag's name, else the field name in lower case; inline
+// structs; types with their own UnmarshalYAML are not looked into) and adds
+// a problem for every unknown key, naming the nearest known key, every key
+// given twice, and every value of the wrong kind, at the key or value it
+// is about. A value of the wrong kind is not looked into.
+func (w *walker) check(n *yaml.Node, t reflect.Type, path string) {
+	if w.budget--; w.budget == 0 {
+		w.add(n, path, fmt.Sprintf("too many values: aliases expand the document to more than %d", maxVisits))
+	}
+	if w.budget <= 0 {
+		return
+	}
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if t.Implements(unmarshalerType) || reflect.PointerTo(t).Implements(unmarshalerType) {
+	if t.Implements(unmarshalerType) || reflect.PointerTo(t).Implements(unmarshalerType) || t.Kind() == reflect.Interface {
 		return
 	}
-	switch {
-	case t.Kind() == reflect.Struct && n.Kind == yaml.MappingNode:
-		fields := map[string]reflect.Type{}
-		structFields(t, fields)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := n.Content[i]
-			ft, ok := fields[k.Value]
-			sub := join(path, k.Value)
-			if !ok {
-				l.Add(problem.Problem{File: file, Line: k.Line, Col: k.Column, Field: sub, Rule: unknownRule(k.Value, fields)})
-				continue
-			}
-			unknownKeys(file, n.Content[i+1], ft, sub, l)
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
+		return // the zero value, as yaml.v3 decodes it
+	}
+	if want, ok := kindOK(n, t); !ok {
+		w.add(n, path, "want "+want+", not "+describe(n))
+		return
+	}
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		var fields map[string]reflect.Type
+		if t.Kind() == reflect.Struct {
+			fields = map[string]reflect.Type{}
+			structFields(t, fields)
 		}
-	case (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) && n.Kind == yaml.SequenceNode:
+		seen := map[string]int{} // key -> line it was first given at
+		w.pairs(n, path, func(k, v *yaml.Node, merged bool) {
+			sub := join(path, k.Value)
+			var ft reflect.Type
+			if fields != nil {
+				var ok bool
+				if ft, ok = fields[k.Value]; !ok {
+					w.add(k, sub, unknownRule(k.Value, fields))
+					return
+				}
+			} else {
+				ft = t.Elem()
+				w.check(k, t.Key(), sub)
+			}
+			if !merged {
+				if line, dup := seen[k.Value]; dup {
+					w.add(k, sub, fmt.Sprintf("key given twice (first at line %d)", line))
+					return
+				}
+				seen[k.Value] = k.Line
+			}
+			w.check(v, ft, sub)
+		})
+	case reflect.Slice, reflect.Array:
 		for i, c := range n.Content {
-			unknownKeys(file, c, t.Elem(), fmt.Sprintf("%s[%d]", path, i), l)
+			w.check(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i))
 		}
 	}
+}
+
+// pairs calls fn for each key and value of the mapping n, then for those
+// brought in by its merge keys (<<: *anchor, or a list of them), which the
+// mapping's own keys override.
+func (w *walker) pairs(n *yaml.Node, path string, fn func(k, v *yaml.Node, merged bool)) {
+	var merges []*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
+			merges = append(merges, v)
+			continue
+		}
+		fn(k, v, false)
+	}
+	for _, m := range merges {
+		for m.Kind == yaml.AliasNode && m.Alias != nil {
+			m = m.Alias
+		}
+		srcs := []*yaml.Node{m}
+		if m.Kind == yaml.SequenceNode {
+			srcs = m.Content
+		}
+		for _, src := range srcs {
+			for src.Kind == yaml.AliasNode && src.Alias != nil {
+				src = src.Alias
+			}
+			if src.Kind != yaml.MappingNode {
+				w.add(src, path, "a merge (<<) takes a mapping or a list of mappings, not "+describe(src))
+				continue
+			}
+			if w.budget -= len(src.Content); w.budget <= 0 {
+				return
+			}
+			w.pairs(src, path, func(k, v *yaml.Node, _ bool) { fn(k, v, true) })
+		}
+	}
+}
+
+// kindOK reports whether the node n can be decoded into a value of type t
+// (not a pointer) and, when not, what t wants in words.
+func kindOK(n *yaml.Node, t reflect.Type) (string, bool) {
+	scalar := n.Kind == yaml.ScalarNode
+	switch t.Kind() {
+	case reflect.String:
+		return "a string", scalar
+	case reflect.Bool:
+		return "true or false", scalar && n.ShortTag() == "!!bool"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		shift := 64 - t.Bits()
+		want := fmt.Sprintf("an integer %d-%d", math.MinInt64>>shift, math.MaxInt64>>shift)
+		if t.Kind() >= reflect.Uint {
+			want = fmt.Sprintf("an integer 0-%d", uint64(math.MaxUint64)>>shift)
+		}
+		return want, scalar && n.ShortTag() == "!!int" && n.Decode(reflect.New(t).Interface()) == nil
+	case reflect.Float32, reflect.Float64:
+		return "a number", scalar && (n.ShortTag() == "!!int" || n.ShortTag() == "!!float")
+	case reflect.Slice, reflect.Array:
+		return "a list", n.Kind == yaml.SequenceNode
+	case reflect.Struct, reflect.Map:
+		return "a mapping (key: value)", n.Kind == yaml.MappingNode
+	}
+	return t.String(), n.Decode(reflect.New(t).Interface()) == nil
+}
+
+// describe names what a node is, for "want X, not Y".
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.MappingNode:
+		return "a mapping"
+	}
+	v := n.Value
+	if len(v) > 40 {
+		v = v[:40] + "..."
+	}
+	return strconv.Quote(v)
 }
 
 var unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()

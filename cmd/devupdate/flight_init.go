@@ -1,0 +1,186 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/devupdate/devupdate/cmd/internal/cli"
+	"github.com/devupdate/devupdate/flight"
+	"github.com/devupdate/devupdate/smbios/product"
+)
+
+type initReport struct {
+	cli.Status
+	DevKeys string            `json:"dev_keys,omitempty"`
+	Rings   []initRing        `json:"rings"`
+	Roots   map[string]string `json:"root_files,omitempty"`
+}
+
+type initRing struct {
+	Ring        string `json:"ring"`
+	RootVersion int64  `json:"root_version"`
+}
+
+func newFlightInitCmd(o *cli.Output) *cobra.Command {
+	ff := &flightFlags{needKeys: true, create: true}
+	var (
+		devKeys, out  string
+		soaks, expiry []string
+	)
+	c := &cobra.Command{
+		Use:   "init [PRODUCT.yaml...] --store URL (--keys FILE | --dev-keys DIR) [--out DIR]",
+		Short: "Create the rings' TUF repositories and register products",
+		Long: `Creates each ring's root metadata (signed by the ring's root keys), registers
+the products (their targeting CHIDs key their repositories) and creates their
+repositories. Rings come from the products' rings: lists, else the default
+Preview, EarlyAdopter, GeneralAvailability. --out DIR writes DIR/<ring>.root.json,
+the root a device image ships for each ring it may be moved to. Re-running it is
+safe: existing roots are never rewritten.
+
+--dev-keys DIR generates TEST-ONLY development keys (ECDSA P-256 files, in the
+clear) and DIR/keys.json; never use them for devices in the field.`,
+		Args: cli.Args(cobra.ArbitraryArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if devKeys != "" && ff.keys != "" {
+				return cli.Usagef("--dev-keys and --keys conflict: give one")
+			}
+			var products []*product.Product
+			if len(args) > 0 {
+				var err error
+				if products, err = product.ValidateFiles(args); err != nil {
+					return err
+				}
+			}
+			rings, err := initRings(products, soaks, expiry)
+			if err != nil {
+				return err
+			}
+			rep := &initReport{Rings: []initRing{}}
+			if devKeys != "" {
+				var names []string
+				for _, r := range rings {
+					names = append(names, r.Name)
+				}
+				if ff.keys, err = flight.GenerateDevKeys(devKeys, names); err != nil {
+					return err
+				}
+				rep.DevKeys = ff.keys
+			}
+			f, done, err := ff.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			res, err := f.Init(cmd.Context(), flight.InitRequest{Rings: rings, Products: products})
+			if err == nil && out != "" {
+				rep.Roots = map[string]string{}
+				for _, r := range res.Rings {
+					if err = writeRoot(out, &r); err != nil {
+						break
+					}
+					rep.Roots[r.Ring] = filepath.Join(out, r.Ring+".root.json")
+				}
+			}
+			if res != nil {
+				for _, r := range res.Rings {
+					rep.Rings = append(rep.Rings, initRing{Ring: r.Ring, RootVersion: r.Version})
+				}
+			}
+			return cli.Single(o, rep, err, func(w io.Writer, rep *initReport) error {
+				if rep.DevKeys != "" {
+					fmt.Fprintf(w, "TEST-ONLY development keys: %s\n", rep.DevKeys)
+				}
+				for _, r := range rep.Rings {
+					fmt.Fprintf(w, "ring %s: root version %d", r.Ring, r.RootVersion)
+					if p := rep.Roots[r.Ring]; p != "" {
+						fmt.Fprintf(w, ", device root %s", p)
+					}
+					fmt.Fprintln(w)
+				}
+				return nil
+			})
+		},
+	}
+	ff.register(c)
+	c.Flags().StringVar(&devKeys, "dev-keys", "", "generate TEST-ONLY development keys into DIR and use them")
+	c.Flags().StringVar(&out, "out", "", "write each ring's root.json (what a device image ships) into DIR")
+	c.Flags().StringArrayVar(&soaks, "soak", nil, "RING=DURATION: how long an update stays in RING before promotion out of it (default 0)")
+	c.Flags().StringArrayVar(&expiry, "expiry", nil, "ROLE=DURATION for every ring: root, targets, snapshot, timestamp (defaults 8760h, 2160h, 168h, 24h)")
+	return c
+}
+
+// initRings derives the ring list: the products' rings in order, else the
+// defaults, with the --soak and --expiry settings.
+func initRings(products []*product.Product, soaks, expiry []string) ([]flight.RingConfig, error) {
+	var names []string
+	for _, p := range products {
+		for _, r := range p.Rings {
+			if !slices.Contains(names, r) {
+				names = append(names, r)
+			}
+		}
+	}
+	if len(names) == 0 {
+		names = product.DefaultRings
+	}
+	exp := flight.DefaultExpiry
+	for _, kv := range expiry {
+		role, d, err := splitDuration("--expiry", kv)
+		if err != nil {
+			return nil, err
+		}
+		switch role {
+		case "root":
+			exp.Root = d
+		case "targets":
+			exp.Targets = d
+		case "snapshot":
+			exp.Snapshot = d
+		case "timestamp":
+			exp.Timestamp = d
+		default:
+			return nil, cli.Usagef("--expiry %q: the role must be root, targets, snapshot or timestamp", kv)
+		}
+	}
+	var rings []flight.RingConfig
+	for _, n := range names {
+		rings = append(rings, flight.RingConfig{Name: n, Expiry: exp})
+	}
+	for _, kv := range soaks {
+		ring, d, err := splitDuration("--soak", kv)
+		if err != nil {
+			return nil, err
+		}
+		i := slices.IndexFunc(rings, func(r flight.RingConfig) bool { return r.Name == ring })
+		if i < 0 {
+			return nil, cli.Usagef("--soak %q: no ring %s (rings: %s)", kv, ring, strings.Join(names, ", "))
+		}
+		rings[i].Soak = d
+	}
+	return rings, nil
+}
+
+func splitDuration(flag, kv string) (string, flight.Duration, error) {
+	k, v, ok := strings.Cut(kv, "=")
+	d, err := time.ParseDuration(v)
+	if !ok || err != nil || d < 0 {
+		return "", 0, cli.Usagef("%s %q: want NAME=DURATION such as Preview=24h", flag, kv)
+	}
+	return k, flight.Duration(d), nil
+}
+
+// writeRoot writes a ring's root as DIR/<ring>.root.json (replacing an
+// older one: a device image always ships the newest).
+func writeRoot(dir string, r *flight.RingRoot) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, r.Ring+".root.json"), r.Root, 0o644)
+}
