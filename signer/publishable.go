@@ -25,21 +25,23 @@ func CheckPublishable(ctx context.Context, name string, r io.ReaderAt, size int6
 	if err != nil {
 		return err
 	}
-	_, cab, err := authenticode.ReadUpdate(ctx, name, r, size)
+	if h.Signed() && policy != nil {
+		_, err := VerifyReaderAt(ctx, name, r, size, *policy) // the structure and update.json too, in the same pass
+		return err
+	}
+	// The signature is judged first (as Verify does), then what the
+	// cabinet holds.
+	switch {
+	case !h.Signed() && allowUnsigned:
+		err = authenticode.CheckStructure(ctx, name, r, size)
+	case !h.Signed():
+		err = fmt.Errorf("%s: %w", name, ErrNotSigned)
+	default:
+		err = authenticode.CheckIntact(ctx, name, r, size)
+	}
 	if err != nil {
 		return err
 	}
-	if cab != nil {
-		cab.Close()
-	}
-	switch {
-	case !h.Signed() && allowUnsigned:
-		return authenticode.CheckStructure(ctx, name, r, size)
-	case !h.Signed():
-		return fmt.Errorf("%s: %w", name, ErrNotSigned)
-	case policy != nil:
-		_, err := VerifyReaderAt(ctx, name, r, size, *policy)
-		return err
-	}
-	return authenticode.CheckIntact(ctx, name, r, size)
+	_, err = authenticode.ReadUpdate(ctx, name, r, size)
+	return err
 }

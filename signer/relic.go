@@ -17,8 +17,9 @@ import (
 // digestCabinet computes the Authenticode imprint of the cabinet read from
 // r in one streaming pass with relic's cabfile.Digest, which signing needs
 // because it also returns the header patched for the signature. Every
-// signature made from it is verified by authenticode.VerifyBlob against
-// authenticode.Digest's independent computation before it is reported.
+// signature made from it is verified by authenticode.VerifyBlob before it
+// is reported; authenticode computes the same digest independently when
+// it verifies the signed cabinet.
 func digestCabinet(ctx context.Context, name string, r io.Reader) (d *cabfile.CabinetDigest, err error) {
 	defer recoverMalformed(name, &err)
 	d, err = cabfile.Digest(bufio.NewReaderSize(iox.ContextReader(ctx, r), 256<<10), crypto.SHA256)
@@ -31,22 +32,20 @@ func digestCabinet(ctx context.Context, name string, r io.Reader) (d *cabfile.Ca
 	return d, nil
 }
 
-// digestChecked is digestCabinet of the size-byte cabinet in r with
-// authenticode.CheckStructure run on another goroutine meanwhile: a
+// digestChecked is digestCabinet of the size-byte cabinet in r with its
+// structure checked on the same pass (authenticode.StructureCheck): a
 // cabinet devices would refuse (unsafe or colliding names, overlapping
-// folders or files, a CFDATA checksum mismatch) is never signed, and on
-// two cores the check adds no time.
+// folders or files, a CFDATA checksum mismatch) is never signed, and the
+// cabinet is read once.
 func digestChecked(ctx context.Context, name string, r io.ReaderAt, size int64) (*cabfile.CabinetDigest, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	checked := authenticode.CheckInBackground(ctx, name, r, size)
-	defer checked() // after cancel
-	defer cancel()
-	d, err := digestCabinet(ctx, name, io.NewSectionReader(r, 0, size))
+	check := authenticode.NewStructureCheck(ctx, name, r, size)
+	d, err := digestCabinet(ctx, name, check.Tee(io.NewSectionReader(r, 0, size)))
+	structure := check.Err()
 	if err != nil {
 		return nil, err
 	}
-	if err := checked(); err != nil {
-		return nil, err
+	if structure != nil {
+		return nil, structure
 	}
 	return d, nil
 }

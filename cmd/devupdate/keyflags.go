@@ -42,13 +42,14 @@ func (k *keyFlags) options() []signer.KeyOption {
 // by verify, publish and flight add. The timestamp authority's default is
 // sign's: the system roots.
 type rootFlags struct {
-	roots, osRoots, tsRoots string
+	roots, osRoots, tsRoots, osTSRoots string
 }
 
 func (r *rootFlags) register(f *pflag.FlagSet, rootsUsage string) {
 	f.StringVar(&r.roots, "roots", "", rootsUsage)
 	f.StringVar(&r.osRoots, "os-vendor-roots", "", "PEM `FILE` of the OS vendor's roots, for the packages inside os-kind cabinets")
 	f.StringVar(&r.tsRoots, "timestamp-roots", "", "PEM `FILE` of the timestamp authorities' roots (default: system roots, as sign)")
+	f.StringVar(&r.osTSRoots, "os-vendor-timestamp-roots", "", "PEM `FILE` of the OS vendor's timestamp authority's roots, for the packages inside os-kind cabinets (default: system roots)")
 }
 
 // policy loads the roots into a verification policy.
@@ -57,7 +58,8 @@ func (r *rootFlags) policy(ctx context.Context) (signer.Policy, error) {
 	for _, f := range []struct {
 		flag, path string
 		pool       **x509.CertPool
-	}{{"--roots", r.roots, &p.Roots}, {"--os-vendor-roots", r.osRoots, &p.OSVendorRoots}, {"--timestamp-roots", r.tsRoots, &p.TimestampRoots}} {
+	}{{"--roots", r.roots, &p.Roots}, {"--os-vendor-roots", r.osRoots, &p.OSVendorRoots}, {"--timestamp-roots", r.tsRoots, &p.TimestampRoots},
+		{"--os-vendor-timestamp-roots", r.osTSRoots, &p.OSVendorTimestampRoots}} {
 		if f.path == "" {
 			continue
 		}
@@ -67,13 +69,9 @@ func (r *rootFlags) policy(ctx context.Context) (signer.Policy, error) {
 		}
 		*f.pool = pool
 	}
-	if r.tsRoots == "" {
-		pool, err := x509.SystemCertPool()
-		if err != nil {
-			return p, fmt.Errorf("timestamp roots: %w", err)
-		}
-		p.TimestampRoots = pool
-	}
+	// Without --timestamp-roots, the system roots, as sign: loaded only
+	// when a timestamp is checked.
+	p.SystemTimestampRoots = r.tsRoots == ""
 	return p, nil
 }
 

@@ -30,9 +30,20 @@ type Policy struct {
 	// the OEM and verified against Roots like any other. Default nil: an
 	// os-kind cabinet is refused with ErrNoOSVendorRoots.
 	OSVendorRoots *x509.CertPool
-	// TimestampRoots verify the timestamp authority's chain. Default nil:
-	// Roots are used (OSVendorRoots for vendor packages).
+	// TimestampRoots verify the chain of the timestamp authority of the
+	// signature under check (the OEM's). Default nil: Roots are used, or
+	// the system roots with SystemTimestampRoots.
 	TimestampRoots *x509.CertPool
+	// SystemTimestampRoots makes a nil TimestampRoots stand for the system
+	// roots, loaded only when a timestamp is checked (parsing the system
+	// store costs more than verifying a small cabinet). Default false.
+	SystemTimestampRoots bool
+	// OSVendorTimestampRoots verify the chain of the timestamp authority
+	// of the vendor packages' signatures inside an os-kind cabinet: the OS
+	// vendor timestamps with its own authority, not the OEM's, so the
+	// OEM's TimestampRoots are not trusted for them. Default nil: the
+	// system roots, loaded only when a vendor package is timestamped.
+	OSVendorTimestampRoots *x509.CertPool
 	// UnsafeAllowNonEV accepts a signer without the EV policy OID.
 	// Default false: EV is required, as Device Update Center and devices
 	// require it, on signing and on verification alike. For tests and
@@ -50,6 +61,17 @@ type Policy struct {
 	// CurrentTime is the time an untimestamped signature is checked at.
 	// Default zero: the time of the check.
 	CurrentTime time.Time
+}
+
+// timestampRoots are the roots a timestamp must chain to.
+func (p *Policy) timestampRoots() (*x509.CertPool, error) {
+	switch {
+	case p.TimestampRoots != nil:
+		return p.TimestampRoots, nil
+	case p.SystemTimestampRoots:
+		return x509.SystemCertPool()
+	}
+	return p.Roots, nil
 }
 
 // Now is the time an untimestamped signature is checked at:
@@ -76,11 +98,12 @@ func (p *Policy) subjects() []string {
 // strength and validity (at the vendor's timestamp, or p.CurrentTime)
 // rules, but without EV (an OS vendor signs with its own, non-EV
 // certificates) or the required subjects (which name the OEM). Timestamps
-// chain to p.TimestampRoots, or to the vendor's roots when that is nil.
+// chain to p.OSVendorTimestampRoots, or to the system roots when that is
+// nil; never to the OEM's p.TimestampRoots.
 func (p Policy) VendorPolicy() Policy {
 	// An OS vendor signs with its own certificates, which are not EV:
 	// that is the vendor policy, not a weakened one.
-	return Policy{Roots: p.OSVendorRoots, TimestampRoots: p.TimestampRoots, CurrentTime: p.CurrentTime, UnsafeAllowNonEV: true}
+	return Policy{Roots: p.OSVendorRoots, TimestampRoots: p.OSVendorTimestampRoots, SystemTimestampRoots: true, CurrentTime: p.CurrentTime, UnsafeAllowNonEV: true}
 }
 
 func refuse(rule Rule, cert *x509.Certificate, sentinel error, format string, args ...any) error {

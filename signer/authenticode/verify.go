@@ -53,20 +53,23 @@ type Result struct {
 }
 
 // Verify checks the Authenticode signature of the cabinet at path against
-// policy and returns what it found. The steps, in order: bound the header
-// area; read the signature (bounded); hash the cabinet in one streaming
-// pass while its structure is checked on another (CheckStructure: names,
-// overlaps, CFDATA checksums); parse the signature as a DER PKCS #7
-// SignedData over an SpcIndirectDataContent for a cabinet, and compare its
-// SHA-256 digest with the cabinet's; verify the signer's signature over
-// its signed attributes; verify the timestamp, if any, against the
-// timestamp roots; apply the certificate policy (chain to policy.Roots,
-// EV unless policy.UnsafeAllowNonEV, key strength, code signing) at the
-// timestamp's time (or now); match the required subjects; refuse a
-// structure the check found at fault; read the embedded update.json (an
-// invalid one is refused); and for an os-kind cabinet, verify every vendor
-// package (.cab) inside it against policy.VendorPolicy()
-// (policy.OSVendorRoots is then required).
+// policy and returns what it found. The steps: bound the header area;
+// hash the cabinet in one streaming pass, keeping its signature (bounded);
+// parse the signature as a DER PKCS #7 SignedData over an
+// SpcIndirectDataContent for a cabinet, and compare its SHA-256 digest
+// with the cabinet's; verify the signer's signature over its signed
+// attributes; verify the timestamp, if any, against the timestamp roots;
+// apply the certificate policy (chain to policy.Roots, EV unless
+// policy.UnsafeAllowNonEV, key strength, code signing) at the timestamp's
+// time (or now); match the required subjects; refuse a cabinet whose
+// structure CheckStructure refuses (names, overlaps, CFDATA checksums),
+// checked on a goroutine of its own meanwhile. Meanwhile too, on another
+// goroutine, ReadContents reads what the cabinet holds in one pass of its
+// own: the embedded update.json (an invalid one is refused) and, for an
+// os-kind cabinet, every vendor package (.cab), verified against
+// policy.VendorPolicy() (policy.OSVendorRoots is then required). The
+// cabinet's own signature is judged first: when it is refused, that is the
+// error.
 func Verify(ctx context.Context, path string, policy Policy) (*Result, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -82,54 +85,73 @@ func Verify(ctx context.Context, path string, policy Policy) (*Result, error) {
 
 // VerifyReaderAt is Verify over size bytes of r; name labels errors.
 func VerifyReaderAt(ctx context.Context, name string, r io.ReaderAt, size int64, policy Policy) (*Result, error) {
+	contents := StartContents(ctx, name, r, size, policy)
+	defer contents.Stop()
 	res, err := verifySignature(ctx, name, r, size, policy)
 	if err != nil {
 		return nil, err
 	}
-	u, cab, err := ReadUpdate(ctx, name, r, size)
+	c, err := contents.Wait()
 	if err != nil {
 		return nil, err
 	}
-	if cab != nil {
-		defer cab.Close()
-	}
-	res.Kind = kindOf(u)
-	res.Update = u
-	if res.Kind == KindOS {
-		if res.Packages, err = VerifyVendorPackages(ctx, name, cab, u, policy); err != nil {
-			return nil, err
-		}
-	}
+	res.Kind, res.Packages, res.Update = c.Kind(), c.Packages, c.Update
 	return res, nil
+}
+
+// PendingContents is a ReadContents running on its own goroutine, so that
+// a caller hashes the cabinet itself meanwhile: the two passes take both
+// cores.
+type PendingContents struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	c      *Contents
+	err    error
+}
+
+// StartContents starts ReadContents(ctx, name, r, size, policy). Wait
+// for its result or Stop it; r must stay readable until then.
+func StartContents(ctx context.Context, name string, r io.ReaderAt, size int64, policy Policy) *PendingContents {
+	ctx, cancel := context.WithCancel(ctx)
+	p := &PendingContents{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		p.c, p.err = ReadContents(ctx, name, r, size, policy)
+	}()
+	return p
+}
+
+// Wait returns ReadContents's result.
+func (p *PendingContents) Wait() (*Contents, error) {
+	<-p.done
+	p.cancel()
+	return p.c, p.err
+}
+
+// Stop cancels ReadContents if it is still running and waits until it
+// has stopped reading. It may be called after Wait, and more than once.
+func (p *PendingContents) Stop() {
+	p.cancel()
+	<-p.done
 }
 
 // verifySignature checks the cabinet's own Authenticode signature against
 // policy, and nothing inside the cabinet.
 func verifySignature(ctx context.Context, name string, r io.ReaderAt, size int64, policy Policy) (*Result, error) {
-	h, err := ReadHeader(name, r, size)
+	check := NewStructureCheck(ctx, name, r, size)
+	digest, blob, err := imprint(ctx, name, r, size, check)
+	structure := check.Err()
 	if err != nil {
 		return nil, err
 	}
-	blob, err := ReadSignature(name, r, h)
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	checked := CheckInBackground(ctx, name, r, size)
-	defer checked() // after cancel: a refusal below is reported, not the check's
-	defer cancel()
-	imprint, err := Digest(ctx, name, r, h)
-	if err != nil {
-		return nil, err
-	}
-	res, err := VerifyBlob(name, blob, imprint, policy)
+	res, err := VerifyBlob(name, blob, digest, policy)
 	if err != nil {
 		return nil, err
 	}
 	// A signature that verifies over a cabinet no device should trust
 	// (it can only have been made so) is still refused.
-	if err := checked(); err != nil {
-		return nil, err
+	if structure != nil {
+		return nil, structure
 	}
 	return res, nil
 }
@@ -141,26 +163,16 @@ func verifySignature(ctx context.Context, name string, r io.ReaderAt, size int64
 // (Verify does all of this and applies a policy); devupdate publish uses
 // it when no roots are given, to refuse what no device would accept.
 func CheckIntact(ctx context.Context, name string, r io.ReaderAt, size int64) error {
-	h, err := ReadHeader(name, r, size)
+	check := NewStructureCheck(ctx, name, r, size)
+	digest, blob, err := imprint(ctx, name, r, size, check)
+	structure := check.Err()
 	if err != nil {
 		return err
 	}
-	blob, err := ReadSignature(name, r, h)
-	if err != nil {
+	if _, _, err = intactBlob(name, blob, digest); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	checked := CheckInBackground(ctx, name, r, size)
-	defer checked() // after cancel
-	defer cancel()
-	imprint, err := Digest(ctx, name, r, h)
-	if err != nil {
-		return err
-	}
-	if _, _, err = intactBlob(name, blob, imprint); err != nil {
-		return err
-	}
-	return checked()
+	return structure
 }
 
 // intactBlob parses a signature blob, compares the digest it signs with
@@ -189,7 +201,7 @@ func intactBlob(name string, blob, imprint []byte) (*signedData, *x509.Certifica
 }
 
 // VerifyBlob checks a cabinet's signature blob against the cabinet's
-// Authenticode imprint (see Digest) and the signer against policy. It is
+// Authenticode imprint and the signer against policy. It is
 // the one verification path: Verify uses it, and signing runs it on every
 // signature before reporting success. The blob may be padded with zero
 // bytes to a multiple of 8, as it sits in a cabinet.
@@ -198,11 +210,7 @@ func VerifyBlob(name string, blob, imprint []byte, policy Policy) (*Result, erro
 	if err != nil {
 		return nil, err
 	}
-	tsRoots := policy.TimestampRoots
-	if tsRoots == nil {
-		tsRoots = policy.Roots
-	}
-	ts, err := verifyTimestamp(name, sd, tsRoots)
+	ts, err := verifyTimestamp(name, sd, policy.timestampRoots)
 	if err != nil {
 		return nil, err
 	}
