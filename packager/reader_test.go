@@ -331,3 +331,42 @@ func FuzzExtract(f *testing.F) {
 		}
 	})
 }
+
+// TestChecksumWriter: the checksums of a cabinet written to a
+// ChecksumWriter in pieces of any size are checked as a whole pass checks
+// them; a changed data byte is ErrChecksum, a cabinet cut short is
+// ErrMalformed at Close.
+func TestChecksumWriter(t *testing.T) {
+	cab := writeBytes(t, []File{memFile("a.txt", textData(1, 70000)), memFile("b.bin", randomData(2, 40000))}, withFolderLimit(80000))
+	c, err := openBytes(t, cab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Folders()) < 2 {
+		t.Fatal("premise: two folders")
+	}
+	feed := func(data []byte, piece int) error {
+		w := c.ChecksumWriter()
+		for len(data) > 0 {
+			k := min(piece, len(data))
+			if _, err := w.Write(data[:k]); err != nil {
+				return err
+			}
+			data = data[k:]
+		}
+		return w.Close()
+	}
+	bad := append([]byte(nil), cab...)
+	bad[c.Folders()[1].Offset+20] ^= 1 // a data byte of the second folder's first block
+	for _, piece := range []int{1, 3, 4, 7, 4096, len(cab)} {
+		if err := feed(cab, piece); err != nil {
+			t.Errorf("pieces of %d: %v", piece, err)
+		}
+		if err := feed(bad, piece); !errors.Is(err, ErrChecksum) {
+			t.Errorf("pieces of %d, a byte changed: %v, want ErrChecksum", piece, err)
+		}
+		if err := feed(cab[:len(cab)-10], piece); !errors.Is(err, ErrMalformed) {
+			t.Errorf("pieces of %d, cut short: %v, want ErrMalformed", piece, err)
+		}
+	}
+}
