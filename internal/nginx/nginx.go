@@ -1,0 +1,252 @@
+// Package nginx runs Debian's nginx as the CDN in front of an origin, with
+// the repository's example configuration (examples/cdn/nginx.conf) changed
+// only where a test or a simulation must: the port it listens on (a free
+// loopback port), the origin it proxies to, its worker count, and the user
+// its workers run as (the caller's). Tests, benchmarks and the fleet
+// simulator start nginx this one way. It knows nothing of devupdate's
+// stores or metadata.
+package nginx
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/devupdate/devupdate/internal/testtool"
+)
+
+// ExampleConfig is the example configuration, relative to the repository.
+const ExampleConfig = "examples/cdn/nginx.conf"
+
+// The lines of the example configuration that Config replaces.
+const (
+	listenLine   = "listen 127.0.0.1:8080;"
+	upstreamLine = "server 127.0.0.1:8000;"
+	workersLine  = "worker_processes auto;"
+)
+
+// errConfigChanged: the example configuration no longer holds a line that
+// Config replaces (a test's and a benchmark's failure, not a CLI's).
+var errConfigChanged = errors.New("the example nginx configuration changed")
+
+// Config returns example (the text of examples/cdn/nginx.conf) listening
+// on 127.0.0.1:port, proxying to origin (host:port), with workers worker
+// processes running as the current user and group.
+func Config(example string, port int, origin string, workers int) (string, error) {
+	u, err := user.Current()
+	if err != nil {
+		return "", err
+	}
+	g, err := user.LookupGroupId(u.Gid)
+	if err != nil {
+		return "", err
+	}
+	text := example
+	for _, r := range []struct{ old, repl string }{
+		{listenLine, fmt.Sprintf("listen 127.0.0.1:%d;", port)},
+		{upstreamLine, "server " + origin + ";"},
+		{workersLine, fmt.Sprintf("worker_processes %d;\nuser %s %s;", workers, u.Username, g.Name)},
+	} {
+		if !strings.Contains(text, r.old) {
+			return "", fmt.Errorf("%w: %q is gone", errConfigChanged, r.old)
+		}
+		text = strings.Replace(text, r.old, r.repl, 1)
+	}
+	return text, nil
+}
+
+// Options of Start.
+type Options struct {
+	// Bin is the nginx executable.
+	Bin string
+	// Example is the path of examples/cdn/nginx.conf.
+	Example string
+	// Origin is the host:port nginx proxies to.
+	Origin string
+	// Dir is nginx's prefix: its configuration, logs and cache.
+	Dir string
+	// Workers is the number of worker processes (default 1).
+	Workers int
+}
+
+// Server is a running nginx.
+type Server struct {
+	// URL is http://127.0.0.1:PORT, without a trailing slash.
+	URL string
+	// Dir is the prefix: access.log, error.log, cache/.
+	Dir string
+	// PID is the master process's.
+	PID  int
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{}
+}
+
+// Start runs nginx with the example configuration on a free loopback port
+// and waits until it accepts connections. A free port is found by
+// listening and closing; another is tried if someone takes it first.
+func Start(ctx context.Context, o Options) (*Server, error) {
+	example, err := os.ReadFile(o.Example)
+	if err != nil {
+		return nil, err
+	}
+	if o.Workers <= 0 {
+		o.Workers = 1
+	}
+	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	var lastErr error
+	for range 5 {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		text, err := Config(string(example), port, o.Origin, o.Workers)
+		if err != nil {
+			return nil, err
+		}
+		s, err := start(ctx, o, port, text)
+		if err == nil {
+			return s, nil
+		}
+		lastErr = err
+	}
+	return nil, lastErr
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func start(ctx context.Context, o Options, port int, conf string) (*Server, error) {
+	cpath := filepath.Join(o.Dir, "nginx.conf")
+	if err := os.WriteFile(cpath, []byte(conf), 0o644); err != nil {
+		return nil, err
+	}
+	out := &syncBuffer{}
+	cmd := exec.Command(o.Bin, "-p", o.Dir+"/", "-c", cpath, "-e", filepath.Join(o.Dir, "error.log"), "-g", "daemon off;")
+	cmd.Stdout, cmd.Stderr = out, out
+	// Its own process group, killed with the caller if the caller dies.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting nginx: %w", err)
+	}
+	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), Dir: o.Dir, PID: cmd.Process.Pid, cmd: cmd, out: out, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(s.done) }()
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		select {
+		case <-s.done:
+			return nil, fmt.Errorf("nginx exited before listening on %s: %s%s", addr, out.String(), s.ErrorLog())
+		case <-ctx.Done():
+			s.Stop()
+			return nil, ctx.Err()
+		default:
+		}
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			// Another process could own the port: insist that ours is alive.
+			select {
+			case <-s.done:
+				continue
+			case <-time.After(50 * time.Millisecond):
+				return s, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			s.Stop()
+			return nil, fmt.Errorf("nginx did not listen on %s within 15s: %s", addr, out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Stop shuts nginx down (SIGINT, fast shutdown; SIGKILL to the group after
+// 5s) and waits for it.
+func (s *Server) Stop() {
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	_ = syscall.Kill(s.cmd.Process.Pid, syscall.SIGINT)
+	select {
+	case <-s.done:
+	case <-time.After(5 * time.Second):
+		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		<-s.done
+	}
+}
+
+// ErrorLog returns nginx's error.log.
+func (s *Server) ErrorLog() string {
+	data, _ := os.ReadFile(filepath.Join(s.Dir, "error.log"))
+	return string(data)
+}
+
+// AccessLog returns nginx's access.log.
+func (s *Server) AccessLog() string {
+	data, _ := os.ReadFile(filepath.Join(s.Dir, "access.log"))
+	return string(data)
+}
+
+// StartT starts nginx for a test in front of origin (host:port), with the
+// repository's example configuration, and stops it when the test ends
+// (logging its output and logs if the test failed). Missing nginx skips
+// the test on a developer's machine and fails it under make test and CI
+// (testtool.Need).
+func StartT(t testing.TB, origin string) *Server {
+	t.Helper()
+	bin := testtool.Need(t, "nginx")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := Start(ctx, Options{Bin: bin, Example: filepath.Join(testtool.RepoRoot(t), ExampleConfig), Origin: origin, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		s.Stop()
+		if t.Failed() {
+			t.Logf("nginx output:\n%s\nerror.log:\n%s", s.out.String(), s.ErrorLog())
+		}
+	})
+	return s
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.b.Len() > 1<<20 {
+		return len(p), nil
+	}
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
