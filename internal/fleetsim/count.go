@@ -1,0 +1,144 @@
+package fleetsim
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/devupdate/devupdate/flight/catalog"
+)
+
+// Kinds of request, by path.
+const (
+	kindRoot      = "root"      // N.root.json: the probe for the next root (a 404 but for a rotation)
+	kindTimestamp = "timestamp" // timestamp.json
+	kindVersioned = "versioned" // N.snapshot.json, N.targets.json
+	kindCabinet   = "cabinet"   // targets/<sha256>.<name>
+	kindOther     = "other"
+)
+
+// classify returns a request path's ring and product CHID (for the rings'
+// metadata) and its kind.
+func classify(path string) (ring, chid, kind string) {
+	p := strings.TrimPrefix(path, "/")
+	if strings.HasPrefix(p, catalog.TargetsDir+"/") {
+		return "", "", kindCabinet
+	}
+	rest, ok := strings.CutPrefix(p, catalog.RingsDir+"/")
+	if !ok {
+		return "", "", kindOther
+	}
+	parts := strings.Split(rest, "/")
+	if len(parts) != 3 {
+		return "", "", kindOther
+	}
+	ring, chid, file := parts[0], parts[1], parts[2]
+	switch {
+	case file == "timestamp.json":
+		kind = kindTimestamp
+	case strings.HasSuffix(file, ".root.json"):
+		kind = kindRoot
+	case strings.HasSuffix(file, ".snapshot.json"), strings.HasSuffix(file, ".targets.json"):
+		kind = kindVersioned
+	default:
+		kind = kindOther
+	}
+	return ring, chid, kind
+}
+
+// originRequest is one request that reached the origin.
+type originRequest struct {
+	at                time.Time
+	ring, chid, kind  string
+	status            int
+	bytes             int64
+	revalidation, hit bool
+}
+
+// originCounter records what reaches the origin: it wraps the origin's
+// handler, in front of which nginx sits.
+type originCounter struct {
+	mu   sync.Mutex
+	reqs []originRequest
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (r *statusRecorder) WriteHeader(code int) { r.status = code; r.ResponseWriter.WriteHeader(code) }
+
+func (r *statusRecorder) Write(p []byte) (int, error) {
+	n, err := r.ResponseWriter.Write(p)
+	r.bytes += int64(n)
+	return n, err
+}
+
+func (c *originCounter) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(rec, r)
+		ring, chid, kind := classify(r.URL.Path)
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.reqs = append(c.reqs, originRequest{at: time.Now(), ring: ring, chid: chid, kind: kind, status: rec.status, bytes: rec.bytes,
+			revalidation: r.Header.Get("If-None-Match") != ""})
+	})
+}
+
+func (c *originCounter) all() []originRequest {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]originRequest(nil), c.reqs...)
+}
+
+// usage is what one device's run fetched from the CDN (bodies).
+type usage struct {
+	metaBytes, metaRequests int64
+	versioned               int64
+	cabBytes, cabRequests   int64
+}
+
+// countingTransport counts a device's responses into its usage.
+type countingTransport struct {
+	base http.RoundTripper
+	u    *usage
+}
+
+func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	_, _, kind := classify(r.URL.Path)
+	if kind == kindCabinet {
+		t.u.cabRequests++
+	} else {
+		t.u.metaRequests++
+		if kind == kindVersioned {
+			t.u.versioned++
+		}
+	}
+	resp.Body = &countingBody{ReadCloser: resp.Body, u: t.u, cab: kind == kindCabinet}
+	return resp, nil
+}
+
+type countingBody struct {
+	io.ReadCloser
+	u   *usage
+	cab bool
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if b.cab {
+		b.u.cabBytes += int64(n)
+	} else {
+		b.u.metaBytes += int64(n)
+	}
+	return n, err
+}
