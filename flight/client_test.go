@@ -130,16 +130,6 @@ func TestClientRefuses(t *testing.T) {
 		defer e.overwrite(snapKey, mine)
 		wantTUFError[*metadata.ErrUnsignedMetadata](t, "refresh", e.device("Preview", p1, nil).refresh())
 	})
-	t.Run("another product's metadata", func(t *testing.T) {
-		// One ring's keys sign every product repository of the ring: a
-		// device is kept to its product by its metadata base, by versions
-		// (another product's timestamp is a rollback here), and in the end
-		// by the signed target CHIDs catalog.Decide checks.
-		other := e.read(catalog.MetadataDir("Preview", chidOf(e.products[1])) + "/timestamp.json")
-		e.overwrite(dir+"/timestamp.json", other)
-		defer e.overwrite(dir+"/timestamp.json", curTS)
-		wantTUFError[*metadata.ErrBadVersionNumber](t, "refresh", dev.refresh())
-	})
 	t.Run("swapped cabinet", func(t *testing.T) {
 		d := e.device("Preview", p1, nil)
 		if err := d.refresh(); err != nil {
@@ -162,6 +152,54 @@ func TestClientRefuses(t *testing.T) {
 		e.overwrite(dir+"/timestamp.json", append(bytes.Clone(curTS), bytes.Repeat([]byte(" "), 20000)...))
 		defer e.overwrite(dir+"/timestamp.json", curTS)
 		wantTUFError[*metadata.ErrDownloadLengthMismatch](t, "refresh", e.device("Preview", p1, nil).refresh())
+	})
+	t.Run("another product's metadata", func(t *testing.T) {
+		// One ring's keys sign every product repository of the ring, so
+		// TUF alone takes another product's metadata whose versions are
+		// higher; the repository each targets version names under the
+		// signature tells them apart.
+		p2 := chidOf(e.products[1])
+		for i := range 4 {
+			if _, err := e.f.Add(ctx, "Preview", []*flight.Candidate{e.cand("B.B", "1.0.0."+itoa(int64(i+1)), p2)}, flight.AddOptions{}, who); err != nil {
+				t.Fatal(err)
+			}
+		}
+		otherDir := catalog.MetadataDir("Preview", p2)
+		otherTS := e.read(otherDir + "/timestamp.json")
+		var ots metadata.Metadata[metadata.TimestampType]
+		if _, err := ots.FromBytes(otherTS); err != nil {
+			t.Fatal(err)
+		}
+		if ots.Signed.Version <= cur.Signed.Version {
+			t.Fatalf("the other product's timestamp v%d is not above v%d", ots.Signed.Version, cur.Signed.Version)
+		}
+		snapName := itoa(ots.Signed.Meta["snapshot.json"].Version) + ".snapshot.json"
+		var osnap metadata.Metadata[metadata.SnapshotType]
+		if _, err := osnap.FromBytes(e.read(otherDir + "/" + snapName)); err != nil {
+			t.Fatal(err)
+		}
+		targetsName := itoa(osnap.Signed.Meta["targets.json"].Version) + ".targets.json"
+		for _, name := range []string{snapName, targetsName} {
+			if _, err := e.s.Create(ctx, dir+"/"+name, bytes.NewReader(e.read(otherDir+"/"+name)), cdn.Props{ContentType: "application/json"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		e.overwrite(dir+"/timestamp.json", otherTS)
+		defer e.overwrite(dir+"/timestamp.json", curTS)
+		d := e.device("Preview", p1, nil)
+		if err := d.refresh(); err != nil {
+			t.Fatalf("go-tuf refused the other product's metadata (%v): the check below is not reached", err)
+		}
+		trusted := d.up.GetTrustedMetadataSet().Targets[metadata.TARGETS]
+		err := catalog.CheckRepository("targets.json", trusted, "Preview", p1)
+		var re *catalog.RepositoryError
+		if !errors.As(err, &re) || re.Got != (catalog.Repository{Ring: "Preview", Product: p2}) {
+			t.Errorf("device check: error = %v, want *RepositoryError naming Preview/%s", err, p2)
+		}
+		// The publishing side reads its store with the same rule.
+		if _, err := e.f.Status(ctx, "Preview", nil); !errors.Is(err, flight.ErrCorrupt) || !errors.Is(err, catalog.ErrWrongRepository) {
+			t.Errorf("status over the swapped repository: error = %v, want ErrCorrupt and ErrWrongRepository", err)
+		}
 	})
 }
 

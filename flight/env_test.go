@@ -30,7 +30,8 @@ type clock struct {
 	t  time.Time
 }
 
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 func (c *clock) add(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -139,8 +140,10 @@ func (e *env) cand(name, version string, targets ...smbios.CHID) *flight.Candida
 // device would configure go-tuf: the ring's root.json, the metadata base and
 // the shared targets base, default settings otherwise.
 type device struct {
-	cfg *config.UpdaterConfig
-	up  *updater.Updater
+	ring string
+	chid smbios.CHID
+	cfg  *config.UpdaterConfig
+	up   *updater.Updater
 }
 
 func (e *env) device(ring string, chid smbios.CHID, root []byte) *device {
@@ -162,7 +165,7 @@ func (e *env) device(ring string, chid smbios.CHID, root []byte) *device {
 	if err := cfg.SetDefaultFetcherRetry(time.Millisecond, 1); err != nil {
 		e.t.Fatal(err)
 	}
-	return &device{cfg: cfg}
+	return &device{ring: ring, chid: chid, cfg: cfg}
 }
 
 // refresh runs the updater from the device's current trusted state.
@@ -181,6 +184,9 @@ func (e *env) entries(d *device) map[string]*catalog.Entry {
 	e.t.Helper()
 	if err := d.refresh(); err != nil {
 		e.t.Fatalf("device refresh: %v", err)
+	}
+	if err := catalog.CheckRepository("targets.json", d.up.GetTrustedMetadataSet().Targets["targets"], d.ring, d.chid); err != nil {
+		e.t.Fatalf("device checks its repository: %v", err)
 	}
 	out := map[string]*catalog.Entry{}
 	for p, tf := range d.up.GetTopLevelTargets() {

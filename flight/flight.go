@@ -42,10 +42,11 @@ import (
 )
 
 type options struct {
-	logger   *slog.Logger
-	now      func() time.Time
-	keys     *Keyring
-	attempts int
+	logger      *slog.Logger
+	now         func() time.Time
+	keys        *Keyring
+	attempts    int
+	concurrency int
 }
 
 // Option configures New.
@@ -85,6 +86,20 @@ func WithAttempts(n int) Option {
 	}
 }
 
+// WithConcurrency sets how many product repositories Status, History,
+// Refresh, key rotation and product registration read or write at once
+// (default 16). Each repository is a few small requests, so on a remote
+// store the time of these operations is mostly round trips.
+func WithConcurrency(n int) Option {
+	return func(o *options) error {
+		if n < 1 {
+			return fmt.Errorf("concurrency %d < 1", n)
+		}
+		o.concurrency = n
+		return nil
+	}
+}
+
 // Flight manages the rings of one store.
 type Flight struct {
 	s    cdn.Store
@@ -94,7 +109,7 @@ type Flight struct {
 
 // New returns the flight manager of store s.
 func New(s cdn.Store, opts ...Option) (*Flight, error) {
-	o := options{logger: slog.New(slog.DiscardHandler), now: time.Now, attempts: 64}
+	o := options{logger: slog.New(slog.DiscardHandler), now: time.Now, attempts: 64, concurrency: 16}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err
@@ -188,7 +203,7 @@ func (f *Flight) Init(ctx context.Context, req InitRequest) (*InitResult, error)
 			if err != nil {
 				return nil, err
 			}
-			data, _, err := f.newRoot(ctx, r.Name, 1, f.now().Add(r.Expiry.of("root")), rootSigners)
+			data, _, err := f.newRoot(ctx, r.Name, 1, f.now().Add(r.Expiry.of("root")), rootSigners, nil)
 			if err != nil {
 				return nil, err
 			}
@@ -301,17 +316,32 @@ func (f *Flight) AddProducts(ctx context.Context, products []*product.Product) (
 	if err != nil {
 		return nil, err
 	}
+	type repo struct {
+		p    ProductInfo
+		ring string
+	}
+	var repos []repo
+	keys := map[string]*signers{}
 	for _, pi := range infos {
 		for _, ring := range pi.Rings {
-			cfg, _ := reg.Ring(ring)
-			sg, err := f.ringSigners(ctx, ring, true)
-			if err != nil {
-				return nil, err
-			}
-			if err := f.createRepo(ctx, ring, cfg, pi.CHID, sg); err != nil {
-				return nil, fmt.Errorf("product %s in %s: %w", pi.Name, ring, err)
+			repos = append(repos, repo{pi, ring})
+			if keys[ring] == nil {
+				if keys[ring], err = f.ringSigners(ctx, ring, true); err != nil {
+					return nil, err
+				}
 			}
 		}
+	}
+	err = each(ctx, f.o.concurrency, len(repos), func(ctx context.Context, i int) error {
+		r := repos[i]
+		cfg, _ := reg.Ring(r.ring)
+		if err := f.createRepo(ctx, r.ring, cfg, r.p.CHID, keys[r.ring]); err != nil {
+			return fmt.Errorf("product %s in %s: %w", r.p.Name, r.ring, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return infos, nil
 }

@@ -2,6 +2,7 @@ package flight_test
 
 import (
 	"errors"
+	"maps"
 	"testing"
 	"time"
 
@@ -126,12 +127,18 @@ func TestLifecycle(t *testing.T) {
 		t.Errorf("history rings/versions wrong: %+v", events)
 	}
 
-	st, err := e.f.Status(ctx, "EarlyAdopter", 48*time.Hour)
+	st, err := e.f.Status(ctx, "EarlyAdopter", flight.WarnWithin{"timestamp": 48 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(st) != 1 || len(st[0].Updates) != 1 || st[0].Updates[0].State != catalog.Halted || st[0].MetadataBase != "rings/EarlyAdopter/{chid}" || st[0].TargetsBase != "targets" {
 		t.Errorf("status %+v", st)
+	}
+	// The sha256 status reports is the target's, as a device checks it.
+	if len(st) == 1 && len(st[0].Updates) == 1 {
+		if got, want := st[0].Updates[0].SHA256, tfEA.Hashes["sha256"].String(); got != want {
+			t.Errorf("status sha256 %q, want the target's %q", got, want)
+		}
 	}
 	for _, x := range st[0].Expires {
 		if x.Role == "timestamp" && !x.Warning {
@@ -236,5 +243,77 @@ func TestRefusals(t *testing.T) {
 	}
 	if _, err := e.f.Promote(ctx, "A.B", ver("1.0.0.5"), "EarlyAdopter", 0, false, who); !errors.Is(err, flight.ErrTransition) {
 		t.Errorf("promoting a paused update: %v", err)
+	}
+}
+
+// TestStatusWarnings: a ring whose refresh job runs shows no expiry
+// warning, however long it runs; one whose job stopped warns about its
+// timestamp before devices refuse it; windows are configurable per role.
+func TestStatusWarnings(t *testing.T) {
+	e := newEnv(t, memory.New())
+	ctx := t.Context()
+	flagged := func(warn flight.WarnWithin) map[string]bool {
+		t.Helper()
+		st, err := e.f.Status(ctx, "", warn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]bool{}
+		for _, r := range st {
+			for _, x := range r.Expires {
+				if x.Warning {
+					out[r.Ring+"/"+x.Role] = true
+				}
+			}
+		}
+		return out
+	}
+	if got := flagged(nil); len(got) != 0 {
+		t.Fatalf("a new ring warns: %v", got)
+	}
+	// Refreshed every hour for eight days (the snapshot is re-signed too):
+	// never a warning.
+	for h := range 8 * 24 {
+		e.clock.add(time.Hour)
+		if _, err := e.f.Refresh(ctx, flight.RefreshOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if got := flagged(nil); len(got) != 0 {
+			t.Fatalf("after %d hours refreshed hourly, status warns: %v", h+1, got)
+		}
+	}
+	// The job stops: the timestamps are flagged a quarter of their lifetime
+	// (6h) before they expire, and not before.
+	st, err := e.f.Status(ctx, "Preview", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ts flight.RoleExpiry
+	for _, x := range st[0].Expires {
+		if x.Role == "timestamp" {
+			ts = x
+		}
+	}
+	if time.Duration(ts.WarnWithin) != 6*time.Hour {
+		t.Errorf("timestamp window %v, want 6h", time.Duration(ts.WarnWithin))
+	}
+	e.clock.set(ts.Expires.Add(-6*time.Hour - time.Second))
+	if got := flagged(nil); len(got) != 0 {
+		t.Errorf("6h and a second before the timestamp expires, status warns: %v", got)
+	}
+	e.clock.add(2 * time.Second)
+	want := map[string]bool{"Preview/timestamp": true, "EarlyAdopter/timestamp": true, "GeneralAvailability/timestamp": true}
+	if got := flagged(nil); !maps.Equal(got, want) {
+		t.Errorf("with the refresh job stopped, status flags %v, want %v", got, want)
+	}
+	// One role's window, or every role's, set explicitly.
+	if got := flagged(flight.WarnWithin{"timestamp": time.Hour}); len(got) != 0 {
+		t.Errorf("timestamp window 1h flags %v", got)
+	}
+	if got := flagged(flight.WarnWithin{"targets": 100 * 24 * time.Hour, "timestamp": 0}); len(got) != 3 || !got["Preview/targets"] {
+		t.Errorf("targets window 100 days flags %v, want the three rings' targets", got)
+	}
+	if _, err := e.f.Status(ctx, "", flight.WarnWithin{"snapshots": time.Hour}); !errors.Is(err, flight.ErrConfig) {
+		t.Errorf("a window for an unknown role: error = %v, want ErrConfig", err)
 	}
 }

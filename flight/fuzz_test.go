@@ -1,16 +1,18 @@
 package flight
 
 import (
-	"context"
-
 	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
-	"github.com/devupdate/devupdate/flight/catalog"
-	"github.com/devupdate/devupdate/signer"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/devupdate/devupdate/cdn"
 	"github.com/devupdate/devupdate/cdn/memory"
+	"github.com/devupdate/devupdate/flight/catalog"
+	"github.com/devupdate/devupdate/signer"
 	"github.com/devupdate/devupdate/smbios"
 )
 
@@ -124,6 +126,35 @@ func FuzzReadRepo(f *testing.F) {
 		}
 		if err := root.VerifyDelegate("timestamp", st.ts); err != nil {
 			t.Fatalf("accepted an unsigned timestamp: %v", err)
+		}
+	})
+}
+
+// FuzzSignedRecords feeds arbitrary JSON as the devupdate fields of signed
+// metadata (a root version's key rotation record, a snapshot's targets
+// expiry): parsing never panics, and what it accepts is what flight writes.
+func FuzzSignedRecords(f *testing.F) {
+	f.Add(`{"action":"rotate","actor":"ci@build","time":"2026-11-01T12:00:00Z","reason":"key leaked"}`)
+	f.Add(`{"action":"promote","actor":"a","time":"2026-11-01T12:00:00Z","reason":"r","from":"Preview"}`)
+	f.Add(`"2026-11-01T12:00:00Z"`)
+	f.Add(`"2026-11-01T12:00:00+01:00"`)
+	f.Add(`{"action":"rotate","actor":"a","time":"2026-11-01T12:00:00Z","reason":"r","extra":1}`)
+	f.Fuzz(func(t *testing.T, data string) {
+		var raw any
+		if json.Unmarshal([]byte(data), &raw) != nil {
+			return
+		}
+		if c, err := parseRotation(raw); err == nil {
+			if c.Action != ActionRotate || c.Time.IsZero() || strings.TrimSpace(c.Actor) == "" || strings.TrimSpace(c.Reason) == "" {
+				t.Fatalf("accepted %s as %+v", data, c)
+			}
+		}
+		if tm, ok := parseTargetsExpires(raw); ok {
+			// UTC only; what setTargetsExpires writes for it reads back.
+			back, ok := parseTargetsExpires(tm.Format(time.RFC3339))
+			if tm.Location() != time.UTC || !ok || !back.Equal(tm.Truncate(time.Second)) {
+				t.Fatalf("accepted %s as %v", data, tm)
+			}
 		}
 	})
 }

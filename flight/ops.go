@@ -155,14 +155,20 @@ func (f *Flight) begin(ctx context.Context, ring string, who Who, withTargets bo
 	return c, nil
 }
 
-// Result reports one change: which repositories it changed.
+// Result reports one change: which repositories it changed. The lists are
+// empty, not nil, in every result a change returns; a zero Result (a change never
+// reached) leaves them out of its JSON.
 type Result struct {
-	Ring    string   `json:"ring"`
-	Name    string   `json:"name"`
-	Version string   `json:"version"`
-	Action  string   `json:"action"`
-	Changed []string `json:"changed"`   // product names whose repository got a new version
-	Already []string `json:"unchanged"` // product names already in the requested state
+	Ring    string   `json:"ring,omitempty"`
+	Name    string   `json:"name,omitempty"`
+	Version string   `json:"version,omitempty"`
+	Action  string   `json:"action,omitempty"`
+	Changed []string `json:"changed,omitzero"`   // product names whose repository got a new version
+	Already []string `json:"unchanged,omitzero"` // product names already in the requested state
+}
+
+func newResult(ring, name string, v catalog.Version, action catalog.Action) *Result {
+	return &Result{Ring: ring, Name: name, Version: v.String(), Action: string(action), Changed: []string{}, Already: []string{}}
 }
 
 // AddOptions are the settings of Add.
@@ -253,7 +259,7 @@ func (f *Flight) Add(ctx context.Context, ring string, cands []*Candidate, o Add
 		if err := entry.Validate(c.File, path); err != nil {
 			return results, ce(err)
 		}
-		results = append(results, Result{Ring: ring, Name: u.Name, Version: v.String(), Action: string(catalog.ActionAdd)})
+		results = append(results, *newResult(ring, u.Name, v, catalog.ActionAdd))
 		for _, p := range inRing {
 			if _, ok := byProduct[p.CHID]; !ok {
 				order = append(order, p)
@@ -360,20 +366,20 @@ func (f *Flight) Promote(ctx context.Context, name string, v catalog.Version, to
 		rollout = 100
 	}
 	ce := func(err error) error { return &ChangeError{Ring: to, Name: name, Version: v.String(), Err: err} }
+	res := newResult(to, name, v, catalog.ActionPromote)
 	if err := checkPercent(rollout); err != nil {
-		return nil, ce(err)
+		return res, ce(err)
 	}
 	ch, err := f.begin(ctx, to, who, true)
 	if err != nil {
-		return nil, err
+		return res, err
 	}
 	reg, cfg, sg := ch.reg, ch.cfg, ch.sg
 	lv, err := f.lookup(ctx, reg, name, v)
 	if err != nil {
-		return nil, ce(err)
+		return res, ce(err)
 	}
 	path := catalog.TargetPath(name, v)
-	res := &Result{Ring: to, Name: name, Version: v.String(), Action: string(catalog.ActionPromote)}
 	for _, p := range reg.targeted(lv.Targets) {
 		i := slices.Index(p.Rings, to)
 		if i < 0 {
@@ -459,26 +465,26 @@ func (f *Flight) entry(ctx context.Context, ring string, chid smbios.CHID, path 
 // it is already in changes nothing.
 func (f *Flight) SetState(ctx context.Context, ring, name string, v catalog.Version, action catalog.Action, percent int, who Who) (*Result, error) {
 	ce := func(err error) error { return &ChangeError{Ring: ring, Name: name, Version: v.String(), Err: err} }
+	res := newResult(ring, name, v, action)
 	switch action {
 	case catalog.ActionRollout:
 		if err := checkPercent(percent); err != nil {
-			return nil, ce(err)
+			return res, ce(err)
 		}
 	case catalog.ActionPause, catalog.ActionResume, catalog.ActionHalt:
 	default:
-		return nil, ce(fmt.Errorf("%w: %q is not a state change", ErrTransition, action))
+		return res, ce(fmt.Errorf("%w: %q is not a state change", ErrTransition, action))
 	}
 	ch, err := f.begin(ctx, ring, who, true)
 	if err != nil {
-		return nil, err
+		return res, err
 	}
 	reg, cfg, sg := ch.reg, ch.cfg, ch.sg
 	lv, err := f.lookup(ctx, reg, name, v)
 	if err != nil {
-		return nil, ce(err)
+		return res, ce(err)
 	}
 	path := catalog.TargetPath(name, v)
-	res := &Result{Ring: ring, Name: name, Version: v.String(), Action: string(action)}
 	for _, p := range reg.targeted(lv.Targets) {
 		if !slices.Contains(p.Rings, ring) {
 			continue

@@ -1,10 +1,14 @@
 package flight
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
@@ -31,11 +35,48 @@ type RingStatus struct {
 }
 
 // RoleExpiry is the earliest expiry of a role across the ring's
-// repositories, and whether it falls inside the warning window.
+// repositories, and whether it falls inside the role's warning window.
 type RoleExpiry struct {
 	Role    string    `json:"role"`
 	Expires time.Time `json:"expires"`
-	Warning bool      `json:"warning"`
+	// WarnWithin is the role's warning window (see WarnWithin).
+	WarnWithin Duration `json:"warn_within"`
+	Warning    bool     `json:"warning"`
+}
+
+// WarnWithin is, per role, how long before its expiry Status flags a role's
+// metadata. A role it does not name gets the default: a quarter of the
+// role's lifetime in the ring (Expiry). flight refresh re-signs timestamp
+// and snapshot once half their lifetime has passed, so a ring refreshed at
+// least every quarter lifetime (6 hours for a one-day timestamp) is never
+// flagged, while one whose refresh job stopped is, a quarter of the
+// lifetime before devices start refusing it. Targets and root (offline
+// keys) are flagged a quarter of their lifetime ahead too.
+type WarnWithin map[string]time.Duration
+
+// DefaultWarnFraction is the share of a role's lifetime that is its
+// default warning window.
+const DefaultWarnFraction = 0.25
+
+// Validate checks that w names only TUF roles and no negative windows.
+func (w WarnWithin) Validate() error {
+	for role, d := range w {
+		if !slices.Contains(Roles, role) {
+			return fmt.Errorf("%w: warning window for %q: the role must be root, targets, snapshot or timestamp", ErrConfig, role)
+		}
+		if d < 0 {
+			return fmt.Errorf("%w: warning window for %s is negative", ErrConfig, role)
+		}
+	}
+	return nil
+}
+
+// window is the warning window of role in a ring whose expiry is e.
+func (w WarnWithin) window(role string, e Expiry) time.Duration {
+	if d, ok := w[role]; ok {
+		return d
+	}
+	return time.Duration(float64(e.of(role)) * DefaultWarnFraction)
 }
 
 // ProductStatus is one product's repository in a ring.
@@ -63,9 +104,13 @@ type UpdateStatus struct {
 	entry     *catalog.Entry `json:"-"`
 }
 
-// Status reports every ring (or only ring, when not empty). Role expiries
-// within warn of now are flagged.
-func (f *Flight) Status(ctx context.Context, ring string, warn time.Duration) ([]RingStatus, error) {
+// Status reports every ring (or only ring, when not empty). A role whose
+// earliest expiry falls within its warning window (warn, else the default)
+// is flagged.
+func (f *Flight) Status(ctx context.Context, ring string, warn WarnWithin) ([]RingStatus, error) {
+	if err := warn.Validate(); err != nil {
+		return nil, err
+	}
 	reg, _, err := readRegistry(ctx, f.s)
 	if err != nil {
 		return nil, err
@@ -88,7 +133,7 @@ func (f *Flight) Status(ctx context.Context, ring string, warn time.Duration) ([
 	return out, nil
 }
 
-func (f *Flight) ringStatus(ctx context.Context, reg *Registry, cfg *RingConfig, warn time.Duration) (*RingStatus, error) {
+func (f *Flight) ringStatus(ctx context.Context, reg *Registry, cfg *RingConfig, warn WarnWithin) (*RingStatus, error) {
 	root, err := f.ringRoot(ctx, cfg.Name)
 	if err != nil {
 		return nil, err
@@ -96,6 +141,7 @@ func (f *Flight) ringStatus(ctx context.Context, reg *Registry, cfg *RingConfig,
 	rs := &RingStatus{
 		Ring: cfg.Name, MetadataBase: catalog.RingDir(cfg.Name) + "/{chid}", TargetsBase: catalog.TargetsDir,
 		Soak: cfg.Soak, RootVersion: root.Signed.Version,
+		Expires: []RoleExpiry{}, Updates: []UpdateStatus{}, Products: []ProductStatus{},
 	}
 	earliest := map[string]time.Time{metadata.ROOT: root.Signed.Expires}
 	min := func(role string, t time.Time) {
@@ -104,11 +150,21 @@ func (f *Flight) ringStatus(ctx context.Context, reg *Registry, cfg *RingConfig,
 		}
 	}
 	byPath := map[string]*UpdateStatus{}
-	for _, p := range reg.productsIn(cfg.Name) {
-		st, err := f.readRepo(ctx, cfg.Name, p.CHID, root)
+	products := reg.productsIn(cfg.Name)
+	states := make([]*repoState, len(products))
+	err = each(ctx, f.o.concurrency, len(products), func(ctx context.Context, i int) error {
+		st, err := f.readRepo(ctx, cfg.Name, products[i].CHID, root)
 		if err != nil {
-			return nil, fmt.Errorf("%s in %s: %w", p.Name, cfg.Name, err)
+			return fmt.Errorf("%s in %s: %w", products[i].Name, cfg.Name, err)
 		}
+		states[i] = st
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i, p := range products {
+		st := states[i]
 		min(metadata.TIMESTAMP, st.ts.Signed.Expires)
 		min(metadata.SNAPSHOT, st.snap.Signed.Expires)
 		min(metadata.TARGETS, st.targets.Signed.Expires)
@@ -124,7 +180,7 @@ func (f *Flight) ringStatus(ctx context.Context, reg *Registry, cfg *RingConfig,
 				u = &UpdateStatus{
 					Name: e.Name, Version: e.Version.String(), Kind: e.Kind, State: e.Rollout.State, Percent: e.Rollout.Percent,
 					Downgrade: e.Downgrade, Since: e.Since, Change: e.Change, Length: tf.Length,
-					SHA256: fmt.Sprintf("%x", tf.Hashes["sha256"]), entry: e,
+					SHA256: hex.EncodeToString(tf.Hashes["sha256"]), entry: e,
 				}
 				byPath[path] = u
 			} else if u.State != e.Rollout.State || u.Percent != e.Rollout.Percent {
@@ -138,7 +194,8 @@ func (f *Flight) ringStatus(ctx context.Context, reg *Registry, cfg *RingConfig,
 	}
 	for _, role := range Roles {
 		if t, ok := earliest[role]; ok {
-			rs.Expires = append(rs.Expires, RoleExpiry{Role: role, Expires: t, Warning: t.Sub(f.o.now()) < warn})
+			w := warn.window(role, cfg.Expiry)
+			rs.Expires = append(rs.Expires, RoleExpiry{Role: role, Expires: t, WarnWithin: Duration(w), Warning: t.Sub(f.o.now()) < w})
 		}
 	}
 	for _, u := range byPath {
@@ -155,15 +212,20 @@ func (f *Flight) ringStatus(ctx context.Context, reg *Registry, cfg *RingConfig,
 
 // Event is one entry of the audit trail: a change to an update in a ring,
 // as recorded in a signed targets version of a product's repository.
+//
+// A key rotation is an event of the ring as a whole (ActionRotate, from the
+// signed root version it wrote): it names RootVersion, and no product,
+// update or state.
 type Event struct {
 	Ring           string         `json:"ring"`
-	Product        string         `json:"product"`
-	TargetsVersion int64          `json:"targets_version"`
-	Name           string         `json:"name"`
-	Version        string         `json:"version"`
+	Product        string         `json:"product,omitempty"`
+	TargetsVersion int64          `json:"targets_version,omitempty"`
+	RootVersion    int64          `json:"root_version,omitempty"`
+	Name           string         `json:"name,omitempty"`
+	Version        string         `json:"version,omitempty"`
 	Change         catalog.Change `json:"change"`
-	State          catalog.State  `json:"state"`
-	Percent        int            `json:"percent"`
+	State          catalog.State  `json:"state,omitempty"`
+	Percent        int            `json:"percent,omitempty"`
 }
 
 // History returns the audit trail of every ring (or ring), optionally of
@@ -201,14 +263,29 @@ func (f *Flight) History(ctx context.Context, ring, name string) ([]Event, error
 		if err != nil {
 			return nil, err
 		}
-		for _, p := range reg.productsIn(cfg.Name) {
-			if name != "" && !slices.ContainsFunc(targeted, func(q ProductInfo) bool { return q.CHID == p.CHID }) {
-				continue // the update never targeted this product
-			}
-			evs, err := f.repoHistory(ctx, cfg.Name, p, root, name)
+		if name == "" {
+			rotations, err := f.rootHistory(ctx, cfg.Name, root.Signed.Version)
 			if err != nil {
 				return nil, err
 			}
+			events = append(events, rotations...)
+		}
+		var products []ProductInfo
+		for _, p := range reg.productsIn(cfg.Name) {
+			if name == "" || slices.ContainsFunc(targeted, func(q ProductInfo) bool { return q.CHID == p.CHID }) {
+				products = append(products, p) // else the update never targeted this product
+			}
+		}
+		perProduct := make([][]Event, len(products))
+		err = each(ctx, f.o.concurrency, len(products), func(ctx context.Context, i int) error {
+			var err error
+			perProduct[i], err = f.repoHistory(ctx, cfg.Name, products[i], root, name)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, evs := range perProduct {
 			events = append(events, evs...)
 		}
 	}
@@ -258,6 +335,9 @@ func (f *Flight) repoHistory(ctx context.Context, ring string, p ProductInfo, ro
 		if err := verifyHistoric(ctx, f, ring, root, key, md); err != nil {
 			return nil, err
 		}
+		if err := catalog.CheckRepository(key, md, ring, p.CHID); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
+		}
 		cur = md
 	}
 	type last struct {
@@ -288,6 +368,64 @@ func (f *Flight) repoHistory(ctx context.Context, ring string, p ProductInfo, ro
 		}
 	}
 	return events, nil
+}
+
+// rootHistory returns the key rotations of ring: every root version after
+// the first that records its change, each verified as a device walking the
+// chain verifies it (signed by a threshold of the version before and of its
+// own keys).
+func (f *Flight) rootHistory(ctx context.Context, ring string, latest int64) ([]Event, error) {
+	var events []Event
+	var prev *metadata.Metadata[metadata.RootType]
+	for v := int64(1); v <= latest; v++ {
+		key := versioned(ringRootDir(ring), v, "root")
+		data, _, err := getBounded(ctx, f.s, key, maxRoot)
+		if err != nil {
+			return nil, err
+		}
+		md, err := metadata.Root().FromBytes(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w: %v", key, ErrCorrupt, err)
+		}
+		if prev != nil {
+			if err := verifyRole(prev, metadata.ROOT, key, md); err != nil {
+				return nil, err
+			}
+		}
+		if err := verifyRole(md, metadata.ROOT, key, md); err != nil {
+			return nil, err
+		}
+		prev = md
+		raw, ok := md.Signed.UnrecognizedFields[changeField]
+		if !ok {
+			continue
+		}
+		c, err := parseRotation(raw)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w: %s: %v", key, ErrCorrupt, changeField, err)
+		}
+		events = append(events, Event{Ring: ring, RootVersion: v, Change: c})
+	}
+	return events, nil
+}
+
+// parseRotation reads a root version's change field (as go-tuf decoded it):
+// a key rotation with an actor, a time and a reason.
+func parseRotation(raw any) (catalog.Change, error) {
+	var c catalog.Change
+	b, err := json.Marshal(raw)
+	if err != nil {
+		return c, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return c, err
+	}
+	if c.Action != ActionRotate || c.Time.IsZero() || strings.TrimSpace(c.Actor) == "" || strings.TrimSpace(c.Reason) == "" || c.From != "" {
+		return c, errors.New("not a key rotation with its actor, time and reason")
+	}
+	return c, nil
 }
 
 // verifyHistoric checks an old targets version against the ring's roots:

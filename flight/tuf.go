@@ -109,6 +109,19 @@ func rootVersion(name string) (int64, bool) {
 // timestamp, the snapshot it names, the targets that snapshot names, each
 // bounded and checked against the ring's root.
 func (f *Flight) readRepo(ctx context.Context, ring string, chid smbios.CHID, root *metadata.Metadata[metadata.RootType]) (*repoState, error) {
+	st, err := f.readOnline(ctx, ring, chid, root)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.readTargets(ctx, st); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// readOnline reads and verifies what the online keys sign: the timestamp
+// and the snapshot it names (all Refresh needs).
+func (f *Flight) readOnline(ctx context.Context, ring string, chid smbios.CHID, root *metadata.Metadata[metadata.RootType]) (*repoState, error) {
 	st := &repoState{ring: ring, chid: chid, dir: catalog.MetadataDir(ring, chid), root: root}
 	tsKey := st.dir + "/timestamp.json"
 	data, info, err := getBounded(ctx, f.s, tsKey, maxTimestamp)
@@ -140,20 +153,66 @@ func (f *Flight) readRepo(ctx context.Context, ring string, chid smbios.CHID, ro
 	if tm == nil || st.snap.Signed.Version != sm.Version {
 		return nil, fmt.Errorf("%s: %w: version or targets.json entry wrong", snapKey, ErrCorrupt)
 	}
+	return st, nil
+}
+
+// readTargets reads and verifies the targets version st's snapshot names.
+func (f *Flight) readTargets(ctx context.Context, st *repoState) error {
+	tm := st.snap.Signed.Meta["targets.json"]
 	targetsKey := versioned(st.dir, tm.Version, "targets")
+	var err error
 	if st.targetsRaw, _, err = getBounded(ctx, f.s, targetsKey, maxTargets); err != nil {
-		return nil, err
+		return err
 	}
 	if st.targets, err = metadata.Targets().FromBytes(st.targetsRaw); err != nil {
-		return nil, fmt.Errorf("%s: %w: %v", targetsKey, ErrCorrupt, err)
+		return fmt.Errorf("%s: %w: %v", targetsKey, ErrCorrupt, err)
 	}
-	if err := verifyRole(root, metadata.TARGETS, targetsKey, st.targets); err != nil {
-		return nil, err
+	if err := verifyRole(st.root, metadata.TARGETS, targetsKey, st.targets); err != nil {
+		return err
 	}
 	if st.targets.Signed.Version != tm.Version {
-		return nil, fmt.Errorf("%s: %w: holds version %d", targetsKey, ErrCorrupt, st.targets.Signed.Version)
+		return fmt.Errorf("%s: %w: holds version %d", targetsKey, ErrCorrupt, st.targets.Signed.Version)
 	}
-	return st, nil
+	if err := catalog.CheckRepository(targetsKey, st.targets, st.ring, st.chid); err != nil {
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	return nil
+}
+
+// targetsExpiresField is a top-level field of snapshot metadata: the expiry
+// (RFC 3339, UTC) of the targets version the snapshot names, under the
+// snapshot's signature. Refresh learns from it when the targets (an offline
+// key's) must be re-signed without reading them; TUF clients ignore it.
+const targetsExpiresField = "x-devupdate-targets-expires"
+
+func setTargetsExpires(snap *metadata.Metadata[metadata.SnapshotType], t time.Time) {
+	if snap.Signed.UnrecognizedFields == nil {
+		snap.Signed.UnrecognizedFields = map[string]any{}
+	}
+	snap.Signed.UnrecognizedFields[targetsExpiresField] = t.UTC().Format(time.RFC3339)
+}
+
+// targetsExpires is when st's targets expire: from the targets when read,
+// else from the snapshot's field (false when it has none).
+func (st *repoState) targetsExpires() (time.Time, bool) {
+	if st.targets != nil {
+		return st.targets.Signed.Expires, true
+	}
+	return parseTargetsExpires(st.snap.Signed.UnrecognizedFields[targetsExpiresField])
+}
+
+// parseTargetsExpires reads the snapshot's targets-expiry field (as go-tuf
+// decoded it): an RFC 3339 time in UTC.
+func parseTargetsExpires(raw any) (time.Time, bool) {
+	s, ok := raw.(string)
+	if !ok {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil || t.Location() != time.UTC {
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // entries decodes every entry of the targets metadata, keyed by target path.
@@ -241,12 +300,15 @@ var errLostRace = errors.New("lost the timestamp race")
 // devices see the old state; after it, the new one.
 func (f *Flight) commit(ctx context.Context, st *repoState, cfg *RingConfig, newTargets *metadata.Metadata[metadata.TargetsType], sg *signers) error {
 	now := f.now()
-	targetsVersion := st.targets.Signed.Version
+	targetsVersion := st.snap.Signed.Meta["targets.json"].Version
 	if newTargets != nil {
 		if newTargets.Signed.UnrecognizedFields == nil {
 			newTargets.Signed.UnrecognizedFields = map[string]any{}
 		}
 		newTargets.Signed.UnrecognizedFields[previousField] = st.targets.Signed.Version
+		if err := catalog.BindRepository(newTargets, st.ring, st.chid); err != nil {
+			return err
+		}
 		newTargets.Signed.Expires = now.Add(cfg.Expiry.of(metadata.TARGETS))
 		v, err := f.createVersioned(ctx, st.dir, metadata.TARGETS, st.targets.Signed.Version+1, func(v int64) ([]byte, error) {
 			newTargets.Signed.Version = v
@@ -259,6 +321,13 @@ func (f *Flight) commit(ctx context.Context, st *repoState, cfg *RingConfig, new
 	}
 	snap := metadata.Snapshot(now.Add(cfg.Expiry.of(metadata.SNAPSHOT)))
 	snap.Signed.Meta["targets.json"] = metadata.MetaFile(targetsVersion)
+	if newTargets != nil {
+		setTargetsExpires(snap, newTargets.Signed.Expires)
+	} else if t, ok := st.targetsExpires(); ok {
+		setTargetsExpires(snap, t)
+	} else {
+		return fmt.Errorf("%s: the targets' expiry is unknown (read the targets first)", st.dir)
+	}
 	snapVersion, err := f.createVersioned(ctx, st.dir, metadata.SNAPSHOT, st.snap.Signed.Version+1, func(v int64) ([]byte, error) {
 		snap.Signed.Version = v
 		return sign(snap, sg.snapshot)
@@ -310,6 +379,9 @@ func (f *Flight) createRepo(ctx context.Context, ring string, cfg *RingConfig, c
 	}
 	now := f.now()
 	targets := metadata.Targets(now.Add(cfg.Expiry.of(metadata.TARGETS)))
+	if err := catalog.BindRepository(targets, ring, chid); err != nil {
+		return err
+	}
 	tv, err := f.createVersioned(ctx, dir, metadata.TARGETS, 1, func(v int64) ([]byte, error) {
 		targets.Signed.Version = v
 		return sign(targets, sg.targets)
@@ -319,6 +391,7 @@ func (f *Flight) createRepo(ctx context.Context, ring string, cfg *RingConfig, c
 	}
 	snap := metadata.Snapshot(now.Add(cfg.Expiry.of(metadata.SNAPSHOT)))
 	snap.Signed.Meta["targets.json"] = metadata.MetaFile(tv)
+	setTargetsExpires(snap, targets.Signed.Expires)
 	sv, err := f.createVersioned(ctx, dir, metadata.SNAPSHOT, 1, func(v int64) ([]byte, error) {
 		snap.Signed.Version = v
 		return sign(snap, sg.snapshot)
@@ -339,12 +412,25 @@ func (f *Flight) createRepo(ctx context.Context, ring string, cfg *RingConfig, c
 	return err
 }
 
+// changeField is a top-level field of a ring's root versions after the
+// first: the change that wrote it (a key rotation: who, when, why), under
+// the root signatures, for the audit trail.
+const changeField = "x-devupdate-change"
+
+// ActionRotate is the action of a key rotation in the audit trail.
+const ActionRotate catalog.Action = "rotate"
+
 // newRoot builds and signs a ring's root: the keys of every role from the
 // keyring, their thresholds, and the given version and expiry. signWith are
-// the root keys that sign it (the new ones, plus the old ones in a rotation).
-func (f *Flight) newRoot(ctx context.Context, ring string, version int64, expires time.Time, signWith []signature.Signer) ([]byte, *metadata.Metadata[metadata.RootType], error) {
+// the root keys that sign it (the new ones, plus the old ones in a
+// rotation); change, when not nil, is recorded in it.
+func (f *Flight) newRoot(ctx context.Context, ring string, version int64, expires time.Time, signWith []signature.Signer, change *catalog.Change) ([]byte, *metadata.Metadata[metadata.RootType], error) {
 	root := metadata.Root(expires)
 	root.Signed.Version = version
+	if change != nil {
+		root.Signed.UnrecognizedFields = map[string]any{changeField: map[string]any{
+			"action": string(change.Action), "actor": change.Actor, "time": change.Time.UTC().Format(time.RFC3339), "reason": change.Reason}}
+	}
 	for _, role := range Roles {
 		rk, err := f.keys.Role(ring, role)
 		if err != nil {

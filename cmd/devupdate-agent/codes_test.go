@@ -45,6 +45,7 @@ var sentinels = map[string]error{
 	"internal/agent/state.ErrCorrupt":             state.ErrCorrupt,
 	"internal/agent/state.ErrLocked":              state.ErrLocked,
 	"flight/catalog.ErrInvalidEntry":              catalog.ErrInvalidEntry,
+	"flight/catalog.ErrWrongRepository":           catalog.ErrWrongRepository,
 	"packager/cabinet.ErrChecksum":                cabinet.ErrChecksum,
 	"packager/cabinet.ErrExists":                  cabinet.ErrExists,
 	"packager/cabinet.ErrInvalidName":             cabinet.ErrInvalidName,

@@ -39,6 +39,7 @@ var codes = append(cli.Codes{
 	cli.Is(flight.ErrNotPublished, "not_published"),
 	cli.Is(flight.ErrConflict, "conflict"),
 	cli.Is(flight.ErrExpiring, "expiring"),
+	cli.Is(catalog.ErrWrongRepository, "wrong_repository"),
 	cli.Is(flight.ErrCorrupt, "corrupt_metadata"),
 	cli.Is(flight.ErrConfig, "invalid_config"),
 	cli.Is(flight.ErrKey, "key_unusable"),

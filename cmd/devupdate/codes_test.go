@@ -46,6 +46,7 @@ var sentinels = map[string]error{
 	"flight.ErrUnknownRing":                       flight.ErrUnknownRing,
 	"flight.ErrVersionNotHigher":                  flight.ErrVersionNotHigher,
 	"flight/catalog.ErrInvalidEntry":              catalog.ErrInvalidEntry,
+	"flight/catalog.ErrWrongRepository":           catalog.ErrWrongRepository,
 	"cdn.ErrDigestMismatch":                       cdn.ErrDigestMismatch,
 	"cdn.ErrExists":                               cdn.ErrExists,
 	"cdn.ErrInvalidBaseURL":                       cdn.ErrInvalidBaseURL,

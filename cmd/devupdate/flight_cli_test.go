@@ -25,6 +25,8 @@ func TestFlightUsage(t *testing.T) {
 		{"no roots", "--roots", []string{"flight", "add", "a.cab", "--ring", "Preview", "--store", store, "--reason", "x"}},
 		{"dev keys and keys", "--dev-keys", []string{"flight", "init", "--store", store, "--dev-keys", "d", "--keys", "k"}},
 		{"bad soak", "--soak", []string{"flight", "init", "--store", store, "--dev-keys", t.TempDir() + "/k", "--soak", "Preview"}},
+		{"warning window of no role", "--warn-within", []string{"flight", "status", "--store", store, "--warn-within", "snapshots=1h"}},
+		{"warning window not a duration", "--warn-within", []string{"flight", "status", "--store", store, "--warn-within", "timestamp=soon"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -46,5 +48,116 @@ func TestFlightNotInitialised(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(stdout), &rep); err != nil || code != exitFailed || rep.OK || rep.Error.Code != "not_initialised" {
 		t.Errorf("exit %d, %s (%v); want 1 and not_initialised", code, stdout, err)
+	}
+}
+
+// TestFlightStatusWarnings: a ring just initialised (its timestamps fresh)
+// shows no expiry warning in text or JSON; a window set with --warn-within
+// flags the role and says which window.
+func TestFlightStatusWarnings(t *testing.T) {
+	fx := newFlightFixture(t, filepath.Join(t.TempDir(), "store"))
+	type report struct {
+		OK    bool `json:"ok"`
+		Rings []struct {
+			Ring    string `json:"ring"`
+			Expires []struct {
+				Role       string `json:"role"`
+				WarnWithin string `json:"warn_within"`
+				Warning    bool   `json:"warning"`
+			} `json:"expires"`
+		} `json:"rings"`
+	}
+	status := func(args ...string) (warned map[string]string, windows map[string]string) {
+		t.Helper()
+		var rep report
+		out := fx.run(0, append([]string{"flight", "status", "-O", "json"}, args...)...)
+		if err := json.Unmarshal([]byte(out), &rep); err != nil || !rep.OK || len(rep.Rings) == 0 {
+			t.Fatalf("status: %v\n%s", err, out)
+		}
+		warned, windows = map[string]string{}, map[string]string{}
+		for _, r := range rep.Rings {
+			for _, x := range r.Expires {
+				windows[r.Ring+"/"+x.Role] = x.WarnWithin
+				if x.Warning {
+					warned[r.Ring+"/"+x.Role] = x.WarnWithin
+				}
+			}
+		}
+		return warned, windows
+	}
+	warned, windows := status()
+	if len(warned) != 0 {
+		t.Errorf("a healthy ring warns: %v", warned)
+	}
+	for role, want := range map[string]string{"root": "2190h0m0s", "targets": "540h0m0s", "snapshot": "42h0m0s", "timestamp": "6h0m0s"} {
+		if got := windows["Preview/"+role]; got != want {
+			t.Errorf("%s window %q, want %q (a quarter of its lifetime)", role, got, want)
+		}
+	}
+	if out := fx.run(0, "flight", "status"); strings.Contains(out, "WARNING") {
+		t.Errorf("text status of a healthy ring warns:\n%s", out)
+	}
+	warned, _ = status("--warn-within", "timestamp=25h", "--ring", "Preview")
+	if len(warned) != 1 || warned["Preview/timestamp"] != "25h0m0s" {
+		t.Errorf("--ring Preview --warn-within timestamp=25h: warnings %v, want Preview's timestamp", warned)
+	}
+	warned, _ = status("--warn-within", "2h", "--warn-within", "timestamp=25h")
+	if len(warned) != 3 || warned["Preview/timestamp"] != "25h0m0s" {
+		t.Errorf("timestamp window 25h: warnings %v, want the three rings' timestamps", warned)
+	}
+	if out := fx.run(0, "flight", "status", "--ring", "Preview", "--warn-within", "timestamp=25h"); !strings.Contains(out, "timestamp expires ") || !strings.Contains(out, "WARNING: expires within 25h0m0s") {
+		t.Errorf("text status does not flag the timestamp:\n%s", out)
+	}
+}
+
+// TestFlightReportsJSON: the reports of changes and status keep the JSON
+// contract: lists are [] rather than null, the failure of a change still
+// names the change, and status's sha256 is the cabinet's.
+func TestFlightReportsJSON(t *testing.T) {
+	fx := newFlightFixture(t, filepath.Join(t.TempDir(), "store"))
+	cab := fx.cab("Contoso.Toaster.Report", "1.0.0.1")
+	fx.run(0, "flight", "add", cab, "--ring", "Preview", "--roots", fx.roots, "--reason", "first")
+	decode := func(out string) map[string]any {
+		t.Helper()
+		var m map[string]any
+		if err := json.Unmarshal([]byte(out), &m); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		return m
+	}
+	pause := []string{"flight", "pause", "Contoso.Toaster.Report", "1.0.0.1", "--ring", "Preview", "--reason", "hold", "-O", "json"}
+	first := decode(fx.run(0, pause...))
+	again := decode(fx.run(0, pause...))
+	for _, tt := range []struct {
+		rep                map[string]any
+		changed, unchanged int
+	}{{first, 1, 0}, {again, 0, 1}} {
+		c, ok1 := tt.rep["changed"].([]any)
+		u, ok2 := tt.rep["unchanged"].([]any)
+		if !ok1 || !ok2 || len(c) != tt.changed || len(u) != tt.unchanged {
+			t.Errorf("report %v: want changed %d and unchanged %d, both lists", tt.rep, tt.changed, tt.unchanged)
+		}
+	}
+	failed := decode(fx.run(1, "flight", "pause", "Contoso.Toaster.Report", "1.0.0.1", "--ring", "Beta", "--reason", "hold", "-O", "json"))
+	if e, _ := failed["error"].(map[string]any); failed["ok"] != false || e["code"] != "unknown_ring" || failed["ring"] != "Beta" ||
+		failed["name"] != "Contoso.Toaster.Report" || failed["version"] != "1.0.0.1" || failed["action"] != "pause" {
+		t.Errorf("a refused change reports %v", failed)
+	}
+	st := decode(fx.run(0, "flight", "status", "-O", "json"))
+	rings, _ := st["rings"].([]any)
+	if len(rings) != 3 {
+		t.Fatalf("status: %v", st)
+	}
+	for _, r := range rings {
+		r := r.(map[string]any)
+		for _, k := range []string{"expires", "updates", "products"} {
+			if _, ok := r[k].([]any); !ok {
+				t.Errorf("ring %v: %s is %v, not a list", r["ring"], k, r[k])
+			}
+		}
+	}
+	updates := rings[0].(map[string]any)["updates"].([]any)
+	if len(updates) != 1 || updates[0].(map[string]any)["sha256"] != sha256sum(t, cab) {
+		t.Errorf("Preview's updates %v, want one with sha256 %s", updates, sha256sum(t, cab))
 	}
 }

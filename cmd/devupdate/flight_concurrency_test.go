@@ -44,6 +44,8 @@ type flightFixture struct {
 	roots    string
 	chid     string
 	store    cdn.Store
+	// originURL is the in-process origin of the store (origin()).
+	originURL string
 }
 
 const fixtureProduct = `name: toaster
@@ -183,24 +185,45 @@ type watcher struct {
 	n    atomic.Int64
 }
 
-func (fx *flightFixture) watch(ring string) *watcher {
-	h, err := origin.NewHandler(fx.store)
-	if err != nil {
-		fx.t.Fatal(err)
+// origin serves the fixture's store over HTTP in this process (one server
+// per fixture, closed when the test ends).
+func (fx *flightFixture) origin() string {
+	if fx.originURL == "" {
+		h, err := origin.NewHandler(fx.store)
+		if err != nil {
+			fx.t.Fatal(err)
+		}
+		srv := httptest.NewServer(h)
+		fx.t.Cleanup(srv.Close)
+		fx.originURL = srv.URL
 	}
-	srv := httptest.NewServer(h)
-	fx.t.Cleanup(srv.Close)
+	return fx.originURL
+}
+
+// shippedRoot is the root init wrote for ring: what a device image ships.
+func (fx *flightFixture) shippedRoot(ring string) []byte {
 	root, err := os.ReadFile(filepath.Join(fx.dir, "roots", ring+".root.json"))
 	if err != nil {
 		fx.t.Fatal(err)
 	}
-	cfg, err := config.New(srv.URL+"/"+catalog.RingDir(ring)+"/"+fx.chid, root)
+	return root
+}
+
+// device is go-tuf's configuration of a device of the fixture's product in
+// ring that trusts root, with default settings and a state of its own.
+func (fx *flightFixture) device(ring string, root []byte) *config.UpdaterConfig {
+	cfg, err := config.New(fx.origin()+"/"+catalog.RingDir(ring)+"/"+fx.chid, root)
 	if err != nil {
 		fx.t.Fatal(err)
 	}
-	cfg.RemoteTargetsURL = srv.URL + "/" + catalog.TargetsDir
+	cfg.RemoteTargetsURL = fx.origin() + "/" + catalog.TargetsDir
 	cfg.LocalMetadataDir = filepath.Join(fx.t.TempDir(), "md")
 	cfg.LocalTargetsDir = filepath.Join(fx.t.TempDir(), "targets")
+	return cfg
+}
+
+func (fx *flightFixture) watch(ring string) *watcher {
+	cfg := fx.device(ring, fx.shippedRoot(ring))
 	w := &watcher{stop: make(chan struct{}), done: make(chan error, 1)}
 	go func() {
 		for {

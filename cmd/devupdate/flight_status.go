@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,19 +37,29 @@ type rotateReport struct {
 func newFlightStatusCmd(o *cli.Output) *cobra.Command {
 	ff := &flightFlags{}
 	var (
-		ring string
-		warn time.Duration
+		ring     string
+		warnArgs []string
 	)
 	c := &cobra.Command{
-		Use:   "status --store URL [--ring RING] [--warn-within 72h]",
+		Use:   "status --store URL [--ring RING] [--warn-within [ROLE=]DURATION]...",
 		Short: "What is in which ring: state, percentage, since when, by whom; metadata expiry",
 		Long: `For each ring: every update with its state, rollout percentage, since when and
 its last change (who, when, why); each role's earliest expiry, flagged WARNING
-when it falls within --warn-within; and the metadata and targets base paths
-(relative to the store's root, {chid} being the product's targeting CHID) a
-device's TUF client is configured with.`,
+when it falls within the role's warning window; and the metadata and targets
+base paths (relative to the store's root, {chid} being the product's targeting
+CHID) a device's TUF client is configured with.
+
+A role's warning window is a quarter of its lifetime (6h for a one-day
+timestamp): flight refresh re-signs timestamps and snapshots at half their
+lifetime, so a ring it keeps fresh shows no warning, and one whose refresh job
+stopped does, well before devices refuse it. --warn-within ROLE=DURATION sets
+one role's window (repeatable); a bare DURATION sets every role's.`,
 		Args: cli.Args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			warn, err := warnWithin(warnArgs)
+			if err != nil {
+				return err
+			}
 			f, done, err := ff.open(cmd.Context())
 			if err != nil {
 				return err
@@ -64,7 +75,7 @@ device's TUF client is configured with.`,
 					for _, e := range r.Expires {
 						flag := ""
 						if e.Warning {
-							flag = "  WARNING: expires within " + warn.String()
+							flag = "  WARNING: expires within " + time.Duration(e.WarnWithin).String()
 						}
 						fmt.Fprintf(w, "  %-9s expires %s%s\n", e.Role, fmtTime(e.Expires), flag)
 					}
@@ -86,8 +97,31 @@ device's TUF client is configured with.`,
 	}
 	ff.register(c)
 	c.Flags().StringVar(&ring, "ring", "", "only this ring")
-	c.Flags().DurationVar(&warn, "warn-within", 72*time.Hour, "flag metadata expiring within this long")
+	c.Flags().StringArrayVar(&warnArgs, "warn-within", nil, "ROLE=DURATION: flag the role's metadata expiring within DURATION; a bare DURATION for every role (default a quarter of each role's lifetime)")
 	return c
+}
+
+// warnWithin reads --warn-within values: ROLE=DURATION for one role, a bare
+// DURATION for every role; later values override earlier ones.
+func warnWithin(args []string) (flight.WarnWithin, error) {
+	w := flight.WarnWithin{}
+	for _, a := range args {
+		if d, err := time.ParseDuration(a); err == nil && d >= 0 {
+			for _, role := range flight.Roles {
+				w[role] = d
+			}
+			continue
+		}
+		role, d, err := splitDuration("--warn-within", a)
+		if err != nil {
+			return nil, cli.Usagef("--warn-within %q: want ROLE=DURATION such as timestamp=6h, or a DURATION for every role", a)
+		}
+		if !slices.Contains(flight.Roles, role) {
+			return nil, cli.Usagef("--warn-within %q: the role must be root, targets, snapshot or timestamp", a)
+		}
+		w[role] = time.Duration(d)
+	}
+	return w, nil
 }
 
 func newFlightHistoryCmd(o *cli.Output) *cobra.Command {
@@ -113,6 +147,10 @@ func newFlightHistoryCmd(o *cli.Output) *cobra.Command {
 			}
 			return cli.Single(o, &historyReport{Events: events}, err, func(w io.Writer, rep *historyReport) error {
 				for _, e := range rep.Events {
+					if e.RootVersion != 0 {
+						fmt.Fprintf(w, "%s %s root v%d: %s keys by %s: %s\n", fmtTime(e.Change.Time), e.Ring, e.RootVersion, e.Change.Action, e.Change.Actor, e.Change.Reason)
+						continue
+					}
 					from := ""
 					if e.Change.From != "" {
 						from = " from " + e.Change.From
@@ -131,22 +169,30 @@ func newFlightHistoryCmd(o *cli.Output) *cobra.Command {
 
 func newFlightRefreshCmd(o *cli.Output) *cobra.Command {
 	ff := &flightFlags{needKeys: true}
-	var warn time.Duration
+	var opts flight.RefreshOptions
 	c := &cobra.Command{
-		Use:   "refresh --store URL --keys FILE [--warn-within 168h]",
+		Use:   "refresh --store URL --keys FILE [--warn-within 168h] [--resign-within DURATION] [--targets]",
 		Short: "Re-sign timestamps and snapshots before they expire (online keys only; run it on a schedule)",
 		Long: `Re-signs, with the online timestamp and snapshot keys only, every repository
-whose timestamp or snapshot is past half its lifetime. Idempotent. Exits 1,
-naming them, when targets or root metadata (offline keys) expire within
---warn-within.`,
+whose timestamp or snapshot is past half its lifetime (or expires within
+--resign-within). Idempotent. Exits 1, naming them, when targets or root
+metadata (offline keys) expire within --warn-within.
+
+--targets also re-signs the targets metadata expiring within --warn-within
+with each ring's targets keys (the same entries, a new version and expiry):
+run it where those offline keys are. Root metadata is renewed by
+'devupdate flight keys rotate' (with the same keys, it only extends the root).`,
 		Args: cli.Args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.WarnWithin < 0 || opts.ResignWithin < 0 {
+				return cli.Usagef("--warn-within and --resign-within must not be negative")
+			}
 			f, done, err := ff.open(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer done()
-			res, err := f.Refresh(cmd.Context(), warn)
+			res, err := f.Refresh(cmd.Context(), opts)
 			rep := &refreshReport{}
 			if res != nil {
 				rep.RefreshResult = *res
@@ -154,7 +200,11 @@ naming them, when targets or root metadata (offline keys) expire within
 			if err != nil && res != nil && !o.JSON() {
 				// The expiring roles are the failure: name each.
 				for _, e := range res.Expiring {
-					fmt.Fprintf(cmd.ErrOrStderr(), "EXPIRING %s %s %s at %s: re-sign with the %s key\n", e.Ring, e.Product, e.Role, fmtTime(e.Expires), e.Role)
+					how := "devupdate flight refresh --targets, where the targets keys are"
+					if e.Role == "root" {
+						how = "devupdate flight keys rotate --ring " + e.Ring
+					}
+					fmt.Fprintf(cmd.ErrOrStderr(), "EXPIRING %s %s %s at %s: re-sign it with %s\n", e.Ring, e.Product, e.Role, fmtTime(e.Expires), how)
 				}
 			}
 			return cli.Single(o, rep, err, func(w io.Writer, rep *refreshReport) error {
@@ -164,7 +214,9 @@ naming them, when targets or root metadata (offline keys) expire within
 		},
 	}
 	ff.register(c)
-	c.Flags().DurationVar(&warn, "warn-within", 7*24*time.Hour, "fail when targets or root metadata expire within this long")
+	c.Flags().DurationVar(&opts.WarnWithin, "warn-within", 7*24*time.Hour, "fail when targets or root metadata expire within this long")
+	c.Flags().DurationVar(&opts.ResignWithin, "resign-within", 0, "re-sign timestamps and snapshots expiring within this long (default: those past half their lifetime)")
+	c.Flags().BoolVar(&opts.Targets, "targets", false, "also re-sign targets metadata expiring within --warn-within, with the targets keys")
 	return c
 }
 

@@ -14,7 +14,11 @@
 // product's targeting CHID (smbios.Fields.TargetingID) and signed by the
 // ring's own keys. A device is configured with MetadataDir(ring, chid) as its
 // TUF metadata base and TargetsDir as its targets base, and reads them with
-// any conforming TUF client.
+// any conforming TUF client. Because every product repository of a ring is
+// signed by the same keys, each targets version names its repository under
+// the signature (RepositoryField, written by BindRepository); after every
+// refresh a device calls CheckRepository on the targets its client trusts,
+// and refuses another product's or another ring's metadata.
 //
 // The package imports only go-tuf's metadata types, the standard library and
 // smbios; internal/archtest keeps it that way (no YAML, no storage SDKs, no

@@ -52,18 +52,34 @@ import (
 
 const updatesPerProduct = 5
 
+// onlyRows are the rows timeChanges times (all when empty).
+var onlyRows []string
+
+func timed(row string) bool {
+	return len(onlyRows) == 0 || slices.ContainsFunc(onlyRows, func(r string) bool { return strings.HasPrefix(row, r) })
+}
+
 func main() {
 	sizes := flag.String("sizes", "10,100,1000", "ring sizes (products) for the download figures")
 	timed := flag.Int("timed", 1000, "products in the ring whose change times are measured")
 	runs := flag.Int("runs", 5, "runs of each timed change (the median is printed)")
 	azuriteBin := flag.String("azurite", "", "azurite-blob executable: also time the changes on Azurite")
 	work := flag.String("work", os.TempDir(), "scratch directory")
+	only := flag.String("only", "", "time only these rows (comma-separated: add, promote, rollout, pause, resume, halt, refresh, status, history; default all)")
 	flag.Parse()
 	ctx := context.Background()
+	if *only != "" {
+		onlyRows = strings.Split(*only, ",")
+	}
 
-	fmt.Println("metadata one device downloads (go-tuf v2.4.2 updater, bytes / requests):")
-	fmt.Printf("  %-8s %-22s %-18s %-18s %-18s %-18s\n", "products", "layout", "first scan", "nothing new", "other product", "own product")
+	if *sizes != "" {
+		fmt.Println("metadata one device downloads (go-tuf v2.4.2 updater, bytes / requests):")
+		fmt.Printf("  %-8s %-22s %-18s %-18s %-18s %-18s\n", "products", "layout", "first scan", "nothing new", "other product", "own product")
+	}
 	for _, f := range strings.Split(*sizes, ",") {
+		if f == "" {
+			continue
+		}
 		n, err := strconv.Atoi(f)
 		if err != nil {
 			log.Fatal(err)
@@ -79,7 +95,7 @@ func main() {
 		fmt.Printf("  %-8d %-22s %-18s %-18s %-18s %-18s\n", n, "ratio ours/peer", ratio(ours[0], peer[0]), ratio(ours[1], peer[1]), ratio(ours[2], peer[2]), ratio(ours[3], peer[3]))
 	}
 
-	fmt.Printf("\ntime of each flight change, ring of %d products x %d updates (median of %d):\n", *timed, updatesPerProduct, *runs)
+	fmt.Printf("\ntime of each flight change, ring of %d products x %d updates (median and best of %d):\n", *timed, updatesPerProduct, *runs)
 	dir, err := os.MkdirTemp(*work, "flightbench-")
 	if err != nil {
 		log.Fatal(err)
@@ -497,10 +513,10 @@ func timeChanges(ctx context.Context, name string, s cdn.Store, n, runs int, dir
 	r := buildOurs(ctx, s, n, dir)
 	defer r.keys.Close()
 	fmt.Printf("  %s: rings built in %v (init of 2 rings x %d products + %d adds of %d cabinets)\n", name, time.Since(start).Round(time.Millisecond), n, n, updatesPerProduct)
-	p := buildPeer(ctx, s, r.prods, r.blob, r.length)
 	v := catalog.Version{1, 0, 0, 1}
 	next := 2
-	median := func(f func(i int)) time.Duration {
+	// stats runs f runs times: the median and the best time.
+	stats := func(f func(i int)) [2]time.Duration {
 		var ds []time.Duration
 		for i := range runs {
 			t := time.Now()
@@ -508,7 +524,7 @@ func timeChanges(ctx context.Context, name string, s cdn.Store, n, runs int, dir
 			ds = append(ds, time.Since(t))
 		}
 		slices.Sort(ds)
-		return ds[len(ds)/2]
+		return [2]time.Duration{ds[len(ds)/2], ds[0]}
 	}
 	must := func(_ any, err error) {
 		if err != nil {
@@ -520,31 +536,57 @@ func timeChanges(ctx context.Context, name string, s cdn.Store, n, runs int, dir
 			must(r.f.SetState(ctx, "Preview", fmt.Sprintf("Contoso.P%d.U1", i), v, a, pct, who))
 		}
 	}
-	peerChange := median(func(i int) { p.change(ctx, i) })
+	// Refresh with every timestamp due: each run 13 hours after the one
+	// before (past half of the timestamps' day).
+	t0 := time.Now()
+	refreshDue := func(i int) {
+		at := t0.Add(time.Duration(i+1) * 13 * time.Hour)
+		f, err := flight.New(s, flight.WithKeys(r.keys), flight.WithClock(func() time.Time { return at }))
+		if err != nil {
+			log.Fatal(err)
+		}
+		res, err := f.Refresh(ctx, flight.RefreshOptions{})
+		if err != nil || len(res.Resigned) != 2*n {
+			log.Fatalf("refresh with every timestamp due re-signed %d of %d: %v", len(res.Resigned), 2*n, err)
+		}
+	}
 	rows := []struct {
 		what string
-		d    time.Duration
+		f    func(int)
 	}{
-		{"add (1 cabinet)", median(func(i int) {
+		{"add (1 cabinet)", func(i int) {
 			next++
 			must(r.f.Add(ctx, "Preview", []*flight.Candidate{r.cand(fmt.Sprintf("Contoso.P%d.U0", i), manifest.Version{1, 0, 0, uint16(next)}, chidOf(r.prods[i]))}, flight.AddOptions{}, who))
-		})},
-		{"promote", median(func(i int) {
+		}},
+		{"promote", func(i int) {
 			must(r.f.Promote(ctx, fmt.Sprintf("Contoso.P%d.U2", i), v, "EarlyAdopter", 50, false, who))
-		})},
-		{"rollout", median(state(catalog.ActionRollout, 80))},
-		{"pause", median(state(catalog.ActionPause, 0))},
-		{"resume", median(state(catalog.ActionResume, 0))},
-		{"halt", median(state(catalog.ActionHalt, 0))},
-		{"refresh (nothing due)", median(func(int) { must(r.f.Refresh(ctx, 0)) })},
-		{"status (whole ring)", median(func(int) { must(r.f.Status(ctx, "Preview", 0)) })},
-		{"history (one update)", median(func(i int) { must(r.f.History(ctx, "Preview", fmt.Sprintf("Contoso.P%d.U1", i))) })},
+		}},
+		{"rollout", state(catalog.ActionRollout, 80)},
+		{"pause", state(catalog.ActionPause, 0)},
+		{"resume", state(catalog.ActionResume, 0)},
+		{"halt", state(catalog.ActionHalt, 0)},
+		{"refresh (nothing due)", func(int) { must(r.f.Refresh(ctx, flight.RefreshOptions{})) }},
+		{"refresh (all due)", refreshDue},
+		{"status (whole ring)", func(int) { must(r.f.Status(ctx, "Preview", nil)) }},
+		{"history (one update)", func(i int) { must(r.f.History(ctx, "Preview", fmt.Sprintf("Contoso.P%d.U1", i))) }},
 	}
+	var peerChange *[2]time.Duration
 	for _, row := range rows {
-		line := fmt.Sprintf("  %s: %-22s %9.2f ms", name, row.what, float64(row.d.Microseconds())/1000)
+		if !timed(row.what) {
+			continue
+		}
+		d := stats(row.f)
+		line := fmt.Sprintf("  %s: %-22s %9.2f ms (best %9.2f)", name, row.what, ms(d[0]), ms(d[1]))
 		if row.what != "add (1 cabinet)" && !strings.Contains(row.what, "(") {
-			line += fmt.Sprintf("   peer (delegated role + %d-entry snapshot) %8.2f ms, ratio ours/peer %.2f", n, float64(peerChange.Microseconds())/1000, float64(row.d)/float64(peerChange))
+			if peerChange == nil {
+				p := buildPeer(ctx, s, r.prods, r.blob, r.length)
+				pc := stats(func(i int) { p.change(ctx, i) })
+				peerChange = &pc
+			}
+			line += fmt.Sprintf("   peer (delegated role + %d-entry snapshot) %8.2f ms, ratio ours/peer %.2f", n, ms(peerChange[0]), float64(d[0])/float64(peerChange[0]))
 		}
 		fmt.Println(line)
 	}
 }
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

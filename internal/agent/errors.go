@@ -73,6 +73,7 @@ var Codes = []Code{
 	{&metadata.ErrLengthOrHashMismatch{}, "metadata_mismatch"},
 	{&metadata.ErrRepository{}, "metadata_invalid"},
 	{catalog.ErrInvalidEntry, "invalid_catalog_entry"},
+	{catalog.ErrWrongRepository, "wrong_repository"},
 	// downloads
 	{fetch.ErrTooLong, "too_long"},
 	{fetch.ErrTruncated, "truncated"},

@@ -112,7 +112,8 @@ func readPIN(u *URI, getenv func(string) (string, bool)) (string, error) {
 		line, _, _ := strings.Cut(string(b), "\n")
 		return strings.TrimSuffix(line, "\r"), nil
 	}
-	if pin, ok := getenv(signer.EnvPKCS11PIN); ok {
+	// Set but empty is not a PIN: the token would answer CKR_ARGUMENTS_BAD.
+	if pin, ok := getenv(signer.EnvPKCS11PIN); ok && pin != "" {
 		return pin, nil
 	}
 	return "", fmt.Errorf("%w: set %s or pin-source=file:PATH in the URI", signer.ErrNoPIN, signer.EnvPKCS11PIN)

@@ -185,6 +185,7 @@ func TestOpenErrors(t *testing.T) {
 		{"missing token", "pkcs11:token=no-such-token;object=" + keyLabel, good, signer.ErrTokenNotFound},
 		{"missing key", "pkcs11:token=" + tokenLabel + ";object=no-such-key", good, signer.ErrKeyNotFound},
 		{"no PIN", "pkcs11:token=" + tokenLabel + ";object=" + keyLabel, map[string]string{signer.EnvPKCS11Module: module}, signer.ErrNoPIN},
+		{"empty PIN", "pkcs11:token=" + tokenLabel + ";object=" + keyLabel, map[string]string{signer.EnvPKCS11Module: module, signer.EnvPKCS11PIN: ""}, signer.ErrNoPIN},
 		{"pin-value in URI", "pkcs11:token=" + tokenLabel + ";object=" + keyLabel + "?pin-value=" + userPIN, good, signer.ErrPINInURI},
 		{"no module", "pkcs11:token=" + tokenLabel + ";object=" + keyLabel, map[string]string{signer.EnvPKCS11PIN: userPIN}, signer.ErrKey},
 	}
