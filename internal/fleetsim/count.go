@@ -50,11 +50,10 @@ func classify(path string) (ring, chid, kind string) {
 
 // originRequest is one request that reached the origin.
 type originRequest struct {
-	at                time.Time
-	ring, chid, kind  string
-	status            int
-	bytes             int64
-	revalidation, hit bool
+	at               time.Time
+	ring, chid, kind string
+	status           int
+	bytes            int64
 }
 
 // originCounter records what reaches the origin: it wraps the origin's
@@ -85,8 +84,7 @@ func (c *originCounter) wrap(h http.Handler) http.Handler {
 		ring, chid, kind := classify(r.URL.Path)
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		c.reqs = append(c.reqs, originRequest{at: time.Now(), ring: ring, chid: chid, kind: kind, status: rec.status, bytes: rec.bytes,
-			revalidation: r.Header.Get("If-None-Match") != ""})
+		c.reqs = append(c.reqs, originRequest{at: time.Now(), ring: ring, chid: chid, kind: kind, status: rec.status, bytes: rec.bytes})
 	})
 }
 

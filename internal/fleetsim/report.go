@@ -3,6 +3,7 @@ package fleetsim
 import (
 	"fmt"
 	"io"
+	"net/http"
 	"slices"
 	"sort"
 	"strings"
@@ -56,7 +57,10 @@ type RingOrigin struct {
 	// and targets fetched in the whole run.
 	Timestamp, Root int64
 	Versioned       int64
-	Total           int64
+	// NotModified are the revalidations the origin answered 304 (nginx
+	// asking with If-None-Match whether an expired copy still holds).
+	NotModified int64
+	Total       int64
 }
 
 // RepoOrigin is what reached the origin for one repository in the run.
@@ -211,6 +215,9 @@ func (s *sim) report(rep *Report, end time.Time) {
 		}
 		rep.OriginRepos[repo] = o
 		ro[q.ring].Total++
+		if q.status == http.StatusNotModified {
+			ro[q.ring].NotModified++
+		}
 	}
 	for rw, n := range ts {
 		r := ro[strings.SplitN(rw.repo, "/", 2)[0]]
@@ -257,10 +264,10 @@ func (r *Report) Print(w io.Writer) {
 		r.NothingNew.Scans, r.NothingNew.Bytes.Mean, r.NothingNew.Bytes.Max, r.NothingNew.Requests.Mean, r.NothingNew.Requests.Max,
 		r.AfterChange.Scans, r.AfterChange.Bytes.Mean, r.AfterChange.Bytes.Max, r.AfterChange.Requests.Mean, r.AfterChange.Requests.Max)
 	p("origin, per ring and per max-age window (%d windows of %s):", r.Windows, c.MaxAge)
-	p("  %-20s %5s %7s %9s %9s %11s %11s %10s %9s %9s", "ring", "repos", "devices", "req mean", "req max", "bytes mean", "bytes max", "ts/repo/w", "404/repo/w", "versioned")
+	p("  %-20s %5s %7s %9s %9s %11s %11s %10s %10s %9s %8s", "ring", "repos", "devices", "req mean", "req max", "bytes mean", "bytes max", "ts/repo/w", "404/repo/w", "versioned", "304s")
 	for _, o := range r.Origin {
-		p("  %-20s %5d %7d %9.1f %9d %11.0f %11d %10d %9d %9d", o.Ring, o.Repositories, o.Devices, o.Requests.Mean, o.Requests.Max,
-			o.Bytes.Mean, o.Bytes.Max, o.Timestamp, o.Root, o.Versioned)
+		p("  %-20s %5d %7d %9.1f %9d %11.0f %11d %10d %10d %9d %8d", o.Ring, o.Repositories, o.Devices, o.Requests.Mean, o.Requests.Max,
+			o.Bytes.Mean, o.Bytes.Max, o.Timestamp, o.Root, o.Versioned, o.NotModified)
 	}
 	p("  cabinets (shared targets/): %d requests, %d bytes reached the origin", r.OriginCabinets, r.OriginCabinetBytes)
 	p("timeline (publish: the flight change; served: until the CDN served it), devices on each version after each step:")
