@@ -1,12 +1,15 @@
 package fleetsim
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/devupdate/devupdate/cdn"
 	"github.com/devupdate/devupdate/flight/catalog"
 )
 
@@ -139,4 +142,61 @@ func (b *countingBody) Read(p []byte) (int, error) {
 		b.u.metaBytes += int64(n)
 	}
 	return n, err
+}
+
+// storeCounter counts what the publisher (the flight library) asks of the
+// store: its work, which must not depend on the fleet.
+type storeCounter struct {
+	cdn.Store
+	reads, writes, written atomic.Int64
+}
+
+func (s *storeCounter) Stat(ctx context.Context, key string) (cdn.Info, error) {
+	s.reads.Add(1)
+	return s.Store.Stat(ctx, key)
+}
+
+func (s *storeCounter) Get(ctx context.Context, key string, r cdn.Range) (io.ReadCloser, cdn.Info, error) {
+	s.reads.Add(1)
+	return s.Store.Get(ctx, key, r)
+}
+
+func (s *storeCounter) List(ctx context.Context, prefix string, fn func(cdn.Info) error) error {
+	s.reads.Add(1)
+	return s.Store.List(ctx, prefix, fn)
+}
+
+func (s *storeCounter) Create(ctx context.Context, key string, body io.Reader, p cdn.Props) (cdn.Info, error) {
+	s.writes.Add(1)
+	return s.Store.Create(ctx, key, &countingReader{r: body, n: &s.written}, p)
+}
+
+func (s *storeCounter) Replace(ctx context.Context, key string, body io.Reader, p cdn.Props, ifMatch string) (cdn.Info, error) {
+	s.writes.Add(1)
+	return s.Store.Replace(ctx, key, &countingReader{r: body, n: &s.written}, p, ifMatch)
+}
+
+func (s *storeCounter) Copy(ctx context.Context, src, dst string) (cdn.Info, error) {
+	s.writes.Add(1)
+	return s.Store.Copy(ctx, src, dst)
+}
+
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// StoreOps is the publisher's work for one change.
+type StoreOps struct {
+	Reads, Writes, Written int64
+}
+
+func (s *storeCounter) take() StoreOps {
+	return StoreOps{Reads: s.reads.Swap(0), Writes: s.writes.Swap(0), Written: s.written.Swap(0)}
 }

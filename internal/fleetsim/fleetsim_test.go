@@ -142,6 +142,15 @@ func TestFleetThroughNginx(t *testing.T) {
 		}
 	}
 
+	// The publisher's work is the repositories': at most the new
+	// targets, snapshot and timestamp of each product's repository in
+	// the ring, and the cabinet's target and the ledger for an add.
+	for i, c := range timeline {
+		if w := rep.Steps[i].Store.Writes; w == 0 || w > int64(3*products+2) {
+			t.Errorf("%s: %d store writes; want 1 to %d (a ring's %d repositories), whatever the fleet", c, w, 3*products+2, products)
+		}
+	}
+
 	// Nothing new costs a scan at most 1 KB of metadata, in two requests.
 	if rep.NothingNew.Scans == 0 || rep.NothingNew.Bytes.Max > 1024 || rep.NothingNew.Requests.Max != 2 {
 		t.Errorf("scans with nothing new: %d, at most %d bytes in %d requests; want at most 1024 bytes in 2", rep.NothingNew.Scans, rep.NothingNew.Bytes.Max, rep.NothingNew.Requests.Max)

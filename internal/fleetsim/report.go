@@ -17,8 +17,10 @@ type Step struct {
 	// Rounds and Scans ran during the step; Installs were made in it.
 	Rounds, Scans, Installs int
 	// Publish is how long the change took the flight library; Visible how
-	// much later the CDN served every repository it changed.
+	// much later the CDN served every repository it changed; Store what
+	// the change asked of the store.
 	Publish, Visible time.Duration
+	Store            StoreOps
 	// Versions counts, after the step, the devices of each ring on each
 	// version of each update name ("none": not installed).
 	Versions map[string]map[string]map[string]int
@@ -255,8 +257,9 @@ func (r *Report) Print(w io.Writer) {
 	for _, st := range r.Steps {
 		maxPub = max(maxPub, st.Publish)
 	}
-	p("publisher: %d flight changes, mean %s, max %s each (it reads and writes the store only: no work per device)",
-		len(c.Timeline), r.PublishMean().Round(time.Millisecond), maxPub.Round(time.Millisecond))
+	ops := r.PublishOps()
+	p("publisher: %d flight changes, mean %s, max %s each; per change %.1f store reads, %.1f writes, %.0f bytes written (no work per device)",
+		len(c.Timeline), r.PublishMean().Round(time.Millisecond), maxPub.Round(time.Millisecond), ops[0], ops[1], ops[2])
 	p("scan latency (runs installing nothing, %d): p50 %s p99 %s; runs that installed (%d): p50 %s p99 %s",
 		r.ScanLatency.N, r.ScanLatency.P50.Round(time.Microsecond), r.ScanLatency.P99.Round(time.Microsecond),
 		r.InstallLatency.N, r.InstallLatency.P50.Round(time.Microsecond), r.InstallLatency.P99.Round(time.Microsecond))
@@ -330,7 +333,7 @@ func shortName(n string) string { return n[strings.LastIndexByte(n, '.')+1:] }
 // the fleet.
 func Compare(w io.Writer, reps []*Report) {
 	fmt.Fprintln(w, "the same timeline for fleets of several sizes:")
-	fmt.Fprintf(w, "  %8s %8s %9s %9s %16s %13s %13s %14s %12s %10s\n", "devices", "scans", "wall", "scans/s", "origin req/win", "ts/repo/win", "404/repo/win", "publish (mean)", "nothing new", "violations")
+	fmt.Fprintf(w, "  %8s %8s %9s %9s %16s %13s %13s %22s %12s %10s\n", "devices", "scans", "wall", "scans/s", "origin req/win", "ts/repo/win", "404/repo/win", "store ops/change r+w", "nothing new", "violations")
 	for _, r := range reps {
 		var reqs float64
 		var ts, nf int64
@@ -338,8 +341,9 @@ func Compare(w io.Writer, reps []*Report) {
 			reqs += o.Requests.Mean
 			ts, nf = max(ts, o.Timestamp), max(nf, o.Root)
 		}
-		fmt.Fprintf(w, "  %8d %8d %9s %9.0f %16.1f %13d %13d %14s %10.0f B %10d\n", len(r.Devices), r.Scans, r.Wall.Round(time.Second),
-			float64(r.Scans)/r.Wall.Seconds(), reqs, ts, nf, r.PublishMean().Round(time.Millisecond), r.NothingNew.Bytes.Mean, len(r.Violations))
+		ops := r.PublishOps()
+		fmt.Fprintf(w, "  %8d %8d %9s %9.0f %16.1f %13d %13d %22s %10.0f B %10d\n", len(r.Devices), r.Scans, r.Wall.Round(time.Second),
+			float64(r.Scans)/r.Wall.Seconds(), reqs, ts, nf, fmt.Sprintf("%.1f+%.1f", ops[0], ops[1]), r.NothingNew.Bytes.Mean, len(r.Violations))
 	}
 }
 
@@ -357,4 +361,25 @@ func (r *Report) PublishMean() time.Duration {
 		return 0
 	}
 	return sum / time.Duration(n)
+}
+
+// PublishOps is the mean store reads, writes and bytes written of the
+// timeline's flight changes.
+func (r *Report) PublishOps() [3]float64 {
+	var sum [3]float64
+	n := 0
+	for _, st := range r.Steps {
+		if st.Publish > 0 {
+			sum[0] += float64(st.Store.Reads)
+			sum[1] += float64(st.Store.Writes)
+			sum[2] += float64(st.Store.Written)
+			n++
+		}
+	}
+	if n > 0 {
+		for i := range sum {
+			sum[i] /= float64(n)
+		}
+	}
+	return sum
 }

@@ -167,6 +167,9 @@ type sim struct {
 	model   *model
 	devices []*device
 	cands   map[string]*flight.Candidate
+	// publisher is the flight library over a store that counts its work.
+	publisher *flight.Flight
+	store     *storeCounter
 	// names are the timeline's update names, in order.
 	names []string
 	rng   *rand.Rand
@@ -244,6 +247,11 @@ func (s *sim) setup(ctx context.Context, t agenttest.TB) error {
 	if err := s.startWorld(ctx, t); err != nil {
 		return err
 	}
+	s.store = &storeCounter{Store: s.w.Store}
+	var err error
+	if s.publisher, err = flight.New(s.store, flight.WithKeys(s.w.Keys), flight.WithClock(s.w.Clock.Now)); err != nil {
+		return err
+	}
 	for _, c := range cfg.Timeline {
 		if c.Action != catalog.ActionAdd {
 			continue
@@ -258,7 +266,7 @@ func (s *sim) setup(ctx context.Context, t agenttest.TB) error {
 			}
 		}
 		cab := s.w.Cabinet(agenttest.Cab{Name: c.Name, Version: c.Version, Targets: targets})
-		cand, err := s.w.Flight.Prepare(ctx, cab, signer.Policy{Roots: s.w.OEM.Roots(), RequireEV: true})
+		cand, err := s.publisher.Prepare(ctx, cab, signer.Policy{Roots: s.w.OEM.Roots(), RequireEV: true})
 		if err != nil {
 			return err
 		}
@@ -351,12 +359,13 @@ func (s *sim) step(ctx context.Context, c Change) (*Step, error) {
 	before := s.counts()
 	type outcome struct {
 		publish, visible time.Duration
+		ops              StoreOps
 		err              error
 	}
 	done := make(chan outcome, 1)
 	go func() {
-		p, v, err := s.publish(ctx, c)
-		done <- outcome{p, v, err}
+		p, v, ops, err := s.publish(ctx, c)
+		done <- outcome{p, v, ops, err}
 	}()
 	var out outcome
 	for finished := false; !finished; {
@@ -374,7 +383,7 @@ func (s *sim) step(ctx context.Context, c Change) (*Step, error) {
 	if out.err != nil {
 		return nil, out.err
 	}
-	st.Publish, st.Visible = out.publish, out.visible
+	st.Publish, st.Visible, st.Store = out.publish, out.visible, out.ops
 	s.round(ctx)
 	st.Rounds++
 	s.finishStep(st, before)
@@ -385,18 +394,19 @@ var who = flight.Who{Actor: "fleetsim@release", Reason: "fleet simulation"}
 
 // publish makes change c through the flight library and waits until the
 // CDN serves every repository it changed; it returns how long the change
-// took and how much later the CDN served it.
-func (s *sim) publish(ctx context.Context, c Change) (time.Duration, time.Duration, error) {
+// took, how much later the CDN served it, and what it asked of the store.
+func (s *sim) publish(ctx context.Context, c Change) (took, served time.Duration, ops StoreOps, err error) {
 	t0 := time.Now()
 	repos, err := s.model.apply(c, t0)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, ops, err
 	}
 	v, err := update.ParseVersion(c.Version)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, ops, err
 	}
-	f := s.w.Flight
+	f := s.publisher
+	s.store.take()
 	switch c.Action {
 	case catalog.ActionAdd:
 		_, err = f.Add(ctx, c.Ring, []*flight.Candidate{s.cands[nv(c.Name, c.Version)]}, flight.AddOptions{Rollout: c.Percent}, who)
@@ -406,16 +416,16 @@ func (s *sim) publish(ctx context.Context, c Change) (time.Duration, time.Durati
 		_, err = f.SetState(ctx, c.Ring, c.Name, v, c.Action, c.Percent, who)
 	}
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, ops, err
 	}
-	took := time.Since(t0)
+	took, ops = time.Since(t0), s.store.take()
 	t1 := time.Now()
 	for _, rk := range repos {
 		if err := s.waitServed(ctx, rk); err != nil {
-			return 0, 0, err
+			return 0, 0, ops, err
 		}
 	}
-	return took, time.Since(t1), nil
+	return took, time.Since(t1), ops, nil
 }
 
 // waitServed polls the CDN until it serves, from its cache, the
