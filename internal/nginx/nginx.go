@@ -19,11 +19,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/devupdate/devupdate/internal/loopback"
 	"github.com/devupdate/devupdate/internal/testtool"
 )
 
@@ -87,11 +87,7 @@ type Server struct {
 	URL string
 	// Dir is the prefix: access.log, error.log, cache/.
 	Dir string
-	// PID is the master process's.
-	PID  int
-	cmd  *exec.Cmd
-	out  *syncBuffer
-	done chan struct{}
+	p   *loopback.Process
 }
 
 // Start runs nginx with the example configuration on a free loopback port
@@ -110,7 +106,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	}
 	var lastErr error
 	for range 5 {
-		port, err := freePort()
+		port, err := loopback.FreePort()
 		if err != nil {
 			return nil, err
 		}
@@ -127,75 +123,41 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	return nil, lastErr
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 func start(ctx context.Context, o Options, port int, conf string) (*Server, error) {
 	cpath := filepath.Join(o.Dir, "nginx.conf")
+	pidFile := filepath.Join(o.Dir, "nginx.pid")
+	_ = os.Remove(pidFile)
 	if err := os.WriteFile(cpath, []byte(conf), 0o644); err != nil {
 		return nil, err
 	}
-	out := &syncBuffer{}
-	cmd := exec.Command(o.Bin, "-p", o.Dir+"/", "-c", cpath, "-e", filepath.Join(o.Dir, "error.log"), "-g", "daemon off;")
-	cmd.Stdout, cmd.Stderr = out, out
-	// Its own process group, killed with the caller if the caller dies.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	p, err := loopback.Start(exec.Command(o.Bin, "-p", o.Dir+"/", "-c", cpath, "-e", filepath.Join(o.Dir, "error.log"), "-g", "daemon off;"))
+	if err != nil {
 		return nil, fmt.Errorf("starting nginx: %w", err)
 	}
-	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), Dir: o.Dir, PID: cmd.Process.Pid, cmd: cmd, out: out, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(s.done) }()
+	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), Dir: o.Dir, p: p}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		select {
-		case <-s.done:
-			return nil, fmt.Errorf("nginx exited before listening on %s: %s%s", addr, out.String(), s.ErrorLog())
-		case <-ctx.Done():
-			s.Stop()
-			return nil, ctx.Err()
-		default:
+	err = p.WaitReady(ctx, 15*time.Second, 20*time.Millisecond, func() bool {
+		// nginx writes its pid file once it holds its listening socket:
+		// whoever answers on the port is then this nginx.
+		if _, err := os.Stat(pidFile); err != nil {
+			return false
 		}
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			c.Close()
-			// Another process could own the port: insist that ours is alive.
-			select {
-			case <-s.done:
-				continue
-			case <-time.After(50 * time.Millisecond):
-				return s, nil
-			}
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			s.Stop()
-			return nil, fmt.Errorf("nginx did not listen on %s within 15s: %s", addr, out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
+		c.Close()
+		return true
+	})
+	if err != nil {
+		return nil, fmt.Errorf("nginx on %s: %w\n%s", addr, err, s.ErrorLog())
 	}
+	return s, nil
 }
 
-// Stop shuts nginx down (SIGINT, fast shutdown; SIGKILL to the group after
-// 5s) and waits for it.
-func (s *Server) Stop() {
-	select {
-	case <-s.done:
-		return
-	default:
-	}
-	_ = syscall.Kill(s.cmd.Process.Pid, syscall.SIGINT)
-	select {
-	case <-s.done:
-	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		<-s.done
-	}
-}
+// Stop shuts nginx down (SIGINT: fast shutdown; SIGKILL after 5s) and
+// waits for it.
+func (s *Server) Stop() { s.p.Stop(syscall.SIGINT) }
 
 // ErrorLog returns nginx's error.log.
 func (s *Server) ErrorLog() string {
@@ -226,37 +188,18 @@ func StartT(t testing.TB, origin string) *Server {
 	t.Cleanup(func() {
 		s.Stop()
 		if t.Failed() {
-			t.Logf("nginx output:\n%s\nerror.log:\n%s", s.out.String(), s.ErrorLog())
+			t.Logf("nginx output:\n%s\nerror.log:\n%s", s.p.Output(), s.ErrorLog())
 		}
 	})
 	return s
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.b.Len() > 1<<20 {
-		return len(p), nil
-	}
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // CPU returns the processor time nginx's master and worker processes have
 // used so far (user and system, from /proc; clock ticks of 1/100 s).
 func (s *Server) CPU() (time.Duration, error) {
-	pids := []string{strconv.Itoa(s.PID)}
-	children, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", s.PID, s.PID))
+	pid := s.p.PID()
+	pids := []string{strconv.Itoa(pid)}
+	children, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
 	if err != nil {
 		return 0, err
 	}
