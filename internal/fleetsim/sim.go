@@ -77,7 +77,7 @@ type Config struct {
 	// rounds go on until the CDN serves it, then one more round follows.
 	Timeline []Change
 	// SteadyRounds are rounds after the timeline, with nothing changing
-	// (default 1).
+	// (default 1; negative: none).
 	SteadyRounds int
 	// Seed orders the scans of each round (default 1).
 	Seed uint64
@@ -123,7 +123,6 @@ func (c *Config) defaults() {
 // device is one simulated device: the agent and what the simulation saw
 // it do.
 type device struct {
-	idx     int
 	id      string
 	ring    string
 	product int
@@ -298,8 +297,9 @@ func (s *sim) startWorld(ctx context.Context, t agenttest.TB, opts ...agenttest.
 // memory.
 func (s *sim) addDevices(ctx context.Context, t agenttest.TB) error {
 	cfg := s.cfg
-	// One HTTP transport for the fleet (connections to the CDN are
-	// pooled as a device's would be across its scans); each device
+	// One HTTP transport for the fleet: simulated devices share its
+	// connections to the CDN (a real device opens its own, so nginx's
+	// CPU per scan here leaves out a connection's setup); each device
 	// counts its own responses.
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = cfg.Workers * 2
@@ -311,7 +311,7 @@ func (s *sim) addDevices(ctx context.Context, t agenttest.TB) error {
 	}
 	devDir := t.TempDir()
 	for i := range cfg.Devices {
-		d := &device{idx: i, id: deviceID(cfg.Seed, i), product: i % cfg.Products, installed: map[string]string{}}
+		d := &device{id: deviceID(cfg.Seed, i), product: i % cfg.Products, installed: map[string]string{}}
 		turn := (i / cfg.Products) % total
 		for _, r := range cfg.Rings {
 			if turn < r.Weight {
