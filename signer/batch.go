@@ -30,8 +30,14 @@ type SignRequest struct {
 	// TimestampRootsFile holds the roots the timestamp authority's chain
 	// must build to. Default "": the system roots.
 	TimestampRootsFile string
-	KeyOptions         []KeyOption
-	Options            []Option
+	// OSVendorTimestampRootsFile holds the roots the chain of the OS
+	// vendor's timestamp authority must build to, for the vendor packages
+	// inside an os-kind cabinet (Policy.OSVendorTimestampRoots). Default
+	// "": the system roots, loaded only when a vendor package is
+	// timestamped.
+	OSVendorTimestampRootsFile string
+	KeyOptions                 []KeyOption
+	Options                    []Option
 }
 
 // SignCabinets opens the key once, checks it and the chain against the
@@ -63,28 +69,30 @@ func SignCabinets(ctx context.Context, req SignRequest) ([]Report, error) {
 	if len(chain) == 0 {
 		return nil, fmt.Errorf("%w (PEM, leaf first); only a PKCS#12 key carries its own", ErrNoChain)
 	}
-	var roots *x509.CertPool
+	var policy Policy
 	if req.RootsFile != "" {
-		roots, err = LoadRoots(ctx, req.RootsFile)
+		policy.Roots, err = LoadRoots(ctx, req.RootsFile)
 	} else {
-		roots, err = x509.SystemCertPool()
+		policy.Roots, err = x509.SystemCertPool()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("roots: %w", err)
 	}
-	policy := Policy{Roots: roots}
 	if req.OSVendorRootsFile != "" {
 		if policy.OSVendorRoots, err = LoadRoots(ctx, req.OSVendorRootsFile); err != nil {
 			return nil, fmt.Errorf("OS vendor roots: %w", err)
 		}
 	}
 	if req.TimestampRootsFile != "" {
-		policy.TimestampRoots, err = LoadRoots(ctx, req.TimestampRootsFile)
-	} else {
-		policy.TimestampRoots, err = x509.SystemCertPool()
+		if policy.TimestampRoots, err = LoadRoots(ctx, req.TimestampRootsFile); err != nil {
+			return nil, fmt.Errorf("timestamp roots: %w", err)
+		}
 	}
-	if err != nil {
-		return nil, fmt.Errorf("timestamp roots: %w", err)
+	policy.SystemTimestampRoots = true // without a file, loaded only for a timestamp
+	if req.OSVendorTimestampRootsFile != "" {
+		if policy.OSVendorTimestampRoots, err = LoadRoots(ctx, req.OSVendorTimestampRootsFile); err != nil {
+			return nil, fmt.Errorf("OS vendor timestamp roots: %w", err)
+		}
 	}
 	s, err := New(ctx, key, chain, policy, req.Options...)
 	if err != nil {

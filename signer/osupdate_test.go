@@ -3,12 +3,15 @@ package signer_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +19,7 @@ import (
 	"github.com/devupdate/devupdate/manifest"
 	"github.com/devupdate/devupdate/manifest/build"
 	"github.com/devupdate/devupdate/packager"
+	"github.com/devupdate/devupdate/packager/cabinet"
 	"github.com/devupdate/devupdate/signer"
 	"github.com/devupdate/devupdate/signer/devpki"
 	"github.com/devupdate/devupdate/signer/signertest"
@@ -402,7 +406,7 @@ func TestOSUpdateVendorCertificateRules(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			o := newOSUpdateWith(t, tt.setup)
 			policy := o.policy()
-			policy.TimestampRoots = tsa.Roots()
+			policy.OSVendorTimestampRoots = tsa.Roots()
 			s, err := signer.New(ctx, o.oem.pki.LeafKey, o.oem.pki.Chain(), policy)
 			if err != nil {
 				t.Fatal(err)
@@ -426,5 +430,101 @@ func TestOSUpdateVendorCertificateRules(t *testing.T) {
 				t.Fatalf("err = %v, want a *PackageError wrapping %v (rule %s)", err, tt.want, tt.rule)
 			}
 		})
+	}
+}
+
+// TestOSUpdateVendorTimestampRoots: a vendor package's timestamp chains to
+// the OS vendor's timestamp roots, the OEM's signature's to the OEM's
+// timestamp roots, and neither set stands in for the other.
+func TestOSUpdateVendorTimestampRoots(t *testing.T) {
+	ctx := context.Background()
+	vendorTSA, oemTSA := signertest.NewTSA(t), signertest.NewTSA(t)
+	o := newOSUpdateWith(t, vendorSetup{signArgs: []string{"-ts", vendorTSA.URL}})
+	policy := func(tsRoots, vendorTSRoots *x509.CertPool) signer.Policy {
+		p := o.policy()
+		p.TimestampRoots, p.OSVendorTimestampRoots = tsRoots, vendorTSRoots
+		return p
+	}
+	s, err := signer.New(ctx, o.oem.pki.LeafKey, o.oem.pki.Chain(), policy(oemTSA.Roots(), vendorTSA.Roots()), signer.WithTimestampURL(oemTSA.URL, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SignFile(ctx, o.outer, o.outer); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		policy signer.Policy
+		want   error
+		pkgErr bool
+	}{
+		{"each its own", policy(oemTSA.Roots(), vendorTSA.Roots()), nil, false},
+		{"the OEM's for the vendor", policy(oemTSA.Roots(), oemTSA.Roots()), signer.ErrTimestamp, true},
+		{"the OEM's, the vendor's unset (system roots)", policy(oemTSA.Roots(), nil), signer.ErrTimestamp, true},
+		{"the vendor's for the OEM", policy(vendorTSA.Roots(), vendorTSA.Roots()), signer.ErrTimestamp, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := signer.Verify(ctx, o.outer, tt.policy)
+			if tt.want == nil {
+				if err != nil || res.Timestamp == nil || len(res.Packages) != 1 || res.Packages[0].Signature.Timestamp == nil {
+					t.Fatalf("verify: %+v, %v; want both timestamps", res, err)
+				}
+				return
+			}
+			var pe *signer.PackageError
+			if !errors.Is(err, tt.want) || errors.As(err, &pe) != tt.pkgErr {
+				t.Fatalf("err = %v, want %v (a *PackageError: %t)", err, tt.want, tt.pkgErr)
+			}
+		})
+	}
+}
+
+// TestSignOSUpdateDecompressesOnce: signing and verifying an os update of
+// many vendor packages each decompress the cabinet's folder once, as one
+// stream (the reader's trace counts the bytes inflated), instead of once
+// per package; every package is verified and reported on the way.
+func TestSignOSUpdateDecompressesOnce(t *testing.T) {
+	const n = 24
+	oem := newFixture(t)
+	o := signertest.NewOSUpdate(t, filepath.Join(t.TempDir(), "os.cab"), n, 40_000)
+	c, err := packager.OpenFile(o.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var folders int64
+	for _, fo := range c.Folders() {
+		folders += fo.Size
+	}
+	c.Close()
+	policy := signer.Policy{Roots: oem.pki.Roots(), OSVendorRoots: o.Vendor.Roots(), RequireEV: true}
+	s, err := signer.New(context.Background(), oem.pki.LeafKey, oem.pki.Chain(), policy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []string{"sign", "verify"} {
+		var inflated atomic.Int64
+		ctx := cabinet.WithTrace(context.Background(), &cabinet.Trace{Decompressed: func(_, n int) { inflated.Add(int64(n)) }})
+		var res *signer.Result
+		if step == "sign" {
+			res, err = s.SignFile(ctx, o.Path, o.Path)
+		} else {
+			res, err = signer.Verify(ctx, o.Path, policy)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		if got := inflated.Load(); got != folders {
+			t.Errorf("%s: %d bytes decompressed, the cabinet's folders hold %d (%.1f passes)", step, got, folders, float64(got)/float64(folders))
+		}
+		if len(res.Packages) != n {
+			t.Fatalf("%s: %d packages reported, want %d", step, len(res.Packages), n)
+		}
+		for i, p := range res.Packages {
+			sum := sha256.Sum256(o.Packages[i].Data)
+			if p.Path != o.Packages[i].Name || p.SHA256 != hex.EncodeToString(sum[:]) || p.Signature.SubjectCN != o.Vendor.Leaf.Subject.CommonName {
+				t.Errorf("%s: package %d: %+v, want %s", step, i, p, o.Packages[i].Name)
+			}
+		}
 	}
 }

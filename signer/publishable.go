@@ -24,21 +24,18 @@ func CheckPublishable(ctx context.Context, name string, r io.ReaderAt, size int6
 	if err != nil {
 		return err
 	}
-	_, cab, err := authenticode.ReadUpdate(name, r, size)
-	if err != nil {
+	if h.Signed() && policy != nil {
+		_, err := VerifyReaderAt(ctx, name, r, size, *policy) // the structure and update.json too, in the same pass
 		return err
 	}
-	if cab != nil {
-		cab.Close()
+	if _, err := authenticode.ReadUpdate(ctx, name, r, size); err != nil {
+		return err
 	}
 	switch {
 	case !h.Signed() && allowUnsigned:
 		return nil
 	case !h.Signed():
 		return fmt.Errorf("%s: %w", name, ErrNotSigned)
-	case policy != nil:
-		_, err := VerifyReaderAt(ctx, name, r, size, *policy)
-		return err
 	}
 	return authenticode.CheckIntact(ctx, name, r, size)
 }

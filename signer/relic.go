@@ -15,8 +15,9 @@ import (
 // digestCabinet computes the Authenticode imprint of the cabinet read from
 // r in one streaming pass with relic's cabfile.Digest, which signing needs
 // because it also returns the header patched for the signature. Every
-// signature made from it is verified by authenticode.VerifyBlob against
-// authenticode.Digest's independent computation before it is reported.
+// signature made from it is verified by authenticode.VerifyBlob before it
+// is reported; authenticode computes the same digest independently when
+// it verifies the signed cabinet.
 func digestCabinet(ctx context.Context, name string, r io.Reader) (d *cabfile.CabinetDigest, err error) {
 	defer recoverMalformed(name, &err)
 	d, err = cabfile.Digest(bufio.NewReaderSize(iox.ContextReader(ctx, r), 256<<10), crypto.SHA256)

@@ -159,32 +159,24 @@ func (s *Signer) signFile(ctx context.Context, in, out string) (res *Result, err
 			return s.signedCopy(ctx, in, src, st.Size(), out)
 		}
 	}
-	u, cab, err := authenticode.ReadUpdate(in, src, st.Size())
-	if err != nil {
-		return nil, fmt.Errorf("signing: %w", err) // err names the file
-	}
-	kind := ""
-	if u != nil {
-		kind = string(u.Kind)
-	}
-	var pkgs []Package
-	if cab != nil {
-		defer cab.Close()
-	}
-	if kind == KindOS {
-		if pkgs, err = authenticode.VerifyVendorPackages(ctx, in, cab, u, s.policy); err != nil {
+	// What the cabinet holds (update.json, an os update's vendor packages)
+	// is read in one pass of its own while the cabinet is hashed for
+	// signing: the two passes take both cores. Nothing is signed before
+	// it is accepted.
+	pending := authenticode.StartContents(ctx, in, src, st.Size(), s.policy)
+	defer pending.Stop()
+	contents := func() (*authenticode.Contents, error) {
+		c, err := pending.Wait()
+		if err != nil {
 			return nil, fmt.Errorf("signing: %w", err) // err names the file
 		}
-		s.opts.logger.DebugContext(ctx, "vendor packages verified", "file", in, "packages", len(pkgs))
-	}
-	defer func() {
-		if res != nil {
-			res.Kind, res.Packages = kind, pkgs
+		if c.Kind() == KindOS {
+			s.opts.logger.DebugContext(ctx, "vendor packages verified", "file", in, "packages", len(c.Packages))
 		}
-	}()
+		return c, nil
+	}
 	if inPlace && h.ReserveHeader == authenticode.SignatureHeaderSize {
-		src.Close()
-		return s.fillReserve(ctx, in, st)
+		return s.fillReserve(ctx, in, st, contents)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*.tmp")
 	if err != nil {
@@ -221,6 +213,10 @@ func (s *Signer) signFile(ctx context.Context, in, out string) (res *Result, err
 		return nil, fmt.Errorf("signing %s: header area of %d bytes, want %d: %w", in, len(digest.Patched), newOffsetFiles, ErrMalformed)
 	}
 
+	c, err := contents()
+	if err != nil {
+		return nil, err
+	}
 	cert := &certloader.Certificate{
 		Leaf:         s.chain[0],
 		Certificates: s.chain,
@@ -236,6 +232,7 @@ func (s *Signer) signFile(ctx context.Context, in, out string) (res *Result, err
 	if err != nil {
 		return nil, fmt.Errorf("verify after sign: %w", err)
 	}
+	res.Kind, res.Packages = c.Kind(), c.Packages
 
 	// digest.Patched now holds the header with the signature size filled in
 	// (relic's MakePatch, called by SignCabImprint); the signature, padded
@@ -340,9 +337,10 @@ func (s *Signer) signedCopy(ctx context.Context, in string, src io.ReaderAt, siz
 // the file is at every moment the unsigned or the signed cabinet, never a
 // half-signed one.
 //
-// checked is the file SignFile examined (update.json, vendor packages): if
-// path no longer names that same, unchanged file, nothing is signed.
-func (s *Signer) fillReserve(ctx context.Context, path string, checked os.FileInfo) (*Result, error) {
+// checked is the file SignFile examines (contents: update.json, vendor
+// packages): if path no longer names that same, unchanged file, nothing is
+// signed, and nothing is signed before contents accepts it.
+func (s *Signer) fillReserve(ctx context.Context, path string, checked os.FileInfo, contents func() (*authenticode.Contents, error)) (*Result, error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return nil, err
@@ -370,6 +368,10 @@ func (s *Signer) fillReserve(ctx context.Context, path string, checked os.FileIn
 	if _, err := f.ReadAt(orig, 0); err != nil {
 		return nil, err
 	}
+	c, err := contents()
+	if err != nil {
+		return nil, err
+	}
 	cert := &certloader.Certificate{Leaf: s.chain[0], Certificates: s.chain, PrivateKey: s.key, Timestamper: s.opts.timestamper}
 	_, ts, err := relicauth.SignCabImprint(ctx, digest, cert, nil)
 	if err != nil {
@@ -379,6 +381,7 @@ func (s *Signer) fillReserve(ctx context.Context, path string, checked os.FileIn
 	if err != nil {
 		return nil, fmt.Errorf("verify after sign: %w", err)
 	}
+	res.Kind, res.Packages = c.Kind(), c.Packages
 	header := digest.Patched
 	// relic's patched header must differ from the file only in the
 	// signature size field (offset 48), or this is not a fill-in-place.

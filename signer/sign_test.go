@@ -22,7 +22,7 @@ type fixture struct {
 	policy   signer.Policy
 }
 
-func newFixture(t *testing.T, opts ...devpki.Option) *fixture {
+func newFixture(t testing.TB, opts ...devpki.Option) *fixture {
 	t.Helper()
 	pki, err := devpki.New(opts...)
 	if err != nil {

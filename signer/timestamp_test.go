@@ -50,9 +50,17 @@ func TestTimestamp(t *testing.T) {
 	if got.Timestamp == nil || !got.Timestamp.Equal(*res.Timestamp) {
 		t.Errorf("verify timestamp %v, sign %v", got.Timestamp, res.Timestamp)
 	}
-	// A TSA nobody trusts is refused on verify too.
-	if _, err := signer.Verify(ctx, out, signer.Policy{Roots: f.pki.Roots()}); !errors.Is(err, signer.ErrTimestamp) {
-		t.Errorf("untrusted TSA: err = %v, want ErrTimestamp", err)
+	// A TSA nobody trusts is refused on verify too: not in the signer's
+	// roots, nor in the system roots (SystemTimestampRoots), which do not
+	// hold the TEST-ONLY TSA root.
+	for _, p := range []signer.Policy{{Roots: f.pki.Roots()}, {Roots: f.pki.Roots(), SystemTimestampRoots: true}} {
+		if _, err := signer.Verify(ctx, out, p); !errors.Is(err, signer.ErrTimestamp) {
+			t.Errorf("untrusted TSA (system roots %t): err = %v, want ErrTimestamp", p.SystemTimestampRoots, err)
+		}
+	}
+	// An explicit pool wins over SystemTimestampRoots.
+	if _, err := signer.Verify(ctx, out, signer.Policy{Roots: f.pki.Roots(), TimestampRoots: tsa.Roots(), SystemTimestampRoots: true}); err != nil {
+		t.Errorf("TimestampRoots with SystemTimestampRoots: %v", err)
 	}
 }
 

@@ -41,13 +41,14 @@ func (k *keyFlags) options() []signer.KeyOption {
 // rootFlags are the trust anchors a signature is checked against, shared
 // by verify and publish.
 type rootFlags struct {
-	roots, osRoots, tsRoots string
+	roots, osRoots, tsRoots, osTSRoots string
 }
 
 func (r *rootFlags) register(f *pflag.FlagSet, rootsUsage string) {
 	f.StringVar(&r.roots, "roots", "", rootsUsage)
 	f.StringVar(&r.osRoots, "os-vendor-roots", "", "PEM `FILE` of the OS vendor's roots, for the packages inside os-kind cabinets")
 	f.StringVar(&r.tsRoots, "timestamp-roots", "", "PEM `FILE` of the timestamp authorities' roots (default: --roots)")
+	f.StringVar(&r.osTSRoots, "os-vendor-timestamp-roots", "", "PEM `FILE` of the OS vendor's timestamp authority's roots, for the packages inside os-kind cabinets (default: system roots)")
 }
 
 // policy loads the roots into a verification policy.
@@ -56,7 +57,8 @@ func (r *rootFlags) policy(ctx context.Context) (signer.Policy, error) {
 	for _, f := range []struct {
 		flag, path string
 		pool       **x509.CertPool
-	}{{"--roots", r.roots, &p.Roots}, {"--os-vendor-roots", r.osRoots, &p.OSVendorRoots}, {"--timestamp-roots", r.tsRoots, &p.TimestampRoots}} {
+	}{{"--roots", r.roots, &p.Roots}, {"--os-vendor-roots", r.osRoots, &p.OSVendorRoots}, {"--timestamp-roots", r.tsRoots, &p.TimestampRoots},
+		{"--os-vendor-timestamp-roots", r.osTSRoots, &p.OSVendorTimestampRoots}} {
 		if f.path == "" {
 			continue
 		}

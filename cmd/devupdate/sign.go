@@ -100,6 +100,7 @@ those packages are never modified.`,
 	f.StringVarP(&req.Output, "out", "o", "", "write the signed cabinet to `FILE` instead of in place (one CAB only)")
 	f.StringVar(&timestampURL, "timestamp-url", "", "RFC 3161 timestamp authority `URL`")
 	f.StringVar(&req.TimestampRootsFile, "timestamp-roots", "", "PEM `FILE` of the timestamp authority's roots (default: system roots)")
+	f.StringVar(&req.OSVendorTimestampRootsFile, "os-vendor-timestamp-roots", "", "PEM `FILE` of the OS vendor's timestamp authority's roots, for the packages inside os-kind cabinets (default: system roots)")
 	f.BoolVar(&allowNonEV, "insecure-allow-non-ev", false, "INSECURE: sign with a certificate lacking the EV policy (devices refuse it)")
 	return c
 }

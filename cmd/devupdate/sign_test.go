@@ -150,34 +150,38 @@ func TestSignTimestampCLI(t *testing.T) {
 	}
 }
 
-// TestSignVerifyOSUpdateCLI: an OS vendor (its own TEST-ONLY PKI) signs its
-// package; the OEM builds an os update carrying it, signs the outer cabinet
-// (only with --os-vendor-roots) and verifies it with both roots; the
-// reports list the vendor package.
-func TestSignVerifyOSUpdateCLI(t *testing.T) {
+// osUpdateCLI is an os update made with the CLI: an OS vendor (its own
+// TEST-ONLY, non-EV PKI in vendor) signs its package with devupdate sign
+// and vendorSign's further arguments; the OEM (PKI in oem) builds the
+// unsigned outer cabinet carrying it.
+type osUpdateCLI struct {
+	oem, vendor, outer string
+}
+
+// keyArgs are the sign arguments of the PKI in dir.
+func keyArgs(dir string) []string {
+	return []string{"--key", filepath.Join(dir, "leaf.key"), "--cert", filepath.Join(dir, "chain.pem"), "--roots", filepath.Join(dir, "root.pem")}
+}
+
+func newOSUpdateCLI(t *testing.T, vendorSign ...string) *osUpdateCLI {
+	t.Helper()
 	dir := t.TempDir()
-	oem, vendor := filepath.Join(dir, "oem"), filepath.Join(dir, "vendor")
-	if _, stderr, code := run(t, "keys", "dev-pki", oem); code != exitOK {
+	o := &osUpdateCLI{oem: filepath.Join(dir, "oem"), vendor: filepath.Join(dir, "vendor")}
+	if _, stderr, code := run(t, "keys", "dev-pki", o.oem); code != exitOK {
 		t.Fatalf("dev-pki: %s", stderr)
 	}
-	if _, stderr, code := run(t, "keys", "dev-pki", vendor, "--common-name", "TEST-ONLY OS Vendor", "--non-ev"); code != exitOK {
+	if _, stderr, code := run(t, "keys", "dev-pki", o.vendor, "--common-name", "TEST-ONLY OS Vendor", "--non-ev"); code != exitOK {
 		t.Fatalf("dev-pki --common-name: %s", stderr)
-	}
-	if _, _, code := run(t, "keys", "dev-pki", filepath.Join(dir, "x"), "--common-name", "Microsoft Windows"); code != exitUsage {
-		t.Errorf("dev-pki --common-name without TEST-ONLY: exit %d, want %d", code, exitUsage)
 	}
 	update := filepath.Join(dir, "update")
 	if err := os.MkdirAll(filepath.Join(update, "payload"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	vendorCab := gcabCabinet(t, filepath.Join(update, "payload"), "Vendor-OS.cab", "")
-	keyArgs := func(pki string) []string {
-		return []string{"--key", filepath.Join(pki, "leaf.key"), "--cert", filepath.Join(pki, "chain.pem"), "--roots", filepath.Join(pki, "root.pem")}
-	}
-	if _, _, code := run(t, append([]string{"sign", vendorCab}, keyArgs(vendor)...)...); code != exitFailed {
+	if _, _, code := run(t, append([]string{"sign", vendorCab}, keyArgs(o.vendor)...)...); code != exitFailed {
 		t.Errorf("vendor sign with a non-EV certificate without --insecure-allow-non-ev: exit %d, want %d", code, exitFailed)
 	}
-	if _, stderr, code := run(t, append([]string{"sign", vendorCab, "--insecure-allow-non-ev"}, keyArgs(vendor)...)...); code != exitOK {
+	if _, stderr, code := run(t, append(append([]string{"sign", vendorCab, "--insecure-allow-non-ev"}, keyArgs(o.vendor)...), vendorSign...)...); code != exitOK {
 		t.Fatalf("vendor sign: %s", stderr)
 	}
 	product, err := os.ReadFile(filepath.Join(testtool.RepoRoot(t), "examples", "contoso-toaster", "product.yaml"))
@@ -193,8 +197,21 @@ func TestSignVerifyOSUpdateCLI(t *testing.T) {
 	if _, stderr, code := run(t, "build", filepath.Join(update, "update.yaml"), "-o", filepath.Join(dir, "cabs")); code != exitOK {
 		t.Fatalf("build: %s", stderr)
 	}
-	outer := filepath.Join(dir, "cabs", "Contoso.Toaster.OS_10.0.17763.615.cab")
-	vendorRoots := filepath.Join(vendor, "root.pem")
+	o.outer = filepath.Join(dir, "cabs", "Contoso.Toaster.OS_10.0.17763.615.cab")
+	return o
+}
+
+// TestSignVerifyOSUpdateCLI: an OS vendor (its own TEST-ONLY PKI) signs its
+// package; the OEM builds an os update carrying it, signs the outer cabinet
+// (only with --os-vendor-roots) and verifies it with both roots; the
+// reports list the vendor package.
+func TestSignVerifyOSUpdateCLI(t *testing.T) {
+	if _, _, code := run(t, "keys", "dev-pki", filepath.Join(t.TempDir(), "x"), "--common-name", "Microsoft Windows"); code != exitUsage {
+		t.Errorf("dev-pki --common-name without TEST-ONLY: exit %d, want %d", code, exitUsage)
+	}
+	o := newOSUpdateCLI(t)
+	oem, outer := o.oem, o.outer
+	vendorRoots := filepath.Join(o.vendor, "root.pem")
 	if _, _, code := run(t, append([]string{"sign", outer}, keyArgs(oem)...)...); code != exitFailed {
 		t.Errorf("sign os update without --os-vendor-roots: exit %d, want %d", code, exitFailed)
 	}
@@ -219,5 +236,39 @@ func TestSignVerifyOSUpdateCLI(t *testing.T) {
 	}
 	if b, err := exec.Command(testtool.Need(t, "osslsigncode"), "verify", "-in", outer, "-CAfile", filepath.Join(oem, "root.pem")).CombinedOutput(); err != nil {
 		t.Errorf("osslsigncode verify of the outer cabinet: %v\n%s", err, b)
+	}
+}
+
+// TestOSVendorTimestampRootsCLI: a vendor package timestamped by the OS
+// vendor's authority is accepted by sign and verify only with that
+// authority's roots in --os-vendor-timestamp-roots: not by default (the
+// system roots), and not through the OEM's --timestamp-roots. The same
+// commands with the flag succeed, so the flag is what decides.
+func TestOSVendorTimestampRootsCLI(t *testing.T) {
+	tsa := signertest.NewTSA(t)
+	o := newOSUpdateCLI(t, "--timestamp-url", tsa.URL, "--timestamp-roots", tsa.RootFile)
+	vendorRoots := []string{"--os-vendor-roots", filepath.Join(o.vendor, "root.pem")}
+	sign := append(append([]string{"sign", o.outer}, keyArgs(o.oem)...), vendorRoots...)
+	verify := append([]string{"verify", o.outer, "--roots", filepath.Join(o.oem, "root.pem")}, vendorRoots...)
+	for _, extra := range [][]string{nil, {"--timestamp-roots", tsa.RootFile}} {
+		if _, _, code := run(t, append(sign, extra...)...); code != exitFailed {
+			t.Errorf("sign %q: exit %d, want %d", extra, code, exitFailed)
+		}
+	}
+	if _, stderr, code := run(t, append(sign, "--os-vendor-timestamp-roots", tsa.RootFile)...); code != exitOK {
+		t.Fatalf("sign --os-vendor-timestamp-roots: %s", stderr)
+	}
+	for _, extra := range [][]string{nil, {"--timestamp-roots", tsa.RootFile}} {
+		if _, _, code := run(t, append(verify, extra...)...); code != exitFailed {
+			t.Errorf("verify %q: exit %d, want %d", extra, code, exitFailed)
+		}
+	}
+	out, stderr, code := run(t, append(verify, "--os-vendor-timestamp-roots", tsa.RootFile, "-O", "json")...)
+	if code != exitOK {
+		t.Fatalf("verify --os-vendor-timestamp-roots: %s\n%s", stderr, out)
+	}
+	reports := decode[batchReport[signedItem]](t, out).Results
+	if len(reports) != 1 || len(reports[0].Packages) != 1 || reports[0].Packages[0].Signature.Timestamp == "" {
+		t.Errorf("no vendor timestamp in %s", out)
 	}
 }

@@ -3,7 +3,7 @@
 // makes one Go SHA-256 pass over a file (the physical limit of signing:
 // the file must be hashed once). Output is one line of key=value pairs.
 //
-//	benchtool run FILE -- CMD ARGS...   # time, MB/s over FILE, peak RSS of CMD
+//	benchtool run FILE -- CMD ARGS...   # time, MB/s over FILE, peak RSS and CPU time of CMD
 //	benchtool sha256 FILE               # one streaming SHA-256 pass, in process
 //	benchtool mkcab OUT FILE...         # a cabinet with our packager (signature reserve)
 package main
@@ -71,7 +71,8 @@ func run(args []string) error {
 			return fmt.Errorf("%s: %w", args[3], err)
 		}
 		ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-		fmt.Printf("seconds=%.3f mb_per_s=%.1f peak_rss_mb=%.1f\n", d.Seconds(), mb/d.Seconds(), float64(ru.Maxrss)/1024)
+		cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+		fmt.Printf("seconds=%.3f mb_per_s=%.1f peak_rss_mb=%.1f cpu_time=%.3f\n", d.Seconds(), mb/d.Seconds(), float64(ru.Maxrss)/1024, cpu.Seconds())
 		return nil
 	}
 	return fmt.Errorf("unknown subcommand %q", args[0])

@@ -1,7 +1,9 @@
-// Package iox holds the two small I/O helpers every devupdate package needs:
-// reading a whole small file under a size limit (so untrusted input is bounded
-// before anything parses it), and a reader that stops when its context is
-// done. It knows nothing of the formats read through it.
+// Package iox holds the small I/O helpers devupdate packages share: reading
+// a whole small file under a size limit (so untrusted input is bounded
+// before anything parses it), a reader that stops when its context is done,
+// the crash-safe file writes, and a writer that feeds several writers
+// (hashes) on as many goroutines from a bounded set of buffers. It knows
+// nothing of the formats read through it.
 package iox
 
 import (

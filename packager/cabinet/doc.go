@@ -1,6 +1,7 @@
 // Package cabinet reads Microsoft Cabinet files ([MS-CAB]) with MSZIP
 // compression ([MS-MCI]): it lists, tests (CFDATA checksums and
-// decompression) and extracts cabinets written by any tool, signed or not,
+// decompression), walks (every file in data order, each folder
+// decompressed once) and extracts cabinets written by any tool, signed or not,
 // treating them as untrusted: every structure is bounds-checked, names
 // that could escape the extraction directory are refused, and the bytes
 // decompressed are capped.

@@ -1,6 +1,7 @@
 package cabinet
 
 import (
+	"bufio"
 	"bytes"
 	"compress/flate"
 	"context"
@@ -29,39 +30,46 @@ func (b *budget) take(n int64) error {
 	return nil
 }
 
-// folderReader decompresses one folder sequentially. The reader uses the
-// standard library's inflate, independent of the writer's deflate.
+// Sizes of a folderReader's buffers.
+const (
+	// readBuffer is what one read of the cabinet fetches: many CFDATA
+	// blocks, which lie one after another, at a time.
+	readBuffer = 256 << 10
+	// historyBuffer holds the 32 KiB deflate window and the blocks
+	// decompressed after it; the window is moved back to the start only
+	// when the buffer is full.
+	historyBuffer = 8 * blockSize
+)
+
+// folderReader decompresses one folder sequentially, reading its CFDATA
+// blocks in order through one buffer (one read per readBuffer bytes, not
+// two per block), each block's header checked again as it is read. The
+// reader uses the standard library's inflate, independent of the writer's
+// deflate.
 type folderReader struct {
 	c      *Cabinet
 	ctx    context.Context
 	fi     int
-	blocks []blockPos
-	next   int    // index of the next block to read
-	pos    int64  // uncompressed offset of the next byte Read returns
-	cbuf   []byte // compressed block
-	hist   []byte // up to 2*blockSize: the history window then the current block
-	cur    []byte // unread part of the current block
+	src    *bufio.Reader // the folder's CFDATA blocks
+	off    int64         // offset in the cabinet of the next block
+	next   int           // index of the next block to read
+	pos    int64         // uncompressed offset of the next byte Read returns
+	hist   []byte        // the history window, then the current block
+	cur    []byte        // unread part of the current block
 	inf    io.ReadCloser
 	budget *budget
-}
-
-type blockPos struct {
-	off            int64
-	cbData, uncomp int
+	trace  *Trace // nil: not traced
 }
 
 func (c *Cabinet) newFolderReader(ctx context.Context, fi int, b *budget) (*folderReader, error) {
-	r := &folderReader{c: c, ctx: ctx, fi: fi, budget: b, cbuf: make([]byte, maxBlockData), hist: make([]byte, 0, 2*blockSize)}
-	err := c.walkBlocks(fi, func(_ int, off int64, cbData, cbUncomp int) error {
-		r.blocks = append(r.blocks, blockPos{off, cbData, cbUncomp})
-		return nil
-	})
-	return r, err
+	fo := c.folders[fi]
+	src := bufio.NewReaderSize(io.NewSectionReader(c.ra, fo.Offset, c.cbCab-fo.Offset), readBuffer)
+	return &folderReader{c: c, ctx: ctx, fi: fi, src: src, off: fo.Offset, budget: b, trace: traceFrom(ctx), hist: make([]byte, 0, historyBuffer)}, nil
 }
 
 func (r *folderReader) Read(p []byte) (int, error) {
 	for len(r.cur) == 0 {
-		if r.next == len(r.blocks) {
+		if r.next == r.c.folders[r.fi].Blocks {
 			return 0, io.EOF
 		}
 		if err := r.ctx.Err(); err != nil {
@@ -77,63 +85,86 @@ func (r *folderReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// peek returns the next n bytes of the folder's data without consuming
+// them.
+func (r *folderReader) peek(n int, name func() string) ([]byte, error) {
+	b, err := r.src.Peek(n)
+	switch {
+	case err == nil:
+		return b, nil
+	case errors.Is(err, io.EOF):
+		return nil, r.c.errf(ErrMalformed, name(), r.off, "%d bytes needed but the cabinet ends at %d", n, r.c.cbCab)
+	}
+	return nil, fmt.Errorf("%s: reading %s at offset %d: %w", r.c.o.name, name(), r.off, err)
+}
+
 // readBlock reads, checks and decompresses the next CFDATA block.
 func (r *folderReader) readBlock() error {
-	c, bp := r.c, r.blocks[r.next]
-	name := fmt.Sprintf("CFDATA[%d/%d]", r.fi, r.next)
+	c := r.c
+	i := r.next
+	name := func() string { return fmt.Sprintf("CFDATA[%d/%d]", r.fi, i) }
 	r.next++
-	if err := r.budget.take(int64(bp.uncomp)); err != nil {
+	headerLen := dataHeaderSize + int(c.cbData)
+	hdr, err := r.peek(headerLen, name)
+	if err != nil {
+		return err
+	}
+	sum := binary.LittleEndian.Uint32(hdr)
+	cbData, cbUncomp := int(binary.LittleEndian.Uint16(hdr[4:])), int(binary.LittleEndian.Uint16(hdr[6:]))
+	if err := c.checkBlock(r.fi, i, r.off, cbData, cbUncomp); err != nil {
+		return err
+	}
+	if err := r.budget.take(int64(cbUncomp)); err != nil {
 		return fmt.Errorf("%s: %w", c.o.name, err)
 	}
-	hdr := r.cbuf[:dataHeaderSize]
-	data := r.cbuf[dataHeaderSize : dataHeaderSize+bp.cbData]
-	if err := c.readAt(hdr, bp.off, name); err != nil {
+	block, err := r.peek(headerLen+cbData, name)
+	if err != nil {
 		return err
 	}
-	if err := c.readAt(data, bp.off+dataHeaderSize+c.cbData, name); err != nil {
-		return err
+	hdr, data := block[:headerLen], block[headerLen:]
+	// The checksum covers the data, then cbData, cbUncomp and the
+	// per-block reserve.
+	if got := checksum(hdr[4:], checksum(data, 0)); sum != 0 && got != sum {
+		return c.errf(ErrChecksum, name(), r.off, "checksum %#08x, computed %#08x", sum, got)
 	}
-	if sum := binary.LittleEndian.Uint32(hdr); sum != 0 {
-		// The checksum covers the data, then cbData, cbUncomp and the
-		// per-block reserve.
-		tail := make([]byte, 4+c.cbData)
-		copy(tail, hdr[4:8])
-		if err := c.readAt(tail[4:], bp.off+dataHeaderSize, name); err != nil {
-			return err
-		}
-		if got := checksum(tail, checksum(data, 0)); got != sum {
-			return c.errf(ErrChecksum, name, bp.off, "checksum %#08x, computed %#08x", sum, got)
-		}
-	}
-	// Keep at most 32 KiB of history before the new block.
-	if len(r.hist) > blockSize {
+	// Keep the 32 KiB of history before the new block, moving it back to
+	// the start of the buffer when the block would not fit after it.
+	if len(r.hist)+blockSize > cap(r.hist) {
 		r.hist = append(r.hist[:0], r.hist[len(r.hist)-blockSize:]...)
 	}
 	start := len(r.hist)
-	out := r.hist[start : start+bp.uncomp]
+	out := r.hist[start : start+cbUncomp]
+	dict := r.hist[max(0, start-blockSize):start]
 	switch c.folders[r.fi].Compression {
 	case None:
 		copy(out, data)
 	case MSZIP:
 		if len(data) < 2 || data[0] != 'C' || data[1] != 'K' {
-			return c.errf(ErrMalformed, name, bp.off+dataHeaderSize, "MSZIP block does not start with CK")
+			return c.errf(ErrMalformed, name(), r.off+int64(headerLen), "MSZIP block does not start with CK")
 		}
 		src := bytes.NewReader(data[2:])
 		if r.inf == nil {
-			r.inf = flate.NewReaderDict(src, r.hist[:start])
-		} else if err := r.inf.(flate.Resetter).Reset(src, r.hist[:start]); err != nil {
-			return c.errf(ErrMalformed, name, bp.off, "%v", err)
+			r.inf = flate.NewReaderDict(src, dict)
+		} else if err := r.inf.(flate.Resetter).Reset(src, dict); err != nil {
+			return c.errf(ErrMalformed, name(), r.off, "%v", err)
 		}
 		if _, err := io.ReadFull(r.inf, out); err != nil {
-			return c.errf(ErrMalformed, name, bp.off+dataHeaderSize, "deflate data: %v (expected %d bytes)", err, bp.uncomp)
+			return c.errf(ErrMalformed, name(), r.off+int64(headerLen), "deflate data: %v (expected %d bytes)", err, cbUncomp)
 		}
 		var one [1]byte
 		if n, err := r.inf.Read(one[:]); n > 0 || err != io.EOF {
-			return c.errf(ErrMalformed, name, bp.off+dataHeaderSize, "deflate data longer than cbUncomp %d or not final (%v)", bp.uncomp, err)
+			return c.errf(ErrMalformed, name(), r.off+int64(headerLen), "deflate data longer than cbUncomp %d or not final (%v)", cbUncomp, err)
 		}
 	}
-	r.hist = r.hist[:start+bp.uncomp]
+	if _, err := r.src.Discard(len(block)); err != nil {
+		return fmt.Errorf("%s: %s: %w", c.o.name, name(), err)
+	}
+	r.off += int64(len(block))
+	r.hist = r.hist[:start+cbUncomp]
 	r.cur = out
+	if r.trace != nil {
+		r.trace.Decompressed(r.fi, cbUncomp)
+	}
 	return nil
 }
 
@@ -251,11 +282,7 @@ func SafePath(name string) (string, error) {
 // so symbolic links cannot lead them out of dir. It returns the entries
 // extracted.
 func (c *Cabinet) Extract(ctx context.Context, dir string) ([]Entry, error) {
-	type job struct {
-		Entry
-		path string
-	}
-	jobs := make([]job, len(c.files))
+	paths := make([]string, len(c.files))
 	var total int64
 	seen := map[string]bool{}
 	for i, f := range c.files {
@@ -267,7 +294,7 @@ func (c *Cabinet) Extract(ctx context.Context, dir string) ([]Entry, error) {
 			return nil, fmt.Errorf("%s: CFFILE[%d]: %q: %w (twice in the cabinet)", c.o.name, i, p, ErrExists)
 		}
 		seen[p] = true
-		jobs[i] = job{f, p}
+		paths[i] = p
 		total += f.Size
 	}
 	if total > c.o.maxUncompressed {
@@ -282,31 +309,63 @@ func (c *Cabinet) Extract(ctx context.Context, dir string) ([]Entry, error) {
 	}
 	defer root.Close()
 
-	// One pass per folder in offset order; a file overlapping the previous
-	// one restarts the folder, and the budget bounds that work too.
-	slices.SortStableFunc(jobs, func(a, b job) int {
-		if a.Folder != b.Folder {
-			return a.Folder - b.Folder
+	err = c.Walk(ctx, func(i int, e Entry, r io.Reader) error {
+		if err := extractOne(root, paths[i], r, e); err != nil {
+			return fmt.Errorf("%s: extracting %q: %w", c.o.name, e.Name, err)
 		}
-		return int(min(max(a.Offset-b.Offset, -1), 1))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.o.logger.DebugContext(ctx, "extracted", "cabinet", c.o.name, "files", len(paths), "bytes", total)
+	return c.Files(), nil
+}
+
+// Walk calls fn for every file of the cabinet with a reader of its
+// content, in the order the data lies: folder by folder, by offset within
+// a folder (i is the file's index in Files). Each folder is decompressed
+// once, as one stream, whatever the number of files; only a file that
+// overlaps the one before it (which no writer makes, but a hostile
+// cabinet may) starts its folder again, and the decompression cap bounds
+// that work too. Whatever fn leaves unread of its file is decompressed and
+// dropped, and the reader must not be used after fn returns. The first
+// error, fn's or the reader's (a *FormatError, a *LimitError wrapping
+// ErrTooLarge, ctx's), ends the walk.
+func (c *Cabinet) Walk(ctx context.Context, fn func(i int, e Entry, r io.Reader) error) error {
+	order := make([]int, len(c.files))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		fa, fb := c.files[a], c.files[b]
+		if fa.Folder != fb.Folder {
+			return fa.Folder - fb.Folder
+		}
+		return int(min(max(fa.Offset-fb.Offset, -1), 1))
 	})
 	b := &budget{max: c.o.maxUncompressed}
 	var r *folderReader
-	for _, j := range jobs {
-		if r == nil || r.fi != j.Folder || r.pos > j.Offset {
-			if r, err = c.newFolderReader(ctx, j.Folder, b); err != nil {
-				return nil, err
+	var err error
+	for _, i := range order {
+		e := c.files[i]
+		if r == nil || r.fi != e.Folder || r.pos > e.Offset {
+			if r, err = c.newFolderReader(ctx, e.Folder, b); err != nil {
+				return err
 			}
 		}
-		if err := r.discard(j.Offset - r.pos); err != nil {
-			return nil, err
+		if err := r.discard(e.Offset - r.pos); err != nil {
+			return err
 		}
-		if err := extractOne(root, j.path, io.LimitReader(r, j.Size), j.Entry); err != nil {
-			return nil, fmt.Errorf("%s: extracting %q: %w", c.o.name, j.Name, err)
+		end := r.pos + e.Size
+		if err := fn(i, e, &exactReader{r: io.LimitReader(r, e.Size), left: e.Size, c: c, name: e.Name}); err != nil {
+			return err
+		}
+		if err := r.discard(end - r.pos); err != nil {
+			return err
 		}
 	}
-	c.o.logger.DebugContext(ctx, "extracted", "cabinet", c.o.name, "files", len(jobs), "bytes", total)
-	return c.Files(), nil
+	return nil
 }
 
 func extractOne(root *os.Root, p string, r io.Reader, e Entry) (err error) {

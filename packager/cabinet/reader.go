@@ -324,15 +324,8 @@ func (c *Cabinet) walkBlocks(fi int, fn func(i int, off int64, cbData, cbUncomp 
 			return err
 		}
 		cbData, cbUncomp := int(binary.LittleEndian.Uint16(h[4:])), int(binary.LittleEndian.Uint16(h[6:]))
-		switch {
-		case cbUncomp == 0 || cbUncomp > blockSize:
-			return c.errf(ErrMalformed, name, off, "cbUncomp %d is outside 1..%d", cbUncomp, blockSize)
-		case cbData > maxBlockData:
-			return c.errf(ErrMalformed, name, off, "cbData %d exceeds %d", cbData, maxBlockData)
-		case fo.Compression == None && cbData != cbUncomp:
-			return c.errf(ErrMalformed, name, off, "stored block with cbData %d != cbUncomp %d", cbData, cbUncomp)
-		case off+dataHeaderSize+c.cbData+int64(cbData) > c.cbCab:
-			return c.errf(ErrMalformed, name, off, "%d data bytes run past the cabinet's end at %d", cbData, c.cbCab)
+		if err := c.checkBlock(fi, i, off, cbData, cbUncomp); err != nil {
+			return err
 		}
 		if err := fn(i, off, cbData, cbUncomp); err != nil {
 			return err
@@ -358,4 +351,24 @@ func (c *Cabinet) Unsigned() (r io.Reader, size int64, ok bool) {
 		bytes.NewReader(make([]byte, 4)),
 		io.NewSectionReader(c.ra, sizeField+4, c.cbCab-sizeField-4),
 	), c.cbCab, true
+}
+
+// checkBlock checks the header of block i of folder fi, at off: its sizes
+// and that its data ends within the cabinet. Opening checks every block
+// header, and reading checks each again as it reads it.
+func (c *Cabinet) checkBlock(fi, i int, off int64, cbData, cbUncomp int) error {
+	bad := func(format string, args ...any) error {
+		return c.errf(ErrMalformed, fmt.Sprintf("CFDATA[%d/%d]", fi, i), off, format, args...)
+	}
+	switch {
+	case cbUncomp == 0 || cbUncomp > blockSize:
+		return bad("cbUncomp %d is outside 1..%d", cbUncomp, blockSize)
+	case cbData > maxBlockData:
+		return bad("cbData %d exceeds %d", cbData, maxBlockData)
+	case c.folders[fi].Compression == None && cbData != cbUncomp:
+		return bad("stored block with cbData %d != cbUncomp %d", cbData, cbUncomp)
+	case off+dataHeaderSize+c.cbData+int64(cbData) > c.cbCab:
+		return bad("%d data bytes run past the cabinet's end at %d", cbData, c.cbCab)
+	}
+	return nil
 }

@@ -5,16 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/devupdate/devupdate/manifest/update"
-	"github.com/devupdate/devupdate/packager/cabinet"
 )
 
 // Bounds applied to untrusted cabinets before any field is trusted.
 const (
 	// maxHeaderArea bounds everything before the first CFFILE (CFHEADER,
-	// reserve, CFFOLDERs): relic buffers it whole.
+	// reserve, CFFOLDERs): relic buffers it whole, and so does the
+	// streaming digest of a vendor package.
 	maxHeaderArea = 1 << 20
 	// MaxSignatureSize bounds the PKCS#7 blob appended to a cabinet.
 	MaxSignatureSize = 1 << 20
@@ -159,47 +158,6 @@ func ReadSignature(name string, r io.ReaderAt, h *Header) ([]byte, error) {
 		return nil, fmt.Errorf("reading signature of %s: %w", name, err)
 	}
 	return blob, nil
-}
-
-// ReadUpdate returns the update.json embedded in the cabinet (nil when it
-// holds none), read through the packager's reader: the cabinet structure
-// is checked, update.json is decompressed through a bound of
-// update.MaxJSONSize bytes and parsed strictly by update.ParseJSON. A present but invalid update.json is an
-// *UpdateJSONError: signing or trusting a cabinet whose manifest the
-// device side would refuse helps nobody. The opened cabinet is returned
-// for further reads (os-kind vendor packages); the caller closes it.
-func ReadUpdate(name string, r io.ReaderAt, size int64) (*update.Update, *cabinet.Cabinet, error) {
-	cab, err := cabinet.Open(r, size, cabinet.WithName(name))
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrMalformed, err) // err names the file and the place
-	}
-	var entry *cabinet.Entry
-	for _, e := range cab.Files() {
-		if strings.EqualFold(e.Name, manifestName) {
-			entry = &e
-			break
-		}
-	}
-	if entry == nil {
-		return nil, cab, nil
-	}
-	if entry.Size > maxManifestSize {
-		return nil, nil, &UpdateJSONError{File: name, Err: fmt.Errorf("%s is %d bytes, more than %d", manifestName, entry.Size, maxManifestSize)}
-	}
-	rc, err := cab.Open(entry.Name)
-	if err != nil {
-		return nil, nil, &CabinetError{File: name, Rule: fmt.Sprintf("%s: %v", manifestName, err)}
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, maxManifestSize+1))
-	if err != nil {
-		return nil, nil, &CabinetError{File: name, Rule: fmt.Sprintf("%s: %v", manifestName, err)}
-	}
-	u, err := update.ParseJSON(name+"!"+manifestName, data)
-	if err != nil {
-		return nil, nil, &UpdateJSONError{File: name, Err: err}
-	}
-	return u, cab, nil
 }
 
 // kindOf is the update's kind, "" for a cabinet without update.json.

@@ -2,10 +2,16 @@ package authenticode
 
 import (
 	"bytes"
+	"context"
+	"crypto"
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sassoftware/relic/v8/lib/cabfile"
 
 	"github.com/devupdate/devupdate/internal/problem"
 	"github.com/devupdate/devupdate/manifest/update"
@@ -48,7 +54,7 @@ func storedCab(manifest []byte) []byte {
 	return append(b, manifest...)
 }
 
-// TestReadUpdate: update.json is read through the packager reader and
+// TestReadUpdate: update.json is read through the cabinet reader and
 // parsed strictly; a present but invalid one is an *UpdateJSONError
 // wrapping the manifest's problems.
 func TestReadUpdate(t *testing.T) {
@@ -67,7 +73,7 @@ func TestReadUpdate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := storedCab([]byte(tt.manifest))
-			u, _, err := ReadUpdate("t.cab", bytes.NewReader(b), int64(len(b)))
+			u, _, err := readContents(context.Background(), "t.cab", bytes.NewReader(b), int64(len(b)), nil)
 			if tt.err != nil {
 				var ue *UpdateJSONError
 				if !errors.Is(err, tt.err) || !errors.As(err, &ue) || ue.File != "t.cab" {
@@ -87,13 +93,13 @@ func TestReadUpdate(t *testing.T) {
 func TestReadUpdateWithoutManifest(t *testing.T) {
 	b := storedCab([]byte("hello"))
 	copy(b[bytes.Index(b, []byte("update.json")):], "readme.txtxx")
-	u, _, err := ReadUpdate("t.cab", bytes.NewReader(b), int64(len(b)))
+	u, _, err := readContents(context.Background(), "t.cab", bytes.NewReader(b), int64(len(b)), nil)
 	if err != nil || u != nil {
 		t.Fatalf("plain cabinet: %+v, %v", u, err)
 	}
 	b = storedCab([]byte("hello"))
 	b[len(b)-len("hello")-4] ^= 0xff // CFDATA cbData: points past the cabinet
-	if _, _, err := ReadUpdate("t.cab", bytes.NewReader(b), int64(len(b))); !errors.Is(err, ErrMalformed) {
+	if _, _, err := readContents(context.Background(), "t.cab", bytes.NewReader(b), int64(len(b)), nil); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("broken cabinet: err = %v, want ErrMalformed", err)
 	}
 }
@@ -114,8 +120,68 @@ func FuzzCabinetHeader(f *testing.F) {
 		if h.CabinetSize+h.SignatureSize != int64(len(b)) || h.OffsetFiles > h.CabinetSize {
 			t.Fatalf("accepted inconsistent header %+v for %d bytes", h, len(b))
 		}
-		if _, _, err := ReadUpdate("f.cab", bytes.NewReader(b), int64(len(b))); err != nil && !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrInvalidUpdateJSON) {
+		if _, _, err := readContents(context.Background(), "f.cab", bytes.NewReader(b), int64(len(b)), nil); err != nil && !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrInvalidUpdateJSON) {
 			t.Fatalf("update.json error %v is neither ErrMalformed nor ErrInvalidUpdateJSON", err)
 		}
 	})
+}
+
+// FuzzImprinter: the streaming Authenticode digest of a vendor package
+// does not depend on how its bytes are split, agrees with the ReaderAt
+// path (ReadHeader, ReadSignature) and with relic's cabfile.Digest on
+// whatever it accepts, and refuses everything else with ErrMalformed or
+// ErrNotSigned.
+func FuzzImprinter(f *testing.F) {
+	o := signertest.NewOSUpdate(f, filepath.Join(f.TempDir(), "os.cab"), 2, 3000)
+	for _, p := range o.Packages {
+		f.Add(p.Data, uint16(1))
+		f.Add(p.Data, uint16(4095))
+	}
+	f.Add(storedCab([]byte(`{}`)), uint16(7))
+	f.Fuzz(func(t *testing.T, data []byte, split uint16) {
+		whole := newImprinter("f.cab", int64(len(data)))
+		_, _ = whole.Write(data)
+		d1, s1, err1 := whole.Sum()
+		parts := newImprinter("f.cab", int64(len(data)))
+		for rest, k := data, int(split%4096)+1; len(rest) > 0; rest = rest[min(k, len(rest)):] {
+			if _, err := parts.Write(rest[:min(k, len(rest))]); err != nil {
+				break
+			}
+		}
+		d2, s2, err2 := parts.Sum()
+		if (err1 == nil) != (err2 == nil) || !bytes.Equal(d1, d2) || !bytes.Equal(s1, s2) {
+			t.Fatalf("in one write: %x, %v; in writes of %d: %x, %v", d1, err1, split%4096+1, d2, err2)
+		}
+		if err1 != nil {
+			if !errors.Is(err1, ErrMalformed) && !errors.Is(err1, ErrNotSigned) {
+				t.Fatalf("refusal %v is neither ErrMalformed nor ErrNotSigned", err1)
+			}
+			return
+		}
+		h, err := ReadHeader("f.cab", bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			t.Fatalf("imprinter accepted what ReadHeader refuses: %v", err)
+		}
+		if sig, err := ReadSignature("f.cab", bytes.NewReader(data), h); err != nil || !bytes.Equal(sig, s1) {
+			t.Fatalf("signature %x, ReadSignature %x, %v", s1, sig, err)
+		}
+		relic, err := relicDigest(data)
+		if err != nil || !bytes.Equal(relic, d1) {
+			t.Fatalf("digest %x, relic's %x, %v", d1, relic, err)
+		}
+	})
+}
+
+// relicDigest is relic's cabinet imprint, an independent computation.
+func relicDigest(data []byte) (_ []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("relic panicked: %v", r)
+		}
+	}()
+	d, err := cabfile.Digest(bytes.NewReader(data), crypto.SHA256)
+	if err != nil {
+		return nil, err
+	}
+	return d.Imprint, nil
 }

@@ -6,7 +6,14 @@
 // legacy PKCS #9 counter-signatures) against timestamp roots, the
 // certificate policy an EV code-signing certificate must meet (Policy,
 // CheckCertificate: signing applies the same rules), the required signer
-// subjects, and the OS vendor packages inside an os-kind cabinet.
+// subjects, and what a cabinet holds (ReadContents: update.json, and the
+// OS vendor packages inside an os-kind cabinet).
+//
+// A cabinet is read in two streaming passes, one per core: its own digest
+// over its bytes, and one decompression of its folders during which every
+// vendor package's SHA-256 and Authenticode digest are computed as its
+// bytes come out. The cost is the same whatever the number of packages,
+// and no package is held whole.
 //
 // It is on the device side: it imports no signing code, no relic, no
 // PKCS #11 and no YAML (internal/archtest checks that), so it builds for

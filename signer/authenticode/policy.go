@@ -30,9 +30,20 @@ type Policy struct {
 	// the OEM and verified against Roots like any other. Default nil: an
 	// os-kind cabinet is refused with ErrNoOSVendorRoots.
 	OSVendorRoots *x509.CertPool
-	// TimestampRoots verify the timestamp authority's chain. Default nil:
-	// Roots are used (OSVendorRoots for vendor packages).
+	// TimestampRoots verify the chain of the timestamp authority of the
+	// signature under check (the OEM's). Default nil: Roots are used, or
+	// the system roots with SystemTimestampRoots.
 	TimestampRoots *x509.CertPool
+	// SystemTimestampRoots makes a nil TimestampRoots stand for the system
+	// roots, loaded only when a timestamp is checked (parsing the system
+	// store costs more than verifying a small cabinet). Default false.
+	SystemTimestampRoots bool
+	// OSVendorTimestampRoots verify the chain of the timestamp authority
+	// of the vendor packages' signatures inside an os-kind cabinet: the OS
+	// vendor timestamps with its own authority, not the OEM's, so the
+	// OEM's TimestampRoots are not trusted for them. Default nil: the
+	// system roots, loaded only when a vendor package is timestamped.
+	OSVendorTimestampRoots *x509.CertPool
 	// RequireEV refuses a signer without the EV policy OID on verify.
 	// Default false on verify; signing always requires EV unless
 	// WithUnsafeAllowNonEV is given.
@@ -49,6 +60,17 @@ type Policy struct {
 	// CurrentTime is the time an untimestamped signature is checked at.
 	// Default zero: the time of the check.
 	CurrentTime time.Time
+}
+
+// timestampRoots are the roots a timestamp must chain to.
+func (p *Policy) timestampRoots() (*x509.CertPool, error) {
+	switch {
+	case p.TimestampRoots != nil:
+		return p.TimestampRoots, nil
+	case p.SystemTimestampRoots:
+		return x509.SystemCertPool()
+	}
+	return p.Roots, nil
 }
 
 // Now is the time an untimestamped signature is checked at:
@@ -75,9 +97,10 @@ func (p *Policy) subjects() []string {
 // strength and validity (at the vendor's timestamp, or p.CurrentTime)
 // rules, but without EV (an OS vendor signs with its own, non-EV
 // certificates) or the required subjects (which name the OEM). Timestamps
-// chain to p.TimestampRoots, or to the vendor's roots when that is nil.
+// chain to p.OSVendorTimestampRoots, or to the system roots when that is
+// nil; never to the OEM's p.TimestampRoots.
 func (p Policy) VendorPolicy() Policy {
-	return Policy{Roots: p.OSVendorRoots, TimestampRoots: p.TimestampRoots, CurrentTime: p.CurrentTime}
+	return Policy{Roots: p.OSVendorRoots, TimestampRoots: p.OSVendorTimestampRoots, SystemTimestampRoots: true, CurrentTime: p.CurrentTime}
 }
 
 func refuse(rule Rule, cert *x509.Certificate, sentinel error, format string, args ...any) error {

@@ -24,7 +24,8 @@ func timestampErr(file, structure, format string, args ...any) error {
 // older PKCS #9 counter-signature (Authenticode's legacy timestamp, `signtool
 // /t`). Either must sign the digest of the signer's signature and chain to
 // roots with the time-stamping extended key usage, at the time it states.
-func verifyTimestamp(file string, sd *signedData, roots *x509.CertPool) (*time.Time, error) {
+// The roots are asked for only when there is a timestamp.
+func verifyTimestamp(file string, sd *signedData, rootsOf func() (*x509.CertPool, error)) (*time.Time, error) {
 	rfc := sd.signer.unsignedAttr[oidSpcRFC3161Timestamp.String()]
 	legacy := sd.signer.unsignedAttr[oidAttrCounterSign.String()]
 	switch {
@@ -32,6 +33,12 @@ func verifyTimestamp(file string, sd *signedData, roots *x509.CertPool) (*time.T
 		return nil, nil
 	case len(rfc)+len(legacy) > 1:
 		return nil, timestampErr(file, "timestamp", "more than one timestamp")
+	}
+	roots, err := rootsOf()
+	if err != nil {
+		return nil, timestampErr(file, "timestamp", "roots: %v", err)
+	}
+	switch {
 	case len(rfc) == 1:
 		return verifyRFC3161(file, rfc[0], sd, roots)
 	default:

@@ -53,18 +53,20 @@ type Result struct {
 }
 
 // Verify checks the Authenticode signature of the cabinet at path against
-// policy and returns what it found. The steps, in order: bound the header
-// area; read the signature (bounded); hash the cabinet in one streaming
-// pass; parse the signature as a DER PKCS #7 SignedData over an
+// policy and returns what it found. The steps: bound the header area;
+// hash the cabinet in one streaming pass, keeping its signature (bounded);
+// parse the signature as a DER PKCS #7 SignedData over an
 // SpcIndirectDataContent for a cabinet, and compare its SHA-256 digest
 // with the cabinet's; verify the signer's signature over its signed
 // attributes; verify the timestamp, if any, against the timestamp roots;
 // apply the certificate policy (chain to policy.Roots, EV when required,
 // key strength, code signing) at the timestamp's time (or now); match the
-// required subjects; read the embedded update.json (an invalid one is
-// refused); and for an os-kind cabinet, verify every vendor package (.cab)
-// inside it against policy.VendorPolicy() (policy.OSVendorRoots is then
-// required).
+// required subjects. Meanwhile, on another goroutine, ReadContents reads
+// what the cabinet holds in one pass of its own: the embedded update.json
+// (an invalid one is refused) and, for an os-kind cabinet, every vendor
+// package (.cab), verified against policy.VendorPolicy() (policy.OSVendorRoots
+// is then required). The cabinet's own signature is judged first: when it
+// is refused, that is the error.
 func Verify(ctx context.Context, path string, policy Policy) (*Result, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -80,43 +82,64 @@ func Verify(ctx context.Context, path string, policy Policy) (*Result, error) {
 
 // VerifyReaderAt is Verify over size bytes of r; name labels errors.
 func VerifyReaderAt(ctx context.Context, name string, r io.ReaderAt, size int64, policy Policy) (*Result, error) {
+	contents := StartContents(ctx, name, r, size, policy)
+	defer contents.Stop()
 	res, err := verifySignature(ctx, name, r, size, policy)
 	if err != nil {
 		return nil, err
 	}
-	u, cab, err := ReadUpdate(name, r, size)
+	c, err := contents.Wait()
 	if err != nil {
 		return nil, err
 	}
-	if cab != nil {
-		defer cab.Close()
-	}
-	res.Kind = kindOf(u)
-	res.Update = u
-	if res.Kind == KindOS {
-		if res.Packages, err = VerifyVendorPackages(ctx, name, cab, u, policy); err != nil {
-			return nil, err
-		}
-	}
+	res.Kind, res.Packages, res.Update = c.Kind(), c.Packages, c.Update
 	return res, nil
+}
+
+// PendingContents is a ReadContents running on its own goroutine, so that
+// a caller hashes the cabinet itself meanwhile: the two passes take both
+// cores.
+type PendingContents struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	c      *Contents
+	err    error
+}
+
+// StartContents starts ReadContents(ctx, name, r, size, policy). Wait
+// for its result or Stop it; r must stay readable until then.
+func StartContents(ctx context.Context, name string, r io.ReaderAt, size int64, policy Policy) *PendingContents {
+	ctx, cancel := context.WithCancel(ctx)
+	p := &PendingContents{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		p.c, p.err = ReadContents(ctx, name, r, size, policy)
+	}()
+	return p
+}
+
+// Wait returns ReadContents's result.
+func (p *PendingContents) Wait() (*Contents, error) {
+	<-p.done
+	p.cancel()
+	return p.c, p.err
+}
+
+// Stop cancels ReadContents if it is still running and waits until it
+// has stopped reading. It may be called after Wait, and more than once.
+func (p *PendingContents) Stop() {
+	p.cancel()
+	<-p.done
 }
 
 // verifySignature checks the cabinet's own Authenticode signature against
 // policy, and nothing inside the cabinet.
 func verifySignature(ctx context.Context, name string, r io.ReaderAt, size int64, policy Policy) (*Result, error) {
-	h, err := ReadHeader(name, r, size)
+	digest, blob, err := imprint(ctx, name, r, size)
 	if err != nil {
 		return nil, err
 	}
-	blob, err := ReadSignature(name, r, h)
-	if err != nil {
-		return nil, err
-	}
-	imprint, err := Digest(ctx, name, r, h)
-	if err != nil {
-		return nil, err
-	}
-	return VerifyBlob(name, blob, imprint, policy)
+	return VerifyBlob(name, blob, digest, policy)
 }
 
 // CheckIntact checks the cabinet name (r, size bytes) as far as can be done
@@ -126,19 +149,11 @@ func verifySignature(ctx context.Context, name string, r io.ReaderAt, size int64
 // (Verify does all of this and applies a policy); devupdate publish uses
 // it when no roots are given, to refuse what no device would accept.
 func CheckIntact(ctx context.Context, name string, r io.ReaderAt, size int64) error {
-	h, err := ReadHeader(name, r, size)
+	digest, blob, err := imprint(ctx, name, r, size)
 	if err != nil {
 		return err
 	}
-	blob, err := ReadSignature(name, r, h)
-	if err != nil {
-		return err
-	}
-	imprint, err := Digest(ctx, name, r, h)
-	if err != nil {
-		return err
-	}
-	_, _, err = intactBlob(name, blob, imprint)
+	_, _, err = intactBlob(name, blob, digest)
 	return err
 }
 
@@ -168,7 +183,7 @@ func intactBlob(name string, blob, imprint []byte) (*signedData, *x509.Certifica
 }
 
 // VerifyBlob checks a cabinet's signature blob against the cabinet's
-// Authenticode imprint (see Digest) and the signer against policy. It is
+// Authenticode imprint and the signer against policy. It is
 // the one verification path: Verify uses it, and signing runs it on every
 // signature before reporting success. The blob may be padded with zero
 // bytes to a multiple of 8, as it sits in a cabinet.
@@ -177,11 +192,7 @@ func VerifyBlob(name string, blob, imprint []byte, policy Policy) (*Result, erro
 	if err != nil {
 		return nil, err
 	}
-	tsRoots := policy.TimestampRoots
-	if tsRoots == nil {
-		tsRoots = policy.Roots
-	}
-	ts, err := verifyTimestamp(name, sd, tsRoots)
+	ts, err := verifyTimestamp(name, sd, policy.timestampRoots)
 	if err != nil {
 		return nil, err
 	}
