@@ -15,6 +15,7 @@ VERSION  ?= $(shell hack/version.sh)
 LDFLAGS  := -X main.buildVersion=$(VERSION)
 
 export DEVUPDATE := $(BIN)/devupdate
+export DEVUPDATE_AGENT := $(BIN)/devupdate-agent
 
 .PHONY: all build deps test fuzz demo bench lint clean
 

@@ -2,15 +2,8 @@ package origin_test
 
 import (
 	"bytes"
-	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"os/user"
-	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,7 +11,7 @@ import (
 	"github.com/devupdate/devupdate/cdn"
 	"github.com/devupdate/devupdate/cdn/memory"
 	"github.com/devupdate/devupdate/cdn/origin"
-	"github.com/devupdate/devupdate/internal/testtool"
+	"github.com/devupdate/devupdate/internal/nginx"
 )
 
 // countingHandler counts origin requests per path and remembers the status
@@ -52,97 +45,11 @@ func (c *countingHandler) count(path string) (int, []int) {
 	return c.hits[path], append([]int(nil), c.status[path]...)
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // startNginx runs Debian's nginx with the repository's example config
-// (examples/cdn/nginx.conf), rewritten only to listen on a free loopback port
-// and to proxy to originAddr, as the current user in a temporary prefix.
+// (examples/cdn/nginx.conf) in front of originAddr (internal/nginx).
 func startNginx(t *testing.T, originAddr string) string {
 	t.Helper()
-	bin := testtool.Need(t, "nginx")
-	conf, err := os.ReadFile(filepath.Join(testtool.RepoRoot(t), "examples", "cdn", "nginx.conf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := user.Current()
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := user.LookupGroupId(u.Gid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var port int
-	var lastErr error
-	for range 5 { // the free port can be taken before nginx binds it
-		port = freePort(t)
-		text := string(conf)
-		for old, repl := range map[string]string{
-			"listen 127.0.0.1:8080;": fmt.Sprintf("listen 127.0.0.1:%d;", port),
-			"server 127.0.0.1:8000;": "server " + originAddr + ";",
-			"worker_processes auto;": "worker_processes 1;\nuser " + u.Username + " " + g.Name + ";",
-		} {
-			if !strings.Contains(text, old) {
-				t.Fatalf("examples/cdn/nginx.conf no longer contains %q", old)
-			}
-			text = strings.Replace(text, old, repl, 1)
-		}
-		prefix := t.TempDir()
-		cpath := filepath.Join(prefix, "nginx.conf")
-		if err := os.WriteFile(cpath, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		var out bytes.Buffer
-		cmd := exec.Command(bin, "-p", prefix+"/", "-c", cpath, "-e", filepath.Join(prefix, "error.log"), "-g", "daemon off;")
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(exited) }()
-		t.Cleanup(func() {
-			_ = cmd.Process.Signal(os.Interrupt) // SIGINT: fast shutdown
-			select {
-			case <-exited:
-			case <-time.After(5 * time.Second):
-				_ = cmd.Process.Kill()
-				<-exited
-			}
-			if t.Failed() {
-				log, _ := os.ReadFile(filepath.Join(prefix, "error.log"))
-				access, _ := os.ReadFile(filepath.Join(prefix, "access.log"))
-				t.Logf("nginx output:\n%s\nerror.log:\n%s\naccess.log:\n%s", out.String(), log, access)
-			}
-		})
-		deadline := time.Now().Add(15 * time.Second)
-		for time.Now().Before(deadline) {
-			select {
-			case <-exited:
-				lastErr = fmt.Errorf("nginx exited: %s", out.String())
-			default:
-				if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second); err == nil {
-					c.Close()
-					return fmt.Sprintf("http://127.0.0.1:%d", port)
-				}
-				time.Sleep(50 * time.Millisecond)
-				continue
-			}
-			break
-		}
-		if lastErr == nil {
-			t.Fatalf("nginx did not listen on port %d", port)
-		}
-	}
-	t.Fatal(lastErr)
-	return ""
+	return nginx.StartT(t, originAddr).URL
 }
 
 func get(t *testing.T, url string) (string, string) {

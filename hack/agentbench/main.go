@@ -47,38 +47,6 @@ import (
 	"github.com/devupdate/devupdate/smbios"
 )
 
-// tb is what agenttest needs of its caller, for a program.
-type tb struct {
-	dir      string
-	n        int
-	cleanups []func()
-}
-
-func (t *tb) Helper()                           {}
-func (t *tb) Fatal(args ...any)                 { t.fail(fmt.Sprint(args...)) }
-func (t *tb) Fatalf(format string, args ...any) { t.fail(fmt.Sprintf(format, args...)) }
-func (t *tb) Cleanup(f func())                  { t.cleanups = append(t.cleanups, f) }
-func (t *tb) TempDir() string {
-	t.n++
-	d := filepath.Join(t.dir, fmt.Sprintf("tmp%03d", t.n))
-	if err := os.MkdirAll(d, 0o755); err != nil {
-		t.fail(err.Error())
-	}
-	return d
-}
-
-func (t *tb) close() {
-	for i := len(t.cleanups) - 1; i >= 0; i-- {
-		t.cleanups[i]()
-	}
-}
-
-func (t *tb) fail(msg string) {
-	fmt.Fprintln(os.Stderr, "agentbench:", msg)
-	t.close()
-	os.Exit(1)
-}
-
 func main() {
 	if len(os.Args) < 2 {
 		fmt.Fprintln(os.Stderr, "usage: agentbench scan|download|peer-refresh [flags]")
@@ -98,9 +66,9 @@ func main() {
 	case "peer-refresh":
 		err = peerRefresh(*url, *root, *cache)
 	case "scan":
-		err = withWorld(*work, func(t *tb) error { return benchScan(t, *bin, *runs) })
+		err = withWorld(*work, func(t *agenttest.Program) error { return benchScan(t, *bin, *runs) })
 	case "download":
-		err = withWorld(*work, func(t *tb) error { return benchDownload(t, *bin, *sizes) })
+		err = withWorld(*work, func(t *agenttest.Program) error { return benchDownload(t, *bin, *sizes) })
 	default:
 		err = fmt.Errorf("unknown subcommand %q", os.Args[1])
 	}
@@ -110,14 +78,14 @@ func main() {
 	}
 }
 
-func withWorld(work string, f func(*tb) error) error {
+func withWorld(work string, f func(*agenttest.Program) error) error {
 	dir, err := os.MkdirTemp(work, "agentbench-")
 	if err != nil {
 		return err
 	}
-	t := &tb{dir: dir}
+	t := &agenttest.Program{Name: "agentbench", Dir: dir}
 	defer os.RemoveAll(dir)
-	defer t.close()
+	defer t.Close()
 	return f(t)
 }
 
@@ -234,7 +202,7 @@ func (m measurement) String() string {
 
 func ratio(a, b float64) string { return strconv.FormatFloat(a/b, 'f', 2, 64) }
 
-func benchScan(t *tb, bin string, runs int) error {
+func benchScan(t *agenttest.Program, bin string, runs int) error {
 	w := agenttest.New(t)
 	for i, name := range []string{"Contoso.Toaster.Settings", "Contoso.Toaster.Profiles", "Contoso.Toaster.Extras"} {
 		w.Add("Preview", w.Cabinet(agenttest.Cab{Name: name, Version: fmt.Sprintf("1.0.0.%d", i+1)}), 100, nil)
@@ -346,7 +314,7 @@ func benchScan(t *tb, bin string, runs int) error {
 	return nil
 }
 
-func benchDownload(t *tb, bin, sizes string) error {
+func benchDownload(t *agenttest.Program, bin, sizes string) error {
 	fmt.Println("install = download (SHA-256 as it arrives) + Authenticode verification + extraction + a handler doing nothing")
 	for _, s := range strings.Split(sizes, ",") {
 		mb, err := strconv.Atoi(strings.TrimSpace(s))
@@ -383,8 +351,7 @@ func benchDownload(t *tb, bin, sizes string) error {
 		fmt.Printf("  %-40s cpu_s=%.2f wall_s=%.2f peak_rss_mb=%.1f\n", "osslsigncode verify", ossl.cpu.Seconds(), ossl.wall.Seconds(), float64(ossl.rssKB)/1024)
 		fmt.Printf("  %-40s peak_rss=%s wall=%s\n", "ratio agent/(curl+osslsigncode)", ratio(float64(ours.rssKB), float64(peerRSS)),
 			ratio(float64(ours.wall), float64(curl.wall+ossl.wall)))
-		t.close()
-		t.cleanups = nil
+		t.Close()
 	}
 	return nil
 }

@@ -40,7 +40,7 @@ if [ ! -f "$pkgs/.count" ] || (($(cat "$pkgs/.count") < most)); then
 		src=$work/src/$i && mkdir -p "$src"
 		printf '<assembly name="Bench-OS-Package-%s"/>\r\n' "$i" >"$src/update.mum"
 		head -c 1048576 /dev/urandom >"$src/payload.bin"
-		"$DEVUPDATE" cab create --no-signature-reserve "$pkgs/Bench-OS-Package-$i.cab" "$src" >/dev/null
+		"$DEVUPDATE" cab create "$pkgs/Bench-OS-Package-$i.cab" "$src" >/dev/null
 	done
 	rm -rf "$work/src"
 	"$DEVUPDATE" sign "$pkgs"/*.cab --key "file:$work/vendor-pki/leaf.key" --cert "$work/vendor-pki/chain.pem" \
@@ -131,7 +131,7 @@ EOF
 	signed=$work/signed-$n.cab
 	cp "$cab" "$signed"
 	"$DEVUPDATE" sign "$signed" "${key[@]}" "${oem[@]}" >/dev/null
-	best verify "$cab" : -- "$DEVUPDATE" verify "$signed" --require-ev "${oem[@]}"
+	best verify "$cab" : -- "$DEVUPDATE" verify "$signed" "${oem[@]}"
 	rm -f "$signed"
 	for op in sign verify; do
 		[ -n "${first[$op]:-}" ] || first[$op]=${ratios[$op]}

@@ -1,16 +1,13 @@
 #!/usr/bin/env bash
-# Publishes every cabinet the earlier steps built and signed ($DEMO_DIR/cabs)
-# to a local store, then publishes again to show that nothing is re-uploaded.
-set -euo pipefail
-: "${DEVUPDATE:?}" "${DEMO_DIR:?}"
-shopt -s nullglob
+# Demo step 40: publishing. Every signed cabinet is stored in the local
+# store (the embedded default) as a content-addressed, immutable blob;
+# publishing again uploads nothing.
+source "$(dirname "$0")/lib.sh"
 cabs=("$DEMO_DIR"/cabs/*.cab)
-if [ ${#cabs[@]} -eq 0 ]; then
-	echo "no cabinets in $DEMO_DIR/cabs (the build step has not run): skipping publish"
-	exit 0
-fi
-store="$DEMO_DIR/store"
-echo "\$ devupdate publish ${#cabs[@]} cabinet(s) --store $store --output json"
-"$DEVUPDATE" publish "${cabs[@]}" --store "$store" --cdn-base http://127.0.0.1:8080 --output json
-echo "\$ devupdate publish (again: same content, nothing uploaded)"
-"$DEVUPDATE" publish "${cabs[@]}" --store "$store" --cdn-base http://127.0.0.1:8080 --output json
+store=$DEMO_DIR/store
+roots=(--roots "$DEMO_DIR/pki/root.pem" --os-vendor-roots "$DEMO_DIR/os-vendor-pki/root.pem")
+run publish "$DEVUPDATE" publish "${cabs[@]}" --store "$store" "${roots[@]}" --output json
+[ "$(count '"uploaded": true' "$out")" -eq ${#cabs[@]} ] || fail "publish uploaded $(count '"uploaded": true' "$out") of ${#cabs[@]}"
+run publish-again "$DEVUPDATE" publish "${cabs[@]}" --store "$store" "${roots[@]}" --output json
+[ "$(count '"uploaded": true' "$out")" -eq 0 ] || fail "publishing again uploaded $(count '"uploaded": true' "$out") cabinets"
+say "publish: ${#cabs[@]} cabinets stored as immutable blobs/sha256/<hex> in \$DEMO_DIR/store; published again: nothing uploaded"

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/theupdateframework/go-tuf/v2/metadata"
+
 	"github.com/devupdate/devupdate/flight/catalog"
 	"github.com/devupdate/devupdate/internal/agent/config"
 	"github.com/devupdate/devupdate/internal/agent/fetch"
@@ -220,5 +222,11 @@ func (a *Agent) repo(ctx context.Context) (*tufrepo.Repo, error) {
 	if cache == nil {
 		cache = tufrepo.Dir(filepath.Join(a.cfg.StateDir, "tuf", a.cfg.Ring, a.dev.Product.String()))
 	}
-	return &tufrepo.Repo{Root: root, Dir: dir, Fetcher: a.fetch, Cache: cache, Now: a.o.now, Memo: a.memo, Logger: a.o.logger}, nil
+	ring, product := a.cfg.Ring, a.dev.Product
+	// Every product repository of a ring is signed by the ring's keys:
+	// the targets must name this one.
+	check := func(t *metadata.Metadata[metadata.TargetsType]) error {
+		return catalog.CheckRepository(dir+"/targets.json", t, ring, product)
+	}
+	return &tufrepo.Repo{Root: root, Dir: dir, Fetcher: a.fetch, Cache: cache, Now: a.o.now, Memo: a.memo, Logger: a.o.logger, Check: check}, nil
 }

@@ -609,6 +609,73 @@ func TestCorruptTUFCacheThroughTheAgent(t *testing.T) {
 	}
 }
 
+// TestAnotherProductsRepositoryRefused: the repository of another product
+// of the same ring, served in place of the device's own, is signed by the
+// ring's keys and has higher versions, so TUF's workflow alone takes it;
+// the device refuses it (wrong_repository), installs nothing, and keeps
+// its own state: once the CDN serves its repository again it goes on.
+func TestAnotherProductsRepositoryRefused(t *testing.T) {
+	w := agenttest.New(t)
+	ctx := context.Background()
+	w.Add("Preview", w.Cabinet(agenttest.Cab{Name: "Contoso.Toaster.Settings", Version: "1.0.0.1"}), 100, nil)
+	for i := range 3 {
+		cab := w.Cabinet(agenttest.Cab{Name: "Contoso.Toaster.Extras", Version: fmt.Sprintf("2.0.0.%d", i+1), Targets: []smbios.CHID{w.CHID(1)}})
+		w.Add("Preview", cab, 100, nil)
+	}
+	own, other := catalog.MetadataDir("Preview", w.CHID(0)), catalog.MetadataDir("Preview", w.CHID(1))
+	var swap atomic.Bool
+	w.Front(func(origin http.Handler) http.Handler {
+		return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			if swap.Load() {
+				r.URL.Path = strings.Replace(r.URL.Path, "/"+own+"/", "/"+other+"/", 1)
+			}
+			origin.ServeHTTP(rw, r)
+		})
+	})
+	h := newTestHandler(t)
+	a, cfg := newAgent(t, w, "Preview", 0, h)
+	if _, err := a.Scan(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	swap.Store(true)
+	// TUF's workflow alone, from the shipped root, takes the other
+	// product's metadata.
+	root, err := os.ReadFile(filepath.Join(w.RootsDir, "Preview.root.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := fetch.New([]string{w.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (&tufrepo.Repo{Root: root, Dir: own, Fetcher: f, Cache: &tufrepo.Memory{}}).Refresh(ctx); err != nil {
+		t.Fatalf("TUF alone refuses the other product's repository (%v): the test shows nothing", err)
+	}
+	for _, run := range []func() error{
+		func() error { _, err := a.Scan(ctx); return err },
+		func() error { _, err := a.Install(ctx); return err },
+	} {
+		err := run()
+		var re *catalog.RepositoryError
+		if !errors.Is(err, catalog.ErrWrongRepository) || !errors.As(err, &re) || re.Got.Product != w.CHID(1) || agent.CodeOf(err) != "wrong_repository" {
+			t.Errorf("another product's repository: %v (code %s), want ErrWrongRepository naming product %s", err, agent.CodeOf(err), w.CHID(1))
+		}
+	}
+	if runs := h.runs(t); len(runs) != 0 {
+		t.Errorf("installed from another product's repository: %v", runs)
+	}
+
+	swap.Store(false)
+	res, err := a.Install(ctx)
+	if err != nil || len(res.Installations) != 1 || res.Installations[0].Name != "Contoso.Toaster.Settings" {
+		t.Fatalf("its own repository again: %v %+v", err, res)
+	}
+	if rec := record(t, cfg); rec.Installed["Contoso.Toaster.Settings"].Version.String() != "1.0.0.1" {
+		t.Errorf("installed %+v", rec.Installed)
+	}
+}
+
 // TestCodes: every code is snake_case, and each error of the table gets
 // its own entry's code (no entry is shadowed by an earlier, wider one).
 func TestCodes(t *testing.T) {

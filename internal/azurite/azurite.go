@@ -4,18 +4,17 @@
 package azurite
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os/exec"
 	"strconv"
-	"sync"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/devupdate/devupdate/internal/loopback"
 	"github.com/devupdate/devupdate/internal/testtool"
 )
 
@@ -30,9 +29,7 @@ const (
 type Server struct {
 	Endpoint string // http://127.0.0.1:PORT/devstoreaccount1
 	Port     int
-	cmd      *exec.Cmd
-	out      *syncBuffer
-	done     chan struct{}
+	p        *loopback.Process
 }
 
 // ConnectionString returns a connection string for the development account.
@@ -41,7 +38,7 @@ func (s *Server) ConnectionString() string {
 }
 
 // Output returns what Azurite printed so far (for failure reports).
-func (s *Server) Output() string { return s.out.String() }
+func (s *Server) Output() string { return s.p.Output() }
 
 // Start runs the azurite-blob executable bin with its data in dir (or in
 // memory when dir is empty: --inMemoryPersistence), on a free
@@ -52,7 +49,7 @@ func (s *Server) Output() string { return s.out.String() }
 func Start(ctx context.Context, bin, dir string, extra ...string) (*Server, error) {
 	var lastErr error
 	for range 5 {
-		port, err := freePort()
+		port, err := loopback.FreePort()
 		if err != nil {
 			return nil, err
 		}
@@ -63,15 +60,6 @@ func Start(ctx context.Context, bin, dir string, extra ...string) (*Server, erro
 		lastErr = err
 	}
 	return nil, lastErr
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func start(ctx context.Context, bin, dir string, port int, extra []string) (*Server, error) {
@@ -85,57 +73,29 @@ func start(ctx context.Context, bin, dir string, port int, extra []string) (*Ser
 		args = append(args, "--location", dir)
 	}
 	args = append(args, extra...)
-	cmd := exec.Command(bin, args...)
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	p, err := loopback.Start(exec.Command(bin, args...))
+	if err != nil {
 		return nil, fmt.Errorf("starting azurite: %w", err)
 	}
-	s := &Server{Endpoint: fmt.Sprintf("http://127.0.0.1:%d/%s", port, Account), Port: port, cmd: cmd, out: out, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(s.done) }()
-
+	s := &Server{Endpoint: fmt.Sprintf("http://127.0.0.1:%d/%s", port, Account), Port: port, p: p}
 	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case <-s.done:
-			return nil, fmt.Errorf("azurite exited before listening on port %d: %s", port, out.String())
-		case <-ctx.Done():
-			s.Stop()
-			return nil, ctx.Err()
-		default:
+	err = p.WaitReady(ctx, 60*time.Second, 100*time.Millisecond, func() bool {
+		resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/%s?comp=list", port, Account))
+		if err != nil {
+			return false
 		}
-		if resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/%s?comp=list", port, Account)); err == nil {
-			resp.Body.Close()
-			// Another process could own the port: insist that ours is alive.
-			if bytes.Contains([]byte(out.String()), []byte("successfully listens")) {
-				return s, nil
-			}
-		}
-		if time.Now().After(deadline) {
-			s.Stop()
-			return nil, fmt.Errorf("azurite did not answer on port %d within 60s: %s", port, out.String())
-		}
-		time.Sleep(100 * time.Millisecond)
+		resp.Body.Close()
+		// Another process could own the port: insist that ours is alive.
+		return strings.Contains(p.Output(), "successfully listens")
+	})
+	if err != nil {
+		return nil, fmt.Errorf("azurite on port %d: %w", port, err)
 	}
+	return s, nil
 }
 
 // Stop terminates Azurite (SIGTERM, then SIGKILL after 5s) and waits for it.
-func (s *Server) Stop() {
-	select {
-	case <-s.done:
-		return
-	default:
-	}
-	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		<-s.done
-	}
-}
+func (s *Server) Stop() { s.p.Stop(syscall.SIGTERM) }
 
 // StartT starts Azurite for a test, with its data in a temporary directory,
 // and stops it when the test ends. Missing Azurite skips the test on a
@@ -156,24 +116,4 @@ func StartT(t testing.TB, extra ...string) *Server {
 		}
 	})
 	return s
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.b.Len() > 1<<20 { // keep the head; Azurite's debug output is not needed
-		return len(p), nil
-	}
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

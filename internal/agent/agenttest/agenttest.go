@@ -30,6 +30,7 @@ import (
 
 	"github.com/devupdate/devupdate/cdn"
 	"github.com/devupdate/devupdate/cdn/local"
+	"github.com/devupdate/devupdate/cdn/memory"
 	"github.com/devupdate/devupdate/cdn/origin"
 	"github.com/devupdate/devupdate/flight"
 	"github.com/devupdate/devupdate/flight/catalog"
@@ -96,8 +97,8 @@ type World struct {
 	Other      *devpki.PKI
 	OtherRoots string
 	// Products are Contoso's Toaster 3000 (the example product, whose
-	// golden device is examples/contoso-toaster/golden-device.bin) and a
-	// Toaster 4000.
+	// golden device is examples/contoso-toaster/golden-device.bin), a
+	// Toaster 4000, and with WithProducts more (see Product).
 	Products []*product.Product
 
 	mu   sync.Mutex
@@ -129,18 +130,99 @@ func Repo(t TB, rel string) string {
 	}
 }
 
-// New makes a World: rings Preview, EarlyAdopter, GeneralAvailability
-// (no soak) with both products registered, served on loopback.
-func New(t TB) *World {
+// Option configures New.
+type Option func(*worldOptions)
+
+type worldOptions struct {
+	products    int
+	originOpts  []origin.Option
+	wrapOrigin  func(http.Handler) http.Handler
+	memoryStore bool
+}
+
+// WithProducts registers n products (default 2, the least): the two of
+// Products, then Toaster models made up from their number (Product).
+func WithProducts(n int) Option { return func(o *worldOptions) { o.products = max(n, 2) } }
+
+// WithOrigin passes options to the origin (its max-ages, as `devupdate
+// serve --timestamp-max-age` and `--not-found-max-age` set them).
+func WithOrigin(opts ...origin.Option) Option {
+	return func(o *worldOptions) { o.originOpts = append(o.originOpts, opts...) }
+}
+
+// WithOriginHandler puts wrap around the origin's handler, inside its
+// server (a counter of what reaches the origin).
+func WithOriginHandler(wrap func(http.Handler) http.Handler) Option {
+	return func(o *worldOptions) { o.wrapOrigin = wrap }
+}
+
+// WithMemoryStore keeps the store in memory (cdn/memory) instead of a
+// directory: for figures that do not depend on the store, at sizes where
+// writing thousands of repositories to disk would dominate.
+func WithMemoryStore() Option { return func(o *worldOptions) { o.memoryStore = true } }
+
+// Product returns product i of a world: the example product (0), the
+// Toaster 4000 (1), then made-up Toaster models with their own SKU and
+// baseboard.
+func Product(t TB, i int) *product.Product {
 	t.Helper()
-	ctx := context.Background()
-	w := &World{T: t, Dir: t.TempDir(), Clock: &Clock{t: time.Now().UTC()}}
-	s, err := local.New(filepath.Join(w.Dir, "store"))
+	var (
+		p   *product.Product
+		err error
+	)
+	switch i {
+	case 0:
+		p, err = product.Load(context.Background(), Repo(t, ExampleProduct))
+	case 1:
+		p, err = product.Parse("toaster-4000.yaml", []byte(`name: toaster-4000
+smbios:
+  manufacturer: Contoso
+  family: Kitchen Appliances
+  product_name: Toaster 4000
+  sku: TST-4000-US
+  baseboard_manufacturer: Contoso
+  baseboard_product: TB-02
+`))
+	default:
+		p, err = product.Parse(fmt.Sprintf("toaster-m%d.yaml", i), fmt.Appendf(nil, `name: toaster-m%d
+smbios:
+  manufacturer: Contoso
+  family: Kitchen Appliances
+  product_name: Toaster M%d
+  sku: TST-M%d
+  baseboard_manufacturer: Contoso
+  baseboard_product: TB-M%d
+`, i, i, i, i))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
-	w.Store = s
+	return p
+}
+
+// New makes a World: rings Preview, EarlyAdopter, GeneralAvailability
+// (no soak) with its products registered (two unless WithProducts),
+// served on loopback.
+func New(t TB, opts ...Option) *World {
+	t.Helper()
+	o := worldOptions{products: 2}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	ctx := context.Background()
+	w := &World{T: t, Dir: t.TempDir(), Clock: &Clock{t: time.Now().UTC()}}
+	if o.memoryStore {
+		w.Store = memory.New()
+	} else {
+		s, err := local.New(filepath.Join(w.Dir, "store"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		w.Store = s
+	}
+	s := w.Store
+	var err error
 	rings := flight.DefaultRings()
 	names := []string{rings[0].Name, rings[1].Name, rings[2].Name}
 	if w.KeysPath, err = flight.GenerateDevKeys(ctx, filepath.Join(w.Dir, "flight-keys"), names); err != nil {
@@ -160,23 +242,9 @@ func New(t TB) *World {
 	if w.Flight, err = flight.New(s, flight.WithKeys(w.Keys), flight.WithClock(w.Clock.Now)); err != nil {
 		t.Fatal(err)
 	}
-	example, err := product.Load(ctx, Repo(t, ExampleProduct))
-	if err != nil {
-		t.Fatal(err)
+	for i := range o.products {
+		w.Products = append(w.Products, Product(t, i))
 	}
-	other, err := product.Parse("toaster-4000.yaml", []byte(`name: toaster-4000
-smbios:
-  manufacturer: Contoso
-  family: Kitchen Appliances
-  product_name: Toaster 4000
-  sku: TST-4000-US
-  baseboard_manufacturer: Contoso
-  baseboard_product: TB-02
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Products = []*product.Product{example, other}
 	res, err := w.Flight.Init(ctx, flight.InitRequest{Rings: rings, Products: w.Products})
 	if err != nil {
 		t.Fatal(err)
@@ -196,9 +264,12 @@ smbios:
 	}
 	w.OEM, w.OEMRoots = newPKI(t, w.Dir, "oem-pki", OEMSubject)
 	w.Other, w.OtherRoots = newPKI(t, w.Dir, "other-pki", OtherSubject)
-	h, err := origin.NewHandler(s)
+	h, err := origin.NewHandler(s, o.originOpts...)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if o.wrapOrigin != nil {
+		h = o.wrapOrigin(h)
 	}
 	w.Origin = httptest.NewServer(h)
 	t.Cleanup(w.Origin.Close)
@@ -531,4 +602,52 @@ func CertPool(pkis ...*devpki.PKI) *x509.CertPool {
 		p.AddCert(k.Root)
 	}
 	return p
+}
+
+// Program is a TB for a program (a benchmark or a simulator command): its
+// temporary directories are made under Dir, and Fatal prints the message,
+// runs the cleanups and exits with status 1.
+type Program struct {
+	// Name prefixes messages.
+	Name string
+	// Dir holds the temporary directories.
+	Dir      string
+	n        int
+	cleanups []func()
+}
+
+// Helper does nothing.
+func (p *Program) Helper() {}
+
+// Fatal prints args, cleans up and exits 1.
+func (p *Program) Fatal(args ...any) { p.fail(fmt.Sprint(args...)) }
+
+// Fatalf prints the message, cleans up and exits 1.
+func (p *Program) Fatalf(format string, args ...any) { p.fail(fmt.Sprintf(format, args...)) }
+
+// Cleanup registers f, run by Close (last registered first).
+func (p *Program) Cleanup(f func()) { p.cleanups = append(p.cleanups, f) }
+
+// TempDir makes a new directory under Dir.
+func (p *Program) TempDir() string {
+	p.n++
+	d := filepath.Join(p.Dir, fmt.Sprintf("tmp%03d", p.n))
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		p.fail(err.Error())
+	}
+	return d
+}
+
+// Close runs the cleanups registered so far.
+func (p *Program) Close() {
+	for i := len(p.cleanups) - 1; i >= 0; i-- {
+		p.cleanups[i]()
+	}
+	p.cleanups = nil
+}
+
+func (p *Program) fail(msg string) {
+	fmt.Fprintf(os.Stderr, "%s: %s\n", p.Name, msg)
+	p.Close()
+	os.Exit(1)
 }

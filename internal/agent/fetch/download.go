@@ -168,8 +168,10 @@ func (d *download) attempt(ctx context.Context, base int) (bool, error) {
 			return false, fmt.Errorf("GET %s: %w: Content-Range %q for bytes %d- of %d", u, errNotResumable, resp.Header.Get("Content-Range"), d.n, d.length)
 		}
 	case resp.StatusCode == http.StatusRequestedRangeNotSatisfiable:
+		drain(resp.Body)
 		return false, fmt.Errorf("GET %s: %w: the server has fewer than the %d bytes kept (of %d)", u, ErrTruncated, d.n, d.length)
 	default:
+		drain(resp.Body)
 		return false, &StatusError{URL: u, Code: resp.StatusCode}
 	}
 	if resp.ContentLength >= 0 && d.n+resp.ContentLength > d.length {

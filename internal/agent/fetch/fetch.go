@@ -260,6 +260,17 @@ func retryable(err error) bool {
 	return true // transport errors, timeouts, a body cut short
 }
 
+// drainMax is how much of an answer's unwanted body is read and thrown
+// away: net/http closes a connection whose body was not read to its end,
+// and a scan's first request (the next root, a 404 but for a rotation)
+// is followed by timestamp.json, which would pay a new TCP (and TLS)
+// handshake.
+const drainMax = 4 << 10
+
+// drain reads and discards up to drainMax bytes of an unwanted body, so
+// that its connection can carry the next request.
+func drain(body io.Reader) { _, _ = io.CopyN(io.Discard, body, drainMax) }
+
 // errNotResumable is internal: a Range answer that does not fit.
 var errNotResumable = errors.New("range answer does not fit")
 
@@ -291,6 +302,7 @@ func (c *Client) Get(ctx context.Context, path string, limit int64) ([]byte, err
 		}
 		defer resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
+			drain(resp.Body)
 			return false, &StatusError{URL: u, Code: resp.StatusCode}
 		}
 		if resp.ContentLength > limit {

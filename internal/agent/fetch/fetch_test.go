@@ -292,3 +292,43 @@ func TestMirrorNotAskedAfterARefusal(t *testing.T) {
 		t.Errorf("the mirror was asked %d times after the server's bytes were refused", n)
 	}
 }
+
+// TestAnswerAfterAnErrorReusesTheConnection: a scan's 404 (the probe for
+// the next root) and the timestamp.json after it travel on one
+// connection, not two: the error's body is read to its end.
+func TestAnswerAfterAnErrorReusesTheConnection(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/2.root.json":
+			http.NotFound(w, r)
+		case "/busy.json":
+			http.Error(w, strings.Repeat("busy ", 100), http.StatusServiceUnavailable)
+		default:
+			w.Write([]byte(`{"signed":{}}`))
+		}
+	}))
+	var conns atomic.Int32
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	c := newClient(t, []string{srv.URL + "/"}, WithAttempts(1))
+	ctx := context.Background()
+	for range 3 {
+		if _, err := c.Get(ctx, "2.root.json", 1000); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("2.root.json: %v, want ErrNotFound", err)
+		}
+		if _, err := c.Get(ctx, "busy.json", 1000); !errors.Is(err, ErrUnreachable) {
+			t.Fatalf("busy.json: %v, want ErrUnreachable", err)
+		}
+		if _, err := c.Get(ctx, "timestamp.json", 1000); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("9 requests took %d connections, want 1", n)
+	}
+}

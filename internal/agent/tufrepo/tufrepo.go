@@ -95,6 +95,12 @@ type Repo struct {
 	// Memo, when set, remembers verified states (see the package comment).
 	Memo   *Memo
 	Logger *slog.Logger
+	// Check, when set, is a last check of the trusted targets metadata
+	// (catalog.CheckRepository: the ring and product it names). What it
+	// refuses is never kept: the cache keeps its last accepted state, so
+	// metadata of another repository cannot lock the device out with
+	// its higher versions.
+	Check func(*metadata.Metadata[metadata.TargetsType]) error
 
 	// Rebuilt is set by Refresh when it found the cache corrupt (a power
 	// cut, a damaged disk) and fetched what it could not trust again.
@@ -182,7 +188,7 @@ func (r *Repo) Refresh(ctx context.Context) (*Trusted, error) {
 	var key [sha256.Size]byte
 	var memo *Trusted
 	if r.Memo != nil && c[Root] != nil && c[Timestamp] != nil && c[Snapshot] != nil && c[Targets] != nil {
-		key = memoKey(c)
+		key = r.memoKey(c)
 		memo = r.Memo.get(key)
 	}
 	if memo != nil {
@@ -276,6 +282,9 @@ func (r *Repo) refresh(ctx context.Context, now time.Time, c map[string][]byte, 
 			return nil, err
 		}
 	}
+	// The new timestamp, snapshot and targets are kept once Check has
+	// accepted the targets.
+	var keep []string
 	final[Timestamp] = c[Timestamp]
 	if _, err := trusted.UpdateTimestamp(remoteTS); err != nil {
 		var equal *metadata.ErrEqualVersionNumber
@@ -283,10 +292,8 @@ func (r *Repo) refresh(ctx context.Context, now time.Time, c map[string][]byte, 
 			return nil, err
 		}
 	} else {
-		if err := r.Cache.Put(Timestamp, remoteTS); err != nil {
-			return nil, err
-		}
 		final[Timestamp] = remoteTS
+		keep = append(keep, Timestamp)
 	}
 
 	// 5.5 snapshot: the cached one if it is still the one named.
@@ -303,10 +310,8 @@ func (r *Repo) refresh(ctx context.Context, now time.Time, c map[string][]byte, 
 		if _, err := trusted.UpdateSnapshot(data, false); err != nil {
 			return nil, err
 		}
-		if err := r.Cache.Put(Snapshot, data); err != nil {
-			return nil, err
-		}
 		final[Snapshot] = data
+		keep = append(keep, Snapshot)
 	}
 
 	// 5.6 targets (top level only: rings have no delegations).
@@ -326,13 +331,21 @@ func (r *Repo) refresh(ctx context.Context, now time.Time, c map[string][]byte, 
 		if _, err := trusted.UpdateDelegatedTargets(data, Targets, Root); err != nil {
 			return nil, err
 		}
-		if err := r.Cache.Put(Targets, data); err != nil {
-			return nil, err
-		}
 		final[Targets] = data
+		keep = append(keep, Targets)
 	}
 
 	t := trusted.Targets[Targets]
+	if r.Check != nil {
+		if err := r.Check(t); err != nil {
+			return nil, err
+		}
+	}
+	for _, role := range keep {
+		if err := r.Cache.Put(role, final[role]); err != nil {
+			return nil, err
+		}
+	}
 	res.RootVersion = trusted.Root.Signed.Version
 	res.TimestampVersion = trusted.Timestamp.Signed.Version
 	res.SnapshotVersion = trusted.Snapshot.Signed.Version
@@ -347,7 +360,7 @@ func (r *Repo) refresh(ctx context.Context, now time.Time, c map[string][]byte, 
 		Snapshot: trusted.Snapshot.Signed.Expires, Targets: t.Signed.Expires,
 	}
 	if r.Memo != nil {
-		r.Memo.put(memoKey(final), res)
+		r.Memo.put(r.memoKey(final), res)
 	}
 	return res, nil
 }
@@ -360,7 +373,9 @@ func (r *Repo) trustRoot(c map[string][]byte) (*trustedmetadata.TrustedMetadata,
 	if err != nil {
 		return nil, fmt.Errorf("the shipped root.json: %w", err)
 	}
-	if c[Root] == nil {
+	if c[Root] == nil || string(c[Root]) == string(r.Root) {
+		// No root cached, or the shipped one (no rotation since the
+		// image was made): verified once, not twice.
 		return shipped, nil
 	}
 	cached, err := trustedmetadata.New(c[Root])
@@ -412,9 +427,13 @@ func (r *Repo) fetchVersioned(ctx context.Context, trusted *trustedmetadata.Trus
 	return r.Fetcher.Get(ctx, r.path(name), limit)
 }
 
-// memoKey identifies a repository state by its four documents.
-func memoKey(c map[string][]byte) [sha256.Size]byte {
+// memoKey identifies a repository state by where it is read and its
+// four documents: a state verified (and checked) as one repository is
+// never reused for another.
+func (r *Repo) memoKey(c map[string][]byte) [sha256.Size]byte {
 	h := sha256.New()
+	d := sha256.Sum256([]byte(r.Dir))
+	h.Write(d[:])
 	for _, role := range []string{Root, Timestamp, Snapshot, Targets} {
 		d := sha256.Sum256(c[role])
 		h.Write(d[:])

@@ -278,3 +278,37 @@ func TestRootRotation(t *testing.T) {
 		t.Errorf("root version %d, ring's %d", got.RootVersion, rr.Version)
 	}
 }
+
+// BenchmarkRefresh is a scan's refresh with nothing new: without a memo
+// (a device's agent process, which verifies its cached metadata again
+// each run) and with one (the fleet simulator's devices).
+func BenchmarkRefresh(b *testing.B) {
+	w := agenttest.New(b)
+	w.Add("Preview", w.Cabinet(agenttest.Cab{Name: "Contoso.Toaster.Settings", Version: "1.0.0.1"}), 100, nil)
+	root, err := os.ReadFile(filepath.Join(w.RootsDir, "Preview.root.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, err := fetch.New([]string{w.URL})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct {
+		name string
+		memo *tufrepo.Memo
+	}{{"no-memo", nil}, {"memo", &tufrepo.Memo{}}} {
+		b.Run(bc.name, func(b *testing.B) {
+			repo := &tufrepo.Repo{Root: root, Dir: catalog.MetadataDir("Preview", w.CHID(0)), Fetcher: f, Cache: &tufrepo.Memory{}, Memo: bc.memo}
+			ctx := context.Background()
+			if _, err := repo.Refresh(ctx); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := repo.Refresh(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
