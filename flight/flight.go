@@ -145,6 +145,10 @@ type InitRequest struct {
 	Rings []RingConfig
 	// Products to register.
 	Products []*product.Product
+	// Settings asked for rings by name: applied to a ring Init creates; a
+	// ring that exists with other settings is refused (ErrConfig), since
+	// Init never changes a ring (SetRing does).
+	Settings map[string]RingSettings
 }
 
 // InitResult names what a device image ships for each ring.
@@ -174,7 +178,7 @@ func DefaultRings() []RingConfig {
 // idempotent: re-running it keeps the rings that exist (their roots are
 // never rewritten) and completes anything a crash left unfinished.
 func (f *Flight) Init(ctx context.Context, req InitRequest) (*InitResult, error) {
-	rings := req.Rings
+	rings := slices.Clone(req.Rings)
 	if len(rings) == 0 {
 		rings = DefaultRings()
 	}
@@ -192,8 +196,30 @@ func (f *Flight) Init(ctx context.Context, req InitRequest) (*InitResult, error)
 			return nil, fmt.Errorf("ring %s: %w", r.Name, err)
 		}
 	}
+	for name := range req.Settings {
+		if !seen[name] {
+			return nil, fmt.Errorf("%w: settings for ring %q, which is not one of the rings", ErrConfig, name)
+		}
+	}
+	for i := range rings {
+		var err error
+		if rings[i], err = req.Settings[rings[i].Name].apply(rings[i]); err != nil {
+			return nil, fmt.Errorf("ring %s: %w", rings[i].Name, err)
+		}
+	}
 	if f.keys == nil {
 		return nil, fmt.Errorf("%w: no keys given (--keys FILE)", ErrKey)
+	}
+	// Refuse other settings for an existing ring before anything is written;
+	// checked again under the registry's compare-and-swap.
+	existing, _, err := readRegistry(ctx, f.s)
+	if err != nil && !errors.Is(err, ErrNotInitialised) {
+		return nil, err
+	}
+	if err == nil {
+		if err := checkSettings(existing, req.Settings); err != nil {
+			return nil, err
+		}
 	}
 	res := &InitResult{}
 	for _, r := range rings {
@@ -215,6 +241,9 @@ func (f *Flight) Init(ctx context.Context, req InitRequest) (*InitResult, error)
 		}
 	}
 	reg, err := f.updateRegistry(ctx, func(reg *Registry) error {
+		if err := checkSettings(reg, req.Settings); err != nil {
+			return err
+		}
 		for _, r := range rings {
 			if _, err := reg.Ring(r.Name); err != nil {
 				reg.Rings = append(reg.Rings, r)
@@ -236,6 +265,60 @@ func (f *Flight) Init(ctx context.Context, req InitRequest) (*InitResult, error)
 		res.Rings = append(res.Rings, *rr)
 	}
 	return res, nil
+}
+
+// checkSettings refuses settings asked for a ring reg holds with others.
+func checkSettings(reg *Registry, settings map[string]RingSettings) error {
+	for _, cfg := range reg.Rings {
+		s, ok := settings[cfg.Name]
+		if !ok {
+			continue
+		}
+		asked, err := s.apply(cfg)
+		if err != nil {
+			return fmt.Errorf("ring %s: %w", cfg.Name, err)
+		}
+		if diff := cfg.differences(asked); len(diff) > 0 {
+			return fmt.Errorf("%w: ring %s exists with %s; init never changes a ring: change it with flight rings set",
+				ErrConfig, cfg.Name, strings.Join(diff, ", "))
+		}
+	}
+	return nil
+}
+
+// SetRing changes a ring's settings (soak, expiry per role) and records
+// who did it and why. An expiry applies from the next time the role is
+// signed (a refresh re-signs what falls due); a soak applies to the next
+// promotion out of the ring. The settings live in the registry, which is
+// not signed: they guard the release process, not devices.
+func (f *Flight) SetRing(ctx context.Context, ring string, s RingSettings, who Who) (*RingConfig, error) {
+	if err := who.check(); err != nil {
+		return nil, err
+	}
+	if s.Soak == nil && len(s.Expiry) == 0 {
+		return nil, fmt.Errorf("%w: no setting to change", ErrConfig)
+	}
+	var out RingConfig
+	_, err := f.updateRegistry(ctx, func(reg *Registry) error {
+		if len(reg.Rings) == 0 {
+			return ErrNotInitialised
+		}
+		cfg, err := reg.Ring(ring)
+		if err != nil {
+			return err
+		}
+		next, err := s.apply(*cfg)
+		if err != nil {
+			return fmt.Errorf("ring %s: %w", ring, err)
+		}
+		next.Changed = &SettingsChange{Actor: who.Actor, Time: f.now(), Reason: who.Reason}
+		*cfg, out = next, next
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 // RingRoot returns the ring's newest root metadata, as a device image

@@ -333,3 +333,75 @@ func TestStatusWarnings(t *testing.T) {
 		t.Errorf("a window for an unknown role: error = %v, want ErrConfig", err)
 	}
 }
+
+// TestRingSettings: init never changes an existing ring (other settings are
+// refused, the same ones are a no-op); SetRing changes soak and expiry,
+// records who and why, and the change takes effect.
+func TestRingSettings(t *testing.T) {
+	e := newEnv(t, memory.New())
+	ctx := t.Context()
+	hour, twoHours := flight.Duration(time.Hour), flight.Duration(2*time.Hour)
+	soakOf := func(ring string) (flight.Duration, *flight.SettingsChange) {
+		t.Helper()
+		st, err := e.f.Status(ctx, ring, nil)
+		if err != nil || len(st) != 1 {
+			t.Fatalf("status %s: %v", ring, err)
+		}
+		return st[0].Soak, st[0].SettingsChanged
+	}
+
+	same := map[string]flight.RingSettings{"Preview": {Soak: &hour}}
+	if _, err := e.f.Init(ctx, flight.InitRequest{Settings: same}); err != nil {
+		t.Errorf("init with the ring's own settings: %v", err)
+	}
+	for name, settings := range map[string]map[string]flight.RingSettings{
+		"other soak":   {"Preview": {Soak: &twoHours}},
+		"other expiry": {"EarlyAdopter": {Expiry: map[string]flight.Duration{"timestamp": hour}}},
+		"no such ring": {"Beta": {Soak: &hour}},
+	} {
+		if _, err := e.f.Init(ctx, flight.InitRequest{Settings: settings}); !errors.Is(err, flight.ErrConfig) {
+			t.Errorf("init with %s: error = %v, want ErrConfig", name, err)
+		}
+	}
+	if soak, changed := soakOf("Preview"); soak != hour || changed != nil {
+		t.Errorf("after refused inits Preview soaks %v (changed %+v), want 1h, never changed", time.Duration(soak), changed)
+	}
+
+	zero := flight.Duration(0)
+	if _, err := e.f.SetRing(ctx, "Preview", flight.RingSettings{Soak: &zero}, flight.Who{Actor: "a"}); !errors.Is(err, flight.ErrNoReason) {
+		t.Errorf("a change without a reason: %v, want ErrNoReason", err)
+	}
+	if _, err := e.f.SetRing(ctx, "Beta", flight.RingSettings{Soak: &zero}, who); !errors.Is(err, flight.ErrUnknownRing) {
+		t.Errorf("an unknown ring: %v, want ErrUnknownRing", err)
+	}
+	if _, err := e.f.SetRing(ctx, "Preview", flight.RingSettings{Expiry: map[string]flight.Duration{"timestamp": flight.Duration(30 * 24 * time.Hour)}}, who); !errors.Is(err, flight.ErrConfig) {
+		t.Errorf("a timestamp outliving the snapshot: %v, want ErrConfig", err)
+	}
+	cfg, err := e.f.SetRing(ctx, "Preview", flight.RingSettings{Soak: &zero, Expiry: map[string]flight.Duration{"timestamp": twoHours}}, who)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Soak != 0 || cfg.Expiry.Timestamp != twoHours || cfg.Expiry.Snapshot != flight.DefaultExpiry.Snapshot {
+		t.Errorf("Preview after the change: %+v", cfg)
+	}
+	if soak, changed := soakOf("Preview"); soak != 0 || changed == nil || changed.Actor != who.Actor || changed.Reason != who.Reason || !changed.Time.Equal(e.clock.now().Truncate(time.Second)) {
+		t.Errorf("status shows soak %v, change %+v", time.Duration(soak), changed)
+	}
+
+	// The new soak: promotion straight away. The new expiry: the next
+	// timestamp Preview signs lives two hours.
+	p1 := chidOf(e.products[0])
+	if _, err := e.f.Add(ctx, "Preview", []*flight.Candidate{e.cand("Contoso.Toaster.Soak", "1.0.0.1", p1)}, flight.AddOptions{}, who); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.f.Promote(ctx, "Contoso.Toaster.Soak", ver("1.0.0.1"), "EarlyAdopter", 100, false, who); err != nil {
+		t.Errorf("promote with no soak left: %v", err)
+	}
+	dev := e.device("Preview", p1, nil)
+	if got := e.entries(dev); got["Contoso.Toaster.Soak_1.0.0.1.cab"] == nil {
+		t.Errorf("the Preview device sees %v", got)
+	}
+	if got, want := dev.up.GetTrustedMetadataSet().Timestamp.Signed.Expires, e.clock.now().Truncate(time.Second).Add(2*time.Hour); !got.Equal(want) {
+		t.Errorf("Preview's timestamp expires %v, want %v", got, want)
+	}
+}

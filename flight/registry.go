@@ -81,8 +81,28 @@ func (e Expiry) validate() error {
 			return fmt.Errorf("%w: %s expiry %v is under a minute", ErrConfig, role, e.of(role))
 		}
 	}
-	if e.Timestamp > e.Snapshot || e.Snapshot > e.Targets && e.Snapshot > e.Root {
-		return fmt.Errorf("%w: timestamp must expire no later than snapshot", ErrConfig)
+	if e.Timestamp > e.Snapshot {
+		return fmt.Errorf("%w: timestamp expiry %v is longer than snapshot expiry %v", ErrConfig, time.Duration(e.Timestamp), time.Duration(e.Snapshot))
+	}
+	if e.Snapshot > e.Targets && e.Snapshot > e.Root {
+		return fmt.Errorf("%w: snapshot expiry %v is longer than both targets and root expiry", ErrConfig, time.Duration(e.Snapshot))
+	}
+	return nil
+}
+
+// set changes one role's expiry.
+func (e *Expiry) set(role string, d Duration) error {
+	switch role {
+	case "root":
+		e.Root = d
+	case "targets":
+		e.Targets = d
+	case "snapshot":
+		e.Snapshot = d
+	case "timestamp":
+		e.Timestamp = d
+	default:
+		return fmt.Errorf("%w: no role %q (roles: root, targets, snapshot, timestamp)", ErrConfig, role)
 	}
 	return nil
 }
@@ -94,6 +114,50 @@ type RingConfig struct {
 	// may be promoted out of it (default 0).
 	Soak   Duration `json:"soak"`
 	Expiry Expiry   `json:"expiry"`
+	// Changed is who last changed the settings after the ring was
+	// created, when and why (nil if never).
+	Changed *SettingsChange `json:"changed,omitempty"`
+}
+
+// SettingsChange records a change of a ring's settings.
+type SettingsChange struct {
+	Actor  string    `json:"actor"`
+	Time   time.Time `json:"time"`
+	Reason string    `json:"reason"`
+}
+
+// RingSettings are settings asked for a ring; a nil Soak and an absent role
+// leave what the ring has (or the default, for a new ring).
+type RingSettings struct {
+	Soak   *Duration
+	Expiry map[string]Duration
+}
+
+// apply returns c with the settings applied.
+func (s RingSettings) apply(c RingConfig) (RingConfig, error) {
+	if s.Soak != nil {
+		c.Soak = *s.Soak
+	}
+	for role, d := range s.Expiry {
+		if err := c.Expiry.set(role, d); err != nil {
+			return c, err
+		}
+	}
+	return c, c.Expiry.validate()
+}
+
+// differences names the settings in which c and d differ.
+func (c RingConfig) differences(d RingConfig) []string {
+	var out []string
+	if c.Soak != d.Soak {
+		out = append(out, fmt.Sprintf("soak %v (asked %v)", time.Duration(c.Soak), time.Duration(d.Soak)))
+	}
+	for _, role := range Roles {
+		if a, b := c.Expiry.of(role), d.Expiry.of(role); a != b {
+			out = append(out, fmt.Sprintf("%s expiry %v (asked %v)", role, a, b))
+		}
+	}
+	return out
 }
 
 // ProductInfo is a registered product: its name, the targeting CHID that

@@ -25,13 +25,16 @@ type RingStatus struct {
 	// relative to the store's root, with {chid} standing for the product's
 	// targeting CHID; TargetsBase is the targets path. A device's TUF
 	// client is configured with both.
-	MetadataBase string          `json:"metadata_base"`
-	TargetsBase  string          `json:"targets_base"`
-	Soak         Duration        `json:"soak"`
-	RootVersion  int64           `json:"root_version"`
-	Expires      []RoleExpiry    `json:"expires"`
-	Updates      []UpdateStatus  `json:"updates"`
-	Products     []ProductStatus `json:"products"`
+	MetadataBase string   `json:"metadata_base"`
+	TargetsBase  string   `json:"targets_base"`
+	Soak         Duration `json:"soak"`
+	// SettingsChanged is the last change of the ring's settings (flight
+	// rings set), if any.
+	SettingsChanged *SettingsChange `json:"settings_changed,omitempty"`
+	RootVersion     int64           `json:"root_version"`
+	Expires         []RoleExpiry    `json:"expires"`
+	Updates         []UpdateStatus  `json:"updates"`
+	Products        []ProductStatus `json:"products"`
 }
 
 // RoleExpiry is the earliest expiry of a role across the ring's
@@ -140,7 +143,7 @@ func (f *Flight) ringStatus(ctx context.Context, reg *Registry, cfg *RingConfig,
 	}
 	rs := &RingStatus{
 		Ring: cfg.Name, MetadataBase: catalog.RingDir(cfg.Name) + "/{chid}", TargetsBase: catalog.TargetsDir,
-		Soak: cfg.Soak, RootVersion: root.Signed.Version,
+		Soak: cfg.Soak, SettingsChanged: cfg.Changed, RootVersion: root.Signed.Version,
 		Expires: []RoleExpiry{}, Updates: []UpdateStatus{}, Products: []ProductStatus{},
 	}
 	earliest := map[string]time.Time{metadata.ROOT: root.Signed.Expires}

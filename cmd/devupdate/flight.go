@@ -21,7 +21,7 @@ const EnvFlightKeys = "DEVUPDATE_FLIGHT_KEYS"
 
 func newFlightCmd(o *cli.Output) *cobra.Command {
 	c := cli.Group("flight", "Manage flighting rings: signed TUF catalogs devices read",
-		newFlightInitCmd(o), newFlightProductsCmd(o), newFlightAddCmd(o), newFlightPromoteCmd(o),
+		newFlightInitCmd(o), newFlightProductsCmd(o), newFlightRingsCmd(o), newFlightAddCmd(o), newFlightPromoteCmd(o),
 		newFlightStateCmd(o, "rollout"), newFlightStateCmd(o, "pause"), newFlightStateCmd(o, "resume"), newFlightStateCmd(o, "halt"),
 		newFlightStatusCmd(o), newFlightHistoryCmd(o), newFlightRefreshCmd(o), newFlightKeysCmd(o))
 	c.Long = `Rings (Preview, EarlyAdopter, GeneralAvailability by default) are TUF 1.0

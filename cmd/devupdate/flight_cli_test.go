@@ -25,6 +25,9 @@ func TestFlightUsage(t *testing.T) {
 		{"no roots", "--roots", []string{"flight", "add", "a.cab", "--ring", "Preview", "--store", store, "--reason", "x"}},
 		{"dev keys and keys", "--dev-keys", []string{"flight", "init", "--store", store, "--dev-keys", "d", "--keys", "k"}},
 		{"bad soak", "--soak", []string{"flight", "init", "--store", store, "--dev-keys", t.TempDir() + "/k", "--soak", "Preview"}},
+		{"ring setting missing", "--soak", []string{"flight", "rings", "set", "Preview", "--store", store, "--reason", "x"}},
+		{"ring soak not a duration", "--soak", []string{"flight", "rings", "set", "Preview", "--soak", "soon", "--store", store, "--reason", "x"}},
+		{"ring expiry of no role", "--expiry", []string{"flight", "rings", "set", "Preview", "--expiry", "snapshots=1h", "--store", store, "--reason", "x"}},
 		{"warning window of no role", "--warn-within", []string{"flight", "status", "--store", store, "--warn-within", "snapshots=1h"}},
 		{"warning window not a duration", "--warn-within", []string{"flight", "status", "--store", store, "--warn-within", "timestamp=soon"}},
 	}
@@ -159,5 +162,29 @@ func TestFlightReportsJSON(t *testing.T) {
 	updates := rings[0].(map[string]any)["updates"].([]any)
 	if len(updates) != 1 || updates[0].(map[string]any)["sha256"] != sha256sum(t, cab) {
 		t.Errorf("Preview's updates %v, want one with sha256 %s", updates, sha256sum(t, cab))
+	}
+}
+
+// TestFlightRingsSet: re-running init with other ring settings is refused
+// and names the command that changes them; flight rings set changes them,
+// status shows who did it and why, and promotion honours the new soak.
+func TestFlightRingsSet(t *testing.T) {
+	fx := newFlightFixture(t, filepath.Join(t.TempDir(), "store"))
+	out := fx.run(1, "flight", "init", "--soak", "Preview=24h")
+	if !strings.Contains(out, "ring Preview exists with soak 0s (asked 24h0m0s)") || !strings.Contains(out, "flight rings set") {
+		t.Errorf("init with another soak says %q", out)
+	}
+	fx.run(0, "flight", "init")
+	fx.run(0, "flight", "rings", "set", "Preview", "--soak", "24h", "--reason", "a day in Preview")
+	fx.run(0, "flight", "init", "--soak", "Preview=24h")
+	st := fx.run(0, "flight", "status", "--ring", "Preview")
+	if !strings.Contains(st, "soak 24h0m0s") || !strings.Contains(st, "by tester: a day in Preview") {
+		t.Errorf("status after rings set:\n%s", st)
+	}
+	cab := fx.cab("Contoso.Toaster.Soaked", "1.0.0.1")
+	fx.run(0, "flight", "add", cab, "--ring", "Preview", "--roots", fx.roots, "--reason", "first")
+	out = fx.run(1, "flight", "promote", "Contoso.Toaster.Soaked", "1.0.0.1", "--to", "EarlyAdopter", "--reason", "early")
+	if !strings.Contains(out, "soak time in the previous ring not over") {
+		t.Errorf("promote before the new soak says %q", out)
 	}
 }

@@ -43,7 +43,9 @@ the products (their targeting CHIDs key their repositories) and creates their
 repositories. Rings come from the products' rings: lists, else the default
 Preview, EarlyAdopter, GeneralAvailability. --out DIR writes DIR/<ring>.root.json,
 the root a device image ships for each ring it may be moved to. Re-running it is
-safe: existing roots are never rewritten.
+safe: existing roots are never rewritten, and an existing ring keeps its
+settings (--soak or --expiry that differ from them are refused: change a ring
+with devupdate flight rings set).
 
 --dev-keys DIR generates TEST-ONLY development keys (ECDSA P-256 files, in the
 clear) and DIR/keys.json; never use them for devices in the field.`,
@@ -59,7 +61,7 @@ clear) and DIR/keys.json; never use them for devices in the field.`,
 					return err
 				}
 			}
-			rings, err := initRings(products, soaks, expiry)
+			rings, settings, err := initRings(products, soaks, expiry)
 			if err != nil {
 				return err
 			}
@@ -79,7 +81,7 @@ clear) and DIR/keys.json; never use them for devices in the field.`,
 				return err
 			}
 			defer done()
-			res, err := f.Init(cmd.Context(), flight.InitRequest{Rings: rings, Products: products})
+			res, err := f.Init(cmd.Context(), flight.InitRequest{Rings: rings, Products: products, Settings: settings})
 			if err == nil && out != "" {
 				rep.Roots = map[string]string{}
 				for _, r := range res.Rings {
@@ -118,8 +120,8 @@ clear) and DIR/keys.json; never use them for devices in the field.`,
 }
 
 // initRings derives the ring list: the products' rings in order, else the
-// defaults, with the --soak and --expiry settings.
-func initRings(products []*product.Product, soaks, expiry []string) ([]flight.RingConfig, error) {
+// defaults; and the settings --soak and --expiry ask for them.
+func initRings(products []*product.Product, soaks, expiry []string) ([]flight.RingConfig, map[string]flight.RingSettings, error) {
 	var names []string
 	for _, p := range products {
 		for _, r := range p.Rings {
@@ -131,41 +133,47 @@ func initRings(products []*product.Product, soaks, expiry []string) ([]flight.Ri
 	if len(names) == 0 {
 		names = product.DefaultRings
 	}
-	exp := flight.DefaultExpiry
+	exp, err := parseExpiry(expiry)
+	if err != nil {
+		return nil, nil, err
+	}
+	var rings []flight.RingConfig
+	settings := map[string]flight.RingSettings{}
+	for _, n := range names {
+		rings = append(rings, flight.RingConfig{Name: n, Expiry: flight.DefaultExpiry})
+		if len(exp) > 0 {
+			settings[n] = flight.RingSettings{Expiry: exp}
+		}
+	}
+	for _, kv := range soaks {
+		ring, d, err := splitDuration("--soak", kv)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !slices.Contains(names, ring) {
+			return nil, nil, cli.Usagef("--soak %q: no ring %s (rings: %s)", kv, ring, strings.Join(names, ", "))
+		}
+		s := settings[ring]
+		s.Soak = &d
+		settings[ring] = s
+	}
+	return rings, settings, nil
+}
+
+// parseExpiry reads --expiry ROLE=DURATION values.
+func parseExpiry(expiry []string) (map[string]flight.Duration, error) {
+	out := map[string]flight.Duration{}
 	for _, kv := range expiry {
 		role, d, err := splitDuration("--expiry", kv)
 		if err != nil {
 			return nil, err
 		}
-		switch role {
-		case "root":
-			exp.Root = d
-		case "targets":
-			exp.Targets = d
-		case "snapshot":
-			exp.Snapshot = d
-		case "timestamp":
-			exp.Timestamp = d
-		default:
+		if !slices.Contains(flight.Roles, role) {
 			return nil, cli.Usagef("--expiry %q: the role must be root, targets, snapshot or timestamp", kv)
 		}
+		out[role] = d
 	}
-	var rings []flight.RingConfig
-	for _, n := range names {
-		rings = append(rings, flight.RingConfig{Name: n, Expiry: exp})
-	}
-	for _, kv := range soaks {
-		ring, d, err := splitDuration("--soak", kv)
-		if err != nil {
-			return nil, err
-		}
-		i := slices.IndexFunc(rings, func(r flight.RingConfig) bool { return r.Name == ring })
-		if i < 0 {
-			return nil, cli.Usagef("--soak %q: no ring %s (rings: %s)", kv, ring, strings.Join(names, ", "))
-		}
-		rings[i].Soak = d
-	}
-	return rings, nil
+	return out, nil
 }
 
 func splitDuration(flag, kv string) (string, flight.Duration, error) {

@@ -72,6 +72,9 @@ one role's window (repeatable); a bare DURATION sets every role's.`,
 			return cli.Single(o, &statusReport{Rings: rings}, err, func(w io.Writer, rep *statusReport) error {
 				for _, r := range rep.Rings {
 					fmt.Fprintf(w, "ring %s (root v%d, soak %v): metadata %s, targets %s\n", r.Ring, r.RootVersion, time.Duration(r.Soak), r.MetadataBase, r.TargetsBase)
+					if c := r.SettingsChanged; c != nil {
+						fmt.Fprintf(w, "  settings changed %s by %s: %s\n", fmtTime(c.Time), cli.Printable(c.Actor), cli.Printable(c.Reason))
+					}
 					for _, e := range r.Expires {
 						flag := ""
 						if e.Warning {
