@@ -41,6 +41,8 @@ type flightFlags struct {
 	store, keys, module      string
 	actor, reason            string
 	needKeys, change, create bool
+	// unsigned: the change is kept in the registry, not in signed metadata.
+	unsigned bool
 }
 
 func (ff *flightFlags) register(c *cobra.Command) {
@@ -62,7 +64,11 @@ func (ff *flightFlags) open(ctx context.Context) (*flight.Flight, func(), error)
 		return nil, nil, cli.Missing("--store", "the store URL: a directory, file:///PATH or azblob://ACCOUNT/CONTAINER")
 	}
 	if ff.change && ff.reason == "" {
-		return nil, nil, cli.Missing("--reason", "why: every change is kept in the signed audit trail with its reason")
+		why := "why: every change is kept in the signed audit trail with its reason"
+		if ff.unsigned {
+			why = "why: the ring's settings keep who changed them, when and why"
+		}
+		return nil, nil, cli.Missing("--reason", why)
 	}
 	var opts []flight.Option
 	closers := []func(){}

@@ -17,7 +17,7 @@ type ringReport struct {
 }
 
 func newFlightRingsCmd(o *cli.Output) *cobra.Command {
-	ff := &flightFlags{change: true}
+	ff := &flightFlags{change: true, unsigned: true}
 	var (
 		soak   string
 		expiry []string
