@@ -40,8 +40,8 @@ done
 [ -n "$url" ] || fail "devupdate serve did not start listening"
 say "serve: devupdate serve --store \$DEMO_DIR/store on $url"
 
-# device RING: a device of the ring (the golden device's SMBIOS, the test
-# handler for every kind, its own state directory).
+# device RING SMBIOS: a device of the ring (SMBIOS from the file SMBIOS, the
+# test handler for every kind, its own state directory).
 device() {
 	local dir=$DEMO_DIR/devices/$1 h
 	mkdir -p "$dir"
@@ -52,7 +52,7 @@ device() {
   "ring": "$1",
   "tuf_roots": "$DEMO_DIR/device-roots",
   "state_dir": "$dir/state",
-  "smbios": "$repo/examples/contoso-toaster/golden-device.bin",
+  "smbios": "$2",
   "authenticode": {"roots": "$pki/root.pem", "subjects": ["$subject"],
                    "os_vendor_roots": "$DEMO_DIR/os-vendor-pki/root.pem"},
   "inventory": {"Windows.IoT.Core": "10.0.17763.615"},
@@ -70,8 +70,15 @@ agent() {
 agent_runs=0
 # installed RING: what the ring's device's handler installed, in order.
 installed() { cut -d' ' -f2- "$DEMO_DIR/devices/$1/installed.log" | sed 's/^Contoso\.Toaster\.//' | paste -sd, | sed 's/,/, /g'; }
-device Preview
-device GeneralAvailability
+# The GeneralAvailability device reads the golden device's fields from a JSON
+# fields file: the same model (the same CHIDs), but no system UUID, so the
+# agent generates its id once and keeps it.
+"$DEVUPDATE" smbios show --dmi "$repo/examples/contoso-toaster/golden-device.bin" --output json |
+	sed -n '/^  "fields": {/,/^  }/p' | sed '1s/.*/{/; $s/.*/}/' >"$DEMO_DIR/ga-fields.json"
+device Preview "$repo/examples/contoso-toaster/golden-device.bin"
+device GeneralAvailability "$DEMO_DIR/ga-fields.json"
+# device_id RING: the id of the ring's device and where it comes from.
+device_id() { "$DEVUPDATE_AGENT" status --config "$DEMO_DIR/devices/$1/config.json" | sed -n 's/^\tid: //p'; }
 
 run flight-add "$DEVUPDATE" flight add "${cabs[@]}" --ring Preview "${roots[@]}" --store "$store" --reason "nightly build"
 say "flight: ${#cabs[@]} updates added to Preview"
@@ -83,12 +90,11 @@ grep -n Driver "$DEMO_DIR/devices/Preview/installed.log" | cut -d: -f1 | {
 	app=$(grep -n ' Contoso.Toaster.App ' "$DEMO_DIR/devices/Preview/installed.log" | cut -d: -f1)
 	[ "$driver" -lt "$app" ] || fail "the app was installed before the driver it requires"
 }
-id=$("$DEVUPDATE_AGENT" status --config "$DEMO_DIR/devices/Preview/config.json" | sed -n 's/^\tid: \([^ ]*\).*/\1/p')
-say "Preview device $id (golden device's SMBIOS): installed $(installed Preview) (the app after the driver it requires)"
+say "Preview device $(device_id Preview), the golden device's SMBIOS dump: installed $(installed Preview) (the app after the driver it requires)"
 agent GeneralAvailability install
 grep -q '^nothing to install' "$out" && [ ! -s "$DEMO_DIR/devices/GeneralAvailability/installed.log" ] ||
 	fail "the GeneralAvailability device installed before any promotion: $(installed GeneralAvailability)"
-say "GeneralAvailability device: nothing in its ring yet; installed nothing"
+say "GeneralAvailability device $(device_id GeneralAvailability), the same model from a fields file: nothing in its ring yet; installed nothing"
 
 for nv in "${names[@]}"; do
 	read -r name version <<<"$nv"
