@@ -1,8 +1,9 @@
 // Package loopback runs the helper servers that tests, benchmarks and the
-// fleet simulation start on this machine (Azurite, nginx): a free loopback
-// port, the process in its own process group, killed if the caller dies,
-// its output kept, a wait until it answers, and a stop. It knows nothing
-// of the servers themselves.
+// fleet simulation start on this machine (Azurite, nginx, `devupdate
+// serve`): a free loopback port, the process in its own process group,
+// killed if the caller dies, its output kept, a wait until it answers, the
+// processor time it used, and a stop. It knows nothing of the servers
+// themselves.
 package loopback
 
 import (
@@ -11,7 +12,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -41,10 +45,16 @@ type Process struct {
 }
 
 // Start starts cmd with its output kept (Output), in its own process
-// group, killed when the caller's thread dies.
+// group, killed when the caller's thread dies. A Stderr the caller set
+// gets the standard error instead (a log read as it is written), and
+// Output is then the standard output alone; the process is waited for
+// (Stop) only once that writer has had everything.
 func Start(cmd *exec.Cmd) (*Process, error) {
 	p := &Process{cmd: cmd, out: &output{}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = p.out, p.out
+	cmd.Stdout = p.out
+	if cmd.Stderr == nil {
+		cmd.Stderr = p.out
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return nil, err
@@ -99,6 +109,39 @@ func (p *Process) Stop(sig syscall.Signal) {
 		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 		<-p.done
 	}
+}
+
+// CPU returns the processor time the process and its children have used
+// so far (user and system, from /proc; clock ticks of 1/100 s).
+func (p *Process) CPU() (time.Duration, error) {
+	pid := p.PID()
+	pids := []string{strconv.Itoa(pid)}
+	children, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	if err != nil {
+		return 0, err
+	}
+	pids = append(pids, strings.Fields(string(children))...)
+	var ticks int64
+	for _, pid := range pids {
+		data, err := os.ReadFile("/proc/" + pid + "/stat")
+		if err != nil {
+			return 0, err
+		}
+		// The fields after the command name (which may hold spaces):
+		// utime and stime are the 12th and 13th.
+		f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+		if len(f) < 13 {
+			return 0, fmt.Errorf("/proc/%s/stat: %d fields", pid, len(f))
+		}
+		for _, v := range f[11:13] {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return 0, err
+			}
+			ticks += n
+		}
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond, nil
 }
 
 // output keeps the first MiB a process prints.

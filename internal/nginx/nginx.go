@@ -8,7 +8,6 @@
 package nginx
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -17,7 +16,6 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -195,34 +193,5 @@ func StartT(t testing.TB, origin string) *Server {
 }
 
 // CPU returns the processor time nginx's master and worker processes have
-// used so far (user and system, from /proc; clock ticks of 1/100 s).
-func (s *Server) CPU() (time.Duration, error) {
-	pid := s.p.PID()
-	pids := []string{strconv.Itoa(pid)}
-	children, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
-	if err != nil {
-		return 0, err
-	}
-	pids = append(pids, strings.Fields(string(children))...)
-	var ticks int64
-	for _, pid := range pids {
-		data, err := os.ReadFile("/proc/" + pid + "/stat")
-		if err != nil {
-			return 0, err
-		}
-		// The fields after the command name (which may hold spaces):
-		// utime and stime are the 12th and 13th.
-		f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
-		if len(f) < 13 {
-			return 0, fmt.Errorf("/proc/%s/stat: %d fields", pid, len(f))
-		}
-		for _, v := range f[11:13] {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				return 0, err
-			}
-			ticks += n
-		}
-	}
-	return time.Duration(ticks) * 10 * time.Millisecond, nil
-}
+// used so far.
+func (s *Server) CPU() (time.Duration, error) { return s.p.CPU() }
