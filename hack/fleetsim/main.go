@@ -1,15 +1,18 @@
 // Command fleetsim simulates a fleet of devices updating through nginx in
-// front of the origin while a release engineer's timeline plays
+// front of `devupdate serve` while a release engineer's timeline plays
 // (internal/fleetsim), and prints what it cost and whether every device
 // stayed inside its ring, product and rollout; then what one scan costs
 // in rings of several sizes.
 //
 //	fleetsim [-devices 1000[,N...]] [-products 10] [-workers 16] [-max-age 2s]
-//	         [-steady 1] [-cost-products 10,1000] [-work DIR] [-cpuprofile FILE]
+//	         [-steady 1] [-cost-products 10,1000] [-devupdate PATH] [-work DIR]
+//	         [-cpuprofile FILE]
 //
 // It exits 1 when a device failed a run or installed what it was not
 // offered. nginx comes from PATH (Debian's), the configuration from
-// examples/cdn/nginx.conf.
+// examples/cdn/nginx.conf; devupdate is -devupdate (make bench passes
+// $DEVUPDATE), else built from the repository. Run it from the
+// repository's root.
 package main
 
 import (
@@ -37,6 +40,7 @@ func main() {
 	maxAge := flag.Duration("max-age", 2*time.Second, "origin max-age of timestamp.json and 404s")
 	steady := flag.Int("steady", 1, "rounds with nothing changing after the timeline")
 	costProducts := flag.String("cost-products", "10,1000", "ring sizes whose scan cost is measured (empty: none)")
+	devupdate := flag.String("devupdate", "", "the devupdate `executable` whose serve is the origin (default: go build ./cmd/devupdate)")
 	work := flag.String("work", os.TempDir(), "work directory")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to `FILE` (go tool pprof)")
 	flag.Parse()
@@ -53,14 +57,14 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *devices, *products, *workers, *maxAge, *steady, *costProducts, *work); err != nil {
+	if err := run(ctx, *devices, *products, *workers, *maxAge, *steady, *costProducts, *devupdate, *work); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "fleetsim:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, devices string, products, workers int, maxAge time.Duration, steady int, costProducts, work string) error {
+func run(ctx context.Context, devices string, products, workers int, maxAge time.Duration, steady int, costProducts, devupdate, work string) error {
 	bin, err := exec.LookPath("nginx")
 	if err != nil {
 		if bin, err = exec.LookPath("/usr/sbin/nginx"); err != nil {
@@ -84,10 +88,15 @@ func run(ctx context.Context, devices string, products, workers int, maxAge time
 	if err != nil {
 		return fmt.Errorf("-devices: %w", err)
 	}
+	if devupdate == "" && len(sizes) > 0 {
+		if devupdate, err = fleetsim.BuildDevupdate(ctx, t); err != nil {
+			return err
+		}
+	}
 	var reps []*fleetsim.Report
 	for _, n := range sizes {
 		rep, err := fleetsim.Run(ctx, t, fleetsim.Config{Devices: n, Products: products, Workers: workers, MaxAge: maxAge,
-			SteadyRounds: steady, Nginx: bin, Example: example,
+			SteadyRounds: steady, Nginx: bin, Example: example, Devupdate: devupdate,
 			Logf: func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }})
 		if err != nil {
 			return err

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devupdate/devupdate/cdn/origin"
 	"github.com/devupdate/devupdate/internal/agent/agenttest"
 	"github.com/devupdate/devupdate/smbios"
 )
@@ -47,7 +48,9 @@ type Cost struct {
 }
 
 // MeasureCost measures one scan's cost in a ring of c.Products products
-// (Preview; a memory store, the origin behind nginx).
+// (Preview; a memory store, served by the origin in this process behind
+// nginx: the figures are the device's, and a scan with nothing new never
+// reaches the origin).
 func MeasureCost(ctx context.Context, t agenttest.TB, c CostConfig) (*Cost, error) {
 	if c.Products <= 0 {
 		c.Products = 1000
@@ -63,9 +66,11 @@ func MeasureCost(ctx context.Context, t agenttest.TB, c CostConfig) (*Cost, erro
 	}
 	s := &sim{cfg: Config{Devices: c.Devices, Products: c.Products, Rings: []RingShare{{"Preview", 1}}, Workers: c.Workers,
 		MaxAge: time.Hour, Nginx: c.Nginx, Example: c.Example, Timeline: []Change{}},
-		origin: &originCounter{}, rng: rand.New(rand.NewPCG(1, 2))}
+		rng: rand.New(rand.NewPCG(1, 2))}
 	s.cfg.defaults()
-	if err := s.startWorld(ctx, t, agenttest.WithMemoryStore()); err != nil {
+	s.w = agenttest.New(t, agenttest.WithProducts(c.Products), agenttest.WithMemoryStore(),
+		agenttest.WithOrigin(origin.WithTimestampMaxAge(s.cfg.MaxAge), origin.WithNotFoundMaxAge(s.cfg.MaxAge)))
+	if err := s.startCDN(ctx, t, s.w.Origin.Listener.Addr().String()); err != nil {
 		return nil, err
 	}
 	// An update per 250 products (an update targets at most 256 CHIDs).

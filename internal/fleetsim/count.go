@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -51,50 +50,13 @@ func classify(path string) (ring, chid, kind string) {
 	return ring, chid, kind
 }
 
-// originRequest is one request that reached the origin.
+// originRequest is one request that reached the origin (a line of its
+// access log).
 type originRequest struct {
 	at               time.Time
 	ring, chid, kind string
 	status           int
 	bytes            int64
-}
-
-// originCounter records what reaches the origin: it wraps the origin's
-// handler, in front of which nginx sits.
-type originCounter struct {
-	mu   sync.Mutex
-	reqs []originRequest
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-	bytes  int64
-}
-
-func (r *statusRecorder) WriteHeader(code int) { r.status = code; r.ResponseWriter.WriteHeader(code) }
-
-func (r *statusRecorder) Write(p []byte) (int, error) {
-	n, err := r.ResponseWriter.Write(p)
-	r.bytes += int64(n)
-	return n, err
-}
-
-func (c *originCounter) wrap(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		h.ServeHTTP(rec, r)
-		ring, chid, kind := classify(r.URL.Path)
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		c.reqs = append(c.reqs, originRequest{at: time.Now(), ring: ring, chid: chid, kind: kind, status: rec.status, bytes: rec.bytes})
-	})
-}
-
-func (c *originCounter) all() []originRequest {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]originRequest(nil), c.reqs...)
 }
 
 // usage is what one device's run fetched from the CDN (bodies).

@@ -17,20 +17,26 @@ import (
 
 // TestFleetThroughNginx runs a few hundred devices of four products,
 // scanning through the real nginx with the example configuration in front
-// of the origin, while the default timeline adds, promotes, ramps, pauses,
-// halts and rolls forward. It checks what the devices did, never how fast:
+// of the `devupdate serve` built from this repository, while the default
+// timeline adds, promotes, ramps, pauses, halts and rolls forward. It
+// checks what the devices did, never how fast:
 // nobody installed outside its ring, product or rollout; each ramp step
 // installed exactly the devices inside the percentage, only adding to the
 // step before; pause and halt stopped installs that would otherwise have
 // happened; every device ends on the fixed version; and what reached the
-// origin is bounded by the max-age windows and the repositories, not by
-// the scans.
+// origin, as serve's access log tells, is bounded by the max-age windows
+// and the repositories (the cabinets by the cabinets), not by the scans.
 func TestFleetThroughNginx(t *testing.T) {
 	const devices, products = 200, 4
 	timeline := fleetsim.DefaultTimeline()
+	ng := testtool.Need(t, "nginx")
+	bin, err := fleetsim.BuildDevupdate(t.Context(), t)
+	if err != nil {
+		t.Fatal(err)
+	}
 	rep, err := fleetsim.Run(t.Context(), t, fleetsim.Config{
 		Devices: devices, Products: products, MaxAge: time.Second, Workers: 8, Interval: 500 * time.Millisecond,
-		Timeline: timeline, Nginx: testtool.Need(t, "nginx"),
+		Timeline: timeline, Nginx: ng, Devupdate: bin,
 		Example: filepath.Join(testtool.RepoRoot(t), nginx.ExampleConfig), Logf: t.Logf,
 	})
 	if err != nil {
@@ -188,6 +194,17 @@ func TestFleetThroughNginx(t *testing.T) {
 	}
 	if bound := 3 * products * (2*(rep.Windows+1) + 2*len(timeline) + 2); total > bound || total*10 > rep.Scans {
 		t.Errorf("%d metadata requests reached the origin for %d scans; want at most %d (windows x repositories), and a tenth of the scans or less", total, rep.Scans, bound)
+	}
+	// Each cabinet installed reached the origin (nginx's cache began
+	// empty), and the installs came from the cache.
+	cabinets := 0
+	for _, c := range timeline {
+		if c.Action == catalog.ActionAdd {
+			cabinets++
+		}
+	}
+	if rep.OriginCabinets < int64(cabinets) || rep.OriginCabinets*10 > int64(rep.Installs) {
+		t.Errorf("%d cabinet requests reached the origin for %d installs of %d cabinets; want at least one per cabinet, and a tenth of the installs or less", rep.OriginCabinets, rep.Installs, cabinets)
 	}
 }
 

@@ -101,9 +101,9 @@ type Report struct {
 	Scans, Installs, Errors int
 	FirstError              error
 	Wall                    time.Duration
-	// ProcessCPU is the simulator's process (devices, origin and
-	// publisher); NginxCPU the CDN's.
-	ProcessCPU, NginxCPU time.Duration
+	// ProcessCPU is the simulator's process (devices and publisher);
+	// OriginCPU the `devupdate serve` process's; NginxCPU the CDN's.
+	ProcessCPU, OriginCPU, NginxCPU time.Duration
 	// Windows is the number of max-age windows the run spanned.
 	Windows int
 	Origin  []RingOrigin
@@ -189,7 +189,7 @@ func (s *sim) report(rep *Report, end time.Time) {
 		rings[r.Ring] = make([]perWindow, rep.Windows)
 		ro[r.Ring] = &RingOrigin{Ring: r.Ring, Repositories: s.cfg.Products, Devices: devices[r.Ring]}
 	}
-	for _, q := range s.origin.all() {
+	for _, q := range s.origin.log.requests() {
 		if q.kind == kindCabinet {
 			rep.OriginCabinets++
 			rep.OriginCabinetBytes += q.bytes
@@ -251,8 +251,9 @@ func (r *Report) Print(w io.Writer) {
 	if r.FirstError != nil {
 		p("  first failure: %v", r.FirstError)
 	}
-	p("cpu: simulator process %.1f s (%.0f µs per scan: devices, origin, publisher), nginx %.1f s (%.0f µs per scan)",
-		r.ProcessCPU.Seconds(), perScan(r.ProcessCPU, r.Scans), r.NginxCPU.Seconds(), perScan(r.NginxCPU, r.Scans))
+	p("cpu: simulator process %.1f s (%.0f µs per scan: devices, publisher), devupdate serve %.1f s (%.0f µs per scan), nginx %.1f s (%.0f µs per scan)",
+		r.ProcessCPU.Seconds(), perScan(r.ProcessCPU, r.Scans), r.OriginCPU.Seconds(), perScan(r.OriginCPU, r.Scans),
+		r.NginxCPU.Seconds(), perScan(r.NginxCPU, r.Scans))
 	var maxPub time.Duration
 	for _, st := range r.Steps {
 		maxPub = max(maxPub, st.Publish)

@@ -2,27 +2,31 @@
 // CDN: N devices, each the agent library's own code (agent.New, then
 // Install: scan, download, verify, install) with its state, TUF cache and
 // identity in memory, scan in rounds through nginx (the example
-// configuration, internal/nginx) in front of the origin `devupdate serve`
-// runs (cdn/origin, with a short timestamp max-age), while a scripted
-// timeline adds, promotes, ramps, pauses and halts updates through the
-// flight library.
+// configuration, internal/nginx) in front of a `devupdate serve` process
+// (the repository's binary, with a short timestamp and 404 max-age) on a
+// directory store, while a scripted timeline adds, promotes, ramps, pauses
+// and halts updates through the flight library, in this process, on the
+// same directory.
 //
 // It reports what a fleet costs and whether it behaved: scans; the
 // requests and bytes that reached the origin per ring and per max-age
-// window; the metadata bytes one scan took from the CDN, with nothing new
-// and after a change; scan latency; the devices on each version after
-// every step; and every device that installed an update outside its ring,
-// its product or the rollout, checked against the timeline's own account
-// of what was offered (not against the agent's answer) with the rollout
-// rule recomputed from the device ids.
+// window, read from serve's access log as it is written; the metadata
+// bytes one scan took from the CDN, with nothing new and after a change;
+// scan latency; the devices on each version after every step; and every
+// device that installed an update outside its ring, its product or the
+// rollout, checked against the timeline's own account of what was offered
+// (not against the agent's answer) with the rollout rule recomputed from
+// the device ids. MeasureCost, one scan's cost to the device, keeps its
+// store in memory and its origin in this process (see CostConfig).
 //
-// The world (rings, keys, cabinets, the origin) is internal/agent/agenttest's;
+// The world (rings, keys, cabinets) is internal/agent/agenttest's;
 // hack/fleetsim is the command, and this package's test runs a small fleet.
 package fleetsim
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -33,7 +37,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/devupdate/devupdate/cdn/origin"
 	"github.com/devupdate/devupdate/flight"
 	"github.com/devupdate/devupdate/flight/catalog"
 	"github.com/devupdate/devupdate/internal/agent"
@@ -83,6 +86,9 @@ type Config struct {
 	Seed uint64
 	// Nginx is the nginx executable, Example examples/cdn/nginx.conf.
 	Nginx, Example string
+	// Devupdate is the devupdate executable whose serve is the origin
+	// (required; BuildDevupdate makes one).
+	Devupdate string
 	// Logf, when set, is told each step.
 	Logf func(format string, args ...any)
 }
@@ -162,7 +168,7 @@ type sim struct {
 	cfg     Config
 	w       *agenttest.World
 	cdn     *nginx.Server
-	origin  *originCounter
+	origin  *originServer
 	model   *model
 	devices []*device
 	cands   map[string]*flight.Candidate
@@ -180,11 +186,14 @@ type sim struct {
 }
 
 // Run runs the simulation cfg describes in a world built under t (a test,
-// or agenttest.Program for a command) and returns its report. nginx and
-// the origin are stopped by t's cleanups.
+// or agenttest.Program for a command) and returns its report. The origin
+// is stopped before the report is made, nginx by t's cleanups.
 func Run(ctx context.Context, t agenttest.TB, cfg Config) (*Report, error) {
 	cfg.defaults()
-	s := &sim{cfg: cfg, origin: &originCounter{}, cands: map[string]*flight.Candidate{}, rng: rand.New(rand.NewPCG(cfg.Seed, 2))}
+	if cfg.Devupdate == "" {
+		return nil, errors.New("no devupdate executable to serve the store (Config.Devupdate)")
+	}
+	s := &sim{cfg: cfg, cands: map[string]*flight.Candidate{}, rng: rand.New(rand.NewPCG(cfg.Seed, 2))}
 	if err := s.setup(ctx, t); err != nil {
 		return nil, err
 	}
@@ -192,6 +201,7 @@ func Run(ctx context.Context, t agenttest.TB, cfg Config) (*Report, error) {
 	var ru0 syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 	ng0, _ := s.cdn.CPU()
+	or0, _ := s.origin.p.CPU()
 	s.start = time.Now()
 	s.model = newModel(s.ringNames(), cfg.Products, s.start)
 	for i, c := range cfg.Timeline {
@@ -221,9 +231,11 @@ func Run(ctx context.Context, t agenttest.TB, cfg Config) (*Report, error) {
 	var ru1 syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
 	ng1, _ := s.cdn.CPU()
+	or1, _ := s.origin.p.CPU()
+	s.origin.stop()
 	rep.Wall = end.Sub(s.start)
 	rep.ProcessCPU = cpu(ru1) - cpu(ru0)
-	rep.NginxCPU = ng1 - ng0
+	rep.NginxCPU, rep.OriginCPU = ng1-ng0, or1-or0
 	s.report(rep, end)
 	return rep, nil
 }
@@ -240,14 +252,22 @@ func (s *sim) ringNames() []string {
 	return out
 }
 
-// setup builds the world, the timeline's cabinets, and the devices.
+// setup builds the world on a directory store, serves it with
+// `devupdate serve` behind nginx, and makes the timeline's cabinets and
+// the devices.
 func (s *sim) setup(ctx context.Context, t agenttest.TB) error {
 	cfg := s.cfg
-	if err := s.startWorld(ctx, t); err != nil {
+	s.w = agenttest.New(t, agenttest.WithProducts(cfg.Products), agenttest.WithoutOrigin())
+	o, err := startOrigin(ctx, cfg.Devupdate, s.w.StoreDir, cfg.MaxAge)
+	if err != nil {
+		return err
+	}
+	t.Cleanup(o.stop)
+	s.origin = o
+	if err := s.startCDN(ctx, t, o.addr); err != nil {
 		return err
 	}
 	s.store = &storeCounter{Store: s.w.Store}
-	var err error
 	if s.publisher, err = flight.New(s.store, flight.WithKeys(s.w.Keys), flight.WithClock(s.w.Clock.Now)); err != nil {
 		return err
 	}
@@ -274,15 +294,10 @@ func (s *sim) setup(ctx context.Context, t agenttest.TB) error {
 	return s.addDevices(ctx, t)
 }
 
-// startWorld builds the rings of Products products (on a directory
-// store, or in memory), the origin with the max-ages of the
-// configuration, and nginx in front of it.
-func (s *sim) startWorld(ctx context.Context, t agenttest.TB, opts ...agenttest.Option) error {
-	cfg := s.cfg
-	s.w = agenttest.New(t, append([]agenttest.Option{agenttest.WithProducts(cfg.Products),
-		agenttest.WithOrigin(origin.WithTimestampMaxAge(cfg.MaxAge), origin.WithNotFoundMaxAge(cfg.MaxAge)),
-		agenttest.WithOriginHandler(s.origin.wrap)}, opts...)...)
-	ng, err := nginx.Start(ctx, nginx.Options{Bin: cfg.Nginx, Example: cfg.Example, Origin: s.w.Origin.Listener.Addr().String(), Dir: t.TempDir()})
+// startCDN starts nginx in front of the origin at addr (host:port); the
+// devices read through it.
+func (s *sim) startCDN(ctx context.Context, t agenttest.TB, addr string) error {
+	ng, err := nginx.Start(ctx, nginx.Options{Bin: s.cfg.Nginx, Example: s.cfg.Example, Origin: addr, Dir: t.TempDir()})
 	if err != nil {
 		return err
 	}

@@ -75,17 +75,21 @@ func (c *Clock) Add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c
 // World is a store with initialised rings served on loopback, two
 // products, the OEM's signing chain and another EV chain.
 type World struct {
-	T        TB
-	Dir      string
-	Store    cdn.Store
+	T     TB
+	Dir   string
+	Store cdn.Store
+	// StoreDir is the directory store's root (empty with WithMemoryStore).
+	StoreDir string
 	Flight   *flight.Flight
 	Keys     *flight.Keyring
 	KeysPath string
 	// Clock drives flight's changes (metadata times and expiries).
 	Clock *Clock
-	// Origin serves the store (cdn/origin, as `devupdate serve`).
+	// Origin serves the store (cdn/origin, as `devupdate serve`); nil with
+	// WithoutOrigin.
 	Origin *httptest.Server
-	// URL is the base URL devices use: Origin's, unless Front was set.
+	// URL is the base URL devices use: Origin's, unless Front was set
+	// (empty with WithoutOrigin until the caller sets it).
 	URL string
 	// RootsDir holds <ring>.root.json, as `flight init --out` writes it.
 	RootsDir string
@@ -136,7 +140,7 @@ type Option func(*worldOptions)
 type worldOptions struct {
 	products    int
 	originOpts  []origin.Option
-	wrapOrigin  func(http.Handler) http.Handler
+	noOrigin    bool
 	memoryStore bool
 }
 
@@ -150,11 +154,10 @@ func WithOrigin(opts ...origin.Option) Option {
 	return func(o *worldOptions) { o.originOpts = append(o.originOpts, opts...) }
 }
 
-// WithOriginHandler puts wrap around the origin's handler, inside its
-// server (a counter of what reaches the origin).
-func WithOriginHandler(wrap func(http.Handler) http.Handler) Option {
-	return func(o *worldOptions) { o.wrapOrigin = wrap }
-}
+// WithoutOrigin serves nothing: the caller serves StoreDir itself (the
+// fleet simulation runs `devupdate serve` on it) and sets URL (default:
+// the origin in this process).
+func WithoutOrigin() Option { return func(o *worldOptions) { o.noOrigin = true } }
 
 // WithMemoryStore keeps the store in memory (cdn/memory) instead of a
 // directory: for figures that do not depend on the store, at sizes where
@@ -202,7 +205,7 @@ smbios:
 
 // New makes a World: rings Preview, EarlyAdopter, GeneralAvailability
 // (no soak) with its products registered (two unless WithProducts),
-// served on loopback.
+// served on loopback (unless WithoutOrigin).
 func New(t TB, opts ...Option) *World {
 	t.Helper()
 	o := worldOptions{products: 2}
@@ -214,7 +217,8 @@ func New(t TB, opts ...Option) *World {
 	if o.memoryStore {
 		w.Store = memory.New()
 	} else {
-		s, err := local.New(filepath.Join(w.Dir, "store"))
+		w.StoreDir = filepath.Join(w.Dir, "store")
+		s, err := local.New(w.StoreDir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -264,12 +268,12 @@ func New(t TB, opts ...Option) *World {
 	}
 	w.OEM, w.OEMRoots = newPKI(t, w.Dir, "oem-pki", OEMSubject)
 	w.Other, w.OtherRoots = newPKI(t, w.Dir, "other-pki", OtherSubject)
+	if o.noOrigin {
+		return w
+	}
 	h, err := origin.NewHandler(s, o.originOpts...)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if o.wrapOrigin != nil {
-		h = o.wrapOrigin(h)
 	}
 	w.Origin = httptest.NewServer(h)
 	t.Cleanup(w.Origin.Close)
