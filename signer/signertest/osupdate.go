@@ -36,8 +36,9 @@ type OSUpdate struct {
 // NewOSUpdate writes at path an os-kind cabinet holding n vendor packages
 // (os/Vendor-Package-NNN.cab), each a packager cabinet of size random,
 // incompressible bytes signed by the real osslsigncode (an independent
-// signer) with a fresh TEST-ONLY, non-EV vendor PKI.
-func NewOSUpdate(t testing.TB, path string, n, size int) *OSUpdate {
+// signer) with a fresh TEST-ONLY, non-EV vendor PKI. opts are the outer
+// cabinet's packager options (e.g. WithSignatureReserve).
+func NewOSUpdate(t testing.TB, path string, n, size int, opts ...packager.Option) *OSUpdate {
 	t.Helper()
 	ctx := context.Background()
 	vendor, err := devpki.New(devpki.WithLeafCommonName("TEST-ONLY OS Vendor Code Signing"), devpki.WithLeafEdit(func(c *x509.Certificate) {
@@ -74,7 +75,7 @@ func NewOSUpdate(t testing.TB, path string, n, size int) *OSUpdate {
 		o.Packages = append(o.Packages, File{Name: fmt.Sprintf("os/Vendor-Package-%03d.cab", i), Data: signed})
 	}
 	files := append(o.Packages, UpdateJSON(t, manifest.KindOS, o.Packages...))
-	if _, err := packager.WriteFile(ctx, path, memFiles(files...), mtime); err != nil {
+	if _, err := packager.WriteFile(ctx, path, memFiles(files...), append([]packager.Option{mtime}, opts...)...); err != nil {
 		t.Fatal(err)
 	}
 	return o
