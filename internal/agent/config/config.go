@@ -119,6 +119,10 @@ type Authenticode struct {
 	// TimestampRoots is a PEM file of timestamp authority roots (default:
 	// Roots).
 	TimestampRoots string
+	// OSVendorTimestampRoots is a PEM file of the roots of the timestamp
+	// authorities the OS vendor's packages are timestamped by (default: the
+	// system roots).
+	OSVendorTimestampRoots string
 }
 
 // Handler installs one kind of update: Command is run with placeholders
@@ -160,6 +164,8 @@ type wire struct {
 		Subjects       []string `json:"subjects"`
 		OSVendorRoots  string   `json:"os_vendor_roots"`
 		TimestampRoots string   `json:"timestamp_roots"`
+		// OSVendorTimestampRoots: see Authenticode.
+		OSVendorTimestampRoots string `json:"os_vendor_timestamp_roots"`
 	} `json:"authenticode"`
 	StateDir        string                 `json:"state_dir"`
 	Handlers        map[string]wireHandler `json:"handlers"`
@@ -183,7 +189,7 @@ type wireHandler struct {
 
 var (
 	topKeys     = []string{"server", "mirrors", "ring", "tuf_roots", "product_chid", "authenticode", "state_dir", "handlers", "scan_interval", "jitter", "report_url", "inventory", "os_package", "smbios", "request_timeout", "max_extract_bytes", "max_attempts"}
-	authKeys    = []string{"roots", "subjects", "os_vendor_roots", "timestamp_roots"}
+	authKeys    = []string{"roots", "subjects", "os_vendor_roots", "timestamp_roots", "os_vendor_timestamp_roots"}
 	handlerKeys = []string{"command", "installed", "timeout", "reboot_exit_codes"}
 )
 
@@ -223,7 +229,8 @@ func parse(file string, data []byte) (*Config, *jsondoc.Doc, error) {
 		File: file, Server: w.Server, Mirrors: w.Mirrors, Ring: w.Ring, TUFRoots: w.TUFRoots,
 		StateDir: w.StateDir, ReportURL: w.ReportURL, OSPackage: w.OSPackage, SMBIOS: w.SMBIOS,
 		Authenticode: Authenticode{Roots: w.Authenticode.Roots, Subjects: w.Authenticode.Subjects,
-			OSVendorRoots: w.Authenticode.OSVendorRoots, TimestampRoots: w.Authenticode.TimestampRoots},
+			OSVendorRoots: w.Authenticode.OSVendorRoots, TimestampRoots: w.Authenticode.TimestampRoots,
+			OSVendorTimestampRoots: w.Authenticode.OSVendorTimestampRoots},
 		Handlers:        defaultHandlers(),
 		ScanInterval:    DefaultScanInterval,
 		Jitter:          DefaultJitter,
@@ -480,7 +487,7 @@ func Load(ctx context.Context, path string) (*Config, error) {
 			*p = filepath.Join(dir, *p)
 		}
 	}
-	for _, p := range []*string{&c.TUFRoots, &c.Authenticode.Roots, &c.Authenticode.OSVendorRoots, &c.Authenticode.TimestampRoots, &c.StateDir, &c.SMBIOS} {
+	for _, p := range []*string{&c.TUFRoots, &c.Authenticode.Roots, &c.Authenticode.OSVendorRoots, &c.Authenticode.TimestampRoots, &c.Authenticode.OSVendorTimestampRoots, &c.StateDir, &c.SMBIOS} {
 		abs(p)
 	}
 	if err := c.loadPolicy(ctx, d); err != nil {
@@ -500,6 +507,7 @@ func (c *Config) loadPolicy(ctx context.Context, d *jsondoc.Doc) error {
 		{"authenticode.roots", c.Authenticode.Roots, &p.Roots},
 		{"authenticode.os_vendor_roots", c.Authenticode.OSVendorRoots, &p.OSVendorRoots},
 		{"authenticode.timestamp_roots", c.Authenticode.TimestampRoots, &p.TimestampRoots},
+		{"authenticode.os_vendor_timestamp_roots", c.Authenticode.OSVendorTimestampRoots, &p.OSVendorTimestampRoots},
 	} {
 		if f.path == "" {
 			continue

@@ -138,7 +138,7 @@ func TestLoadResolvesAndLoadsRoots(t *testing.T) {
 	}
 	write("Preview.root.json", `{"signed": {}}`)
 	p := write("agent.json", `{"server": "https://a/", "tuf_roots": ".", "state_dir": "state", "ring": "Preview",
-	  "authenticode": {"roots": "pki/root.pem", "subjects": ["s"]}}`)
+	  "authenticode": {"roots": "pki/root.pem", "subjects": ["s"], "os_vendor_timestamp_roots": "pki/root.pem"}}`)
 	c, err := Load(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)
@@ -147,7 +147,7 @@ func TestLoadResolvesAndLoadsRoots(t *testing.T) {
 		t.Errorf("state dir %q not resolved against the file", c.StateDir)
 	}
 	pol, err := c.Policy()
-	if err != nil || pol.Roots == nil || pol.UnsafeAllowNonEV || len(pol.RequireSubjects) != 1 {
+	if err != nil || pol.Roots == nil || pol.UnsafeAllowNonEV || len(pol.RequireSubjects) != 1 || pol.OSVendorTimestampRoots == nil || pol.TimestampRoots != nil {
 		t.Errorf("policy %+v, %v", pol, err)
 	}
 	if root, err := c.RingRoot(context.Background(), "Preview"); err != nil || len(root) == 0 {
