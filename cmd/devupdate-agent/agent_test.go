@@ -161,6 +161,12 @@ func TestScanInstallStatus(t *testing.T) {
 	if ga.Ring != "GeneralAvailability" || len(ga.Updates) != 0 {
 		t.Errorf("--ring: %+v", ga)
 	}
+	// Nothing for the device: the lists are [], not null.
+	for _, tt := range []struct{ cmd, list string }{{"scan", `"updates": []`}, {"install", `"installations": []`}} {
+		if code, out, _ := run(t, tt.cmd, "--config", d.cfg, "--ring", "GeneralAvailability", "-O", "json"); code != exitOK || !strings.Contains(out, tt.list) {
+			t.Errorf("%s of an empty ring (exit %d), want %s:\n%s", tt.cmd, code, tt.list, out)
+		}
+	}
 }
 
 // TestInstallFails: a failing handler is exit 1, its code in JSON, its line
