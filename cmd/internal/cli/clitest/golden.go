@@ -1,7 +1,9 @@
 package clitest
 
 import (
+	"crypto/sha256"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -38,8 +40,8 @@ func Golden(t testing.TB, name, got string) {
 
 // Normalize replaces what changes from run to run in a report with fixed
 // markers, so that golden files hold everything else: first each old, new
-// pair of replace, in the order given (a temporary directory: "$TMP"),
-// then times, certificate-dependent bytes and ports.
+// pair of replace, in the order given (a temporary directory: "$TMP"; a
+// digest: see Digests), then times, certificate-dependent bytes and ports.
 func Normalize(s string, replace ...string) string {
 	for i := 0; i+1 < len(replace); i += 2 {
 		s = strings.ReplaceAll(s, replace[i], replace[i+1])
@@ -48,8 +50,27 @@ func Normalize(s string, replace ...string) string {
 		{`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`, "<time>"},
 		{`"pem": "-----BEGIN CERTIFICATE REQUEST-----[^"]*"`, `"pem": "<pem>"`},
 		{`127\.0\.0\.1:\d+`, "127.0.0.1:<port>"},
+		// The signed length of a target whose digest Digests marked.
+		{`("sha256": "<sha256 of ([^>]+)>",\s+"length": )\d+`, "${1}<length of ${2}>"},
 	} {
 		s = regexp.MustCompile(r.re).ReplaceAllString(s, r.repl)
 	}
 	return s
+}
+
+// Digests returns Normalize's replacements for files whose bytes change
+// from run to run (a cabinet signed by the test, its signature made with a
+// new key): each one's SHA-256 (hex) becomes "<sha256 of NAME>", NAME its
+// base name, so a golden file still says whose digest it is.
+func Digests(t testing.TB, paths ...string) []string {
+	t.Helper()
+	var out []string
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprintf("%x", sha256.Sum256(data)), "<sha256 of "+filepath.Base(p)+">")
+	}
+	return out
 }
