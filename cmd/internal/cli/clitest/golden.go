@@ -41,13 +41,16 @@ func Golden(t testing.TB, name, got string) {
 // Normalize replaces what changes from run to run in a report with fixed
 // markers, so that golden files hold everything else: first each old, new
 // pair of replace, in the order given (a temporary directory: "$TMP"; a
-// digest: see Digests), then times, certificate-dependent bytes and ports.
+// digest: see Digests), then times, durations in milliseconds,
+// certificate-dependent bytes and ports.
 func Normalize(s string, replace ...string) string {
 	for i := 0; i+1 < len(replace); i += 2 {
 		s = strings.ReplaceAll(s, replace[i], replace[i+1])
 	}
 	for _, r := range []struct{ re, repl string }{
-		{`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`, "<time>"},
+		{`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z`, "<time>"},
+		{`\d{8}T\d{6}\.\d{9}Z`, "<time>"}, // in a report's file name
+		{`"(\w+)_ms": \d+`, `"${1}_ms": <ms>`},
 		{`"pem": "-----BEGIN CERTIFICATE REQUEST-----[^"]*"`, `"pem": "<pem>"`},
 		{`127\.0\.0\.1:\d+`, "127.0.0.1:<port>"},
 		// The signed length of a target whose digest Digests marked.
