@@ -5,10 +5,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/devupdate/devupdate/cmd/internal/cli"
 	"github.com/devupdate/devupdate/cmd/internal/cli/clitest"
 	"github.com/devupdate/devupdate/smbios/smbiostest"
 )
@@ -50,6 +52,7 @@ func TestJSONGolden(t *testing.T) {
 		args   []string
 		code   int
 	}{
+		{"version", []string{"version"}, exitOK},
 		{"manifest-validate", []string{"manifest", "validate", exampleUpdate("settings")}, exitOK},
 		{"manifest-validate-bad-product", []string{"manifest", "validate", at("bad", "update.yaml")}, exitFailed},
 		{"build", []string{"build", exampleUpdate("settings"), exampleUpdate("app"), "-o", at("cabs")}, exitOK},
@@ -80,7 +83,8 @@ func TestJSONGolden(t *testing.T) {
 			if stderr != "" {
 				t.Errorf("stderr %q with --output json", stderr)
 			}
-			clitest.Golden(t, "json/"+st.golden+".json", clitest.Normalize(out, tmp, "$TMP"))
+			clitest.Golden(t, "json/"+st.golden+".json", clitest.Normalize(out, tmp, "$TMP",
+				`"version": "`+cli.Version(buildVersion)+`"`, `"version": "<version>"`, `"go": "`+runtime.Version()+`"`, `"go": "<go version>"`))
 		})
 	}
 	t.Run("serve", func(t *testing.T) {
