@@ -64,7 +64,8 @@ func Normalize(s string, replace ...string) string {
 // Digests returns Normalize's replacements for files whose bytes change
 // from run to run (a cabinet signed by the test, its signature made with a
 // new key): each one's SHA-256 (hex) becomes "<sha256 of NAME>", NAME its
-// base name, so a golden file still says whose digest it is.
+// base name, so a golden file still says whose digest it is; a "length"
+// right after such a digest (a ring's target) becomes <length of NAME>.
 func Digests(t testing.TB, paths ...string) []string {
 	t.Helper()
 	var out []string
