@@ -7,11 +7,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/devupdate/devupdate/cmd/internal/cli"
+	"github.com/devupdate/devupdate/cmd/internal/cli/clitest"
+	"github.com/devupdate/devupdate/flight/catalog"
 	"github.com/devupdate/devupdate/internal/agent/agenttest"
 	"github.com/devupdate/devupdate/internal/agent/state"
 )
@@ -160,6 +164,55 @@ func TestScanInstallStatus(t *testing.T) {
 	ga := runJSON(t, exitOK, "scan", "--config", d.cfg, "--ring", "GeneralAvailability")
 	if ga.Ring != "GeneralAvailability" || len(ga.Updates) != 0 {
 		t.Errorf("--ring: %+v", ga)
+	}
+	// Nothing for the device: the lists are [], not null.
+	for _, tt := range []struct{ cmd, list string }{{"scan", `"updates": []`}, {"install", `"installations": []`}} {
+		if code, out, _ := run(t, tt.cmd, "--config", d.cfg, "--ring", "GeneralAvailability", "-O", "json"); code != exitOK || !strings.Contains(out, tt.list) {
+			t.Errorf("%s of an empty ring (exit %d), want %s:\n%s", tt.cmd, code, tt.list, out)
+		}
+	}
+}
+
+// TestAgentJSONGolden holds the JSON report of every agent command (scan,
+// install, status, version) and of two failures, a handler's and a
+// configuration's: one golden file per command under testdata/json, each
+// reviewed by hand.
+func TestAgentJSONGolden(t *testing.T) {
+	w := agenttest.New(t)
+	settings := w.Cabinet(agenttest.Cab{Name: "Contoso.Toaster.Settings", Version: "1.0.0.1"})
+	firmware := w.Cabinet(agenttest.Cab{Name: "Contoso.Toaster.Firmware", Version: "2.0.0.0"})
+	w.Add("Preview", settings, 100, nil)
+	w.Add("Preview", firmware, 100, nil)
+	w.Set("Preview", "Contoso.Toaster.Firmware", "2.0.0.0", catalog.ActionPause, 0)
+	d := newDevice(t, w, "Preview", true, 0, "")
+	failing := newDevice(t, w, "Preview", false, 3, "")
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	if err := os.WriteFile(bad, []byte("{\n  \"server\": \"https://a/\",\n  \"rign\": \"Preview\"\n}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	marks := append(clitest.Digests(t, settings, firmware),
+		filepath.Dir(d.state), "$DEVICE", filepath.Dir(failing.state), "$FAILING", filepath.Dir(bad), "$TMP", agenttest.Repo(t, ""), "$REPO",
+		`"version": "`+cli.Version(buildVersion)+`"`, `"version": "<version>"`, runtime.GOOS+"/"+runtime.GOARCH, "<os>/<arch>")
+	for _, tt := range []struct {
+		golden string
+		args   []string
+		code   int
+	}{
+		// Settings applies; Firmware is paused.
+		{"scan", []string{"scan", "--config", d.cfg}, exitOK},
+		{"install", []string{"install", "--config", d.cfg}, exitOK},
+		{"status", []string{"status", "--config", d.cfg}, exitOK},
+		{"version", []string{"version"}, exitOK},
+		{"install-handler-failed", []string{"install", "--config", failing.cfg}, exitFailed},
+		{"scan-invalid-config", []string{"scan", "--config", bad}, exitFailed},
+	} {
+		t.Run(tt.golden, func(t *testing.T) {
+			code, out, stderr := run(t, append(tt.args, "-O", "json")...)
+			if code != tt.code || stderr != "" {
+				t.Errorf("exit %d (want %d), stderr %q", code, tt.code, stderr)
+			}
+			clitest.Golden(t, "json/"+tt.golden+".json", clitest.Normalize(out, marks...))
+		})
 	}
 }
 

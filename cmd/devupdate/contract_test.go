@@ -5,28 +5,15 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/devupdate/devupdate/cmd/internal/cli"
+	"github.com/devupdate/devupdate/cmd/internal/cli/clitest"
 	"github.com/devupdate/devupdate/smbios/smbiostest"
 )
-
-// normalize replaces what changes from run to run in a report (the
-// temporary directory, times, certificate-dependent bytes, ports) with
-// fixed markers, so that golden files hold everything else.
-func normalize(s, tmp string) string {
-	s = strings.ReplaceAll(s, tmp, "$TMP")
-	for _, r := range []struct{ re, repl string }{
-		{`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`, "<time>"},
-		{`"pem": "-----BEGIN CERTIFICATE REQUEST-----[^"]*"`, `"pem": "<pem>"`},
-		{`127\.0\.0\.1:\d+`, "127.0.0.1:<port>"},
-	} {
-		s = regexp.MustCompile(r.re).ReplaceAllString(s, r.repl)
-	}
-	return s
-}
 
 // TestJSONGolden holds the JSON report of every command: one golden file
 // per command under testdata/json, each reviewed by hand.
@@ -65,6 +52,7 @@ func TestJSONGolden(t *testing.T) {
 		args   []string
 		code   int
 	}{
+		{"version", []string{"version"}, exitOK},
 		{"manifest-validate", []string{"manifest", "validate", exampleUpdate("settings")}, exitOK},
 		{"manifest-validate-bad-product", []string{"manifest", "validate", at("bad", "update.yaml")}, exitFailed},
 		{"build", []string{"build", exampleUpdate("settings"), exampleUpdate("app"), "-o", at("cabs")}, exitOK},
@@ -95,7 +83,8 @@ func TestJSONGolden(t *testing.T) {
 			if stderr != "" {
 				t.Errorf("stderr %q with --output json", stderr)
 			}
-			golden(t, "json/"+st.golden+".json", normalize(out, tmp))
+			clitest.Golden(t, "json/"+st.golden+".json", clitest.Normalize(out, tmp, "$TMP",
+				`"version": "`+cli.Version(buildVersion)+`"`, `"version": "<version>"`, `"go": "`+runtime.Version()+`"`, `"go": "<go version>"`))
 		})
 	}
 	t.Run("serve", func(t *testing.T) {
@@ -109,7 +98,7 @@ func TestJSONGolden(t *testing.T) {
 		}
 		cancel()
 		<-done
-		golden(t, "json/serve.json", normalize(out.String(), tmp))
+		clitest.Golden(t, "json/serve.json", clitest.Normalize(out.String(), tmp, "$TMP"))
 	})
 }
 
@@ -187,5 +176,5 @@ func TestMessagesGolden(t *testing.T) {
 		b.WriteString(streams(out, stderr))
 		b.WriteString("exit " + string(rune('0'+code)) + "\n\n")
 	}
-	golden(t, "messages.txt", normalize(b.String(), tmp))
+	clitest.Golden(t, "messages.txt", clitest.Normalize(b.String(), tmp, "$TMP"))
 }

@@ -15,12 +15,6 @@ import (
 	"github.com/devupdate/devupdate/smbios/product"
 )
 
-// productsReport is what products add registered.
-type productsReport struct {
-	cli.Status
-	Products []flight.ProductInfo `json:"products"`
-}
-
 // addResult is one cabinet of flight add.
 type addResult struct {
 	cli.Item
@@ -34,6 +28,8 @@ func newFlightProductsCmd(o *cli.Output) *cobra.Command {
 		Short: "Register more products and create their repositories in their rings",
 		Args:  cli.Args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// All registered or none: problems in any file fail the
+			// command as a whole; the results are product validate's.
 			products, err := product.ValidateFiles(cmd.Context(), args)
 			if err != nil {
 				return err
@@ -43,15 +39,12 @@ func newFlightProductsCmd(o *cli.Output) *cobra.Command {
 				return err
 			}
 			defer done()
-			infos, err := f.AddProducts(cmd.Context(), products)
-			if infos == nil {
-				infos = []flight.ProductInfo{}
+			if _, err := f.AddProducts(cmd.Context(), products); err != nil {
+				return err
 			}
-			return cli.Single(o, &productsReport{Products: infos}, err, func(w io.Writer, r *productsReport) error {
-				for _, p := range r.Products {
-					fmt.Fprintf(w, "product %s: %s, rings %v\n", p.Name, p.CHID, p.Rings)
-				}
-				return nil
+			return cli.Batch(o, productResults(args, products, nil), nil, func(w io.Writer, r *productResult) error {
+				_, err := fmt.Fprintf(w, "product %s: %s, rings %v\n", r.Name, r.TargetingID.GUID, r.Rings)
+				return err
 			})
 		},
 	}

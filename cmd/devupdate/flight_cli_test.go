@@ -166,8 +166,9 @@ func TestFlightReportsJSON(t *testing.T) {
 }
 
 // TestFlightRingsSet: re-running init with other ring settings is refused
-// and names the command that changes them; flight rings set changes them,
-// status shows who did it and why, and promotion honours the new soak.
+// and names the command that changes them; flight rings set changes them
+// and reports them as status names them, status shows who did it and why,
+// and promotion honours the new soak.
 func TestFlightRingsSet(t *testing.T) {
 	fx := newFlightFixture(t, filepath.Join(t.TempDir(), "store"))
 	out := fx.run(1, "flight", "init", "--soak", "Preview=24h")
@@ -175,7 +176,18 @@ func TestFlightRingsSet(t *testing.T) {
 		t.Errorf("init with another soak says %q", out)
 	}
 	fx.run(0, "flight", "init")
-	fx.run(0, "flight", "rings", "set", "Preview", "--soak", "24h", "--reason", "a day in Preview")
+	// The report names the ring and its settings as status does.
+	var set struct {
+		Ring            string `json:"ring"`
+		Soak            string `json:"soak"`
+		SettingsChanged struct {
+			Actor, Reason string
+		} `json:"settings_changed"`
+	}
+	out = fx.run(0, "flight", "rings", "set", "Preview", "--soak", "24h", "--reason", "a day in Preview", "-O", "json")
+	if err := json.Unmarshal([]byte(out), &set); err != nil || set.Ring != "Preview" || set.Soak != "24h0m0s" || set.SettingsChanged.Actor != "tester" || set.SettingsChanged.Reason != "a day in Preview" {
+		t.Errorf("rings set reports (%v):\n%s", err, out)
+	}
 	fx.run(0, "flight", "init", "--soak", "Preview=24h")
 	st := fx.run(0, "flight", "status", "--ring", "Preview")
 	if !strings.Contains(st, "soak 24h0m0s") || !strings.Contains(st, "by tester: a day in Preview") {

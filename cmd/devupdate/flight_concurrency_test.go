@@ -46,6 +46,8 @@ type flightFixture struct {
 	store    cdn.Store
 	// originURL is the in-process origin of the store (origin()).
 	originURL string
+	// initJSON is the JSON report of the fixture's flight init.
+	initJSON string
 }
 
 const fixtureProduct = `name: toaster
@@ -79,7 +81,7 @@ func newFlightFixture(t *testing.T, storeURL string, env ...string) *flightFixtu
 		initArgs = append(initArgs, "--dev-keys", filepath.Join(fx.dir, "keys"))
 		fx.env = append(fx.env, EnvFlightKeys+"="+filepath.Join(fx.dir, "keys", "keys.json"))
 	}
-	fx.run(0, initArgs...)
+	fx.initJSON = fx.run(0, append(initArgs, "-O", "json")...)
 	fx.env = append(fx.env, "DEVUPDATE_ACTOR=tester")
 	var getenv = func(k string) string {
 		for _, kv := range fx.env {

@@ -19,14 +19,25 @@ import (
 
 type initReport struct {
 	cli.Status
-	DevKeys string            `json:"dev_keys,omitempty"`
-	Rings   []initRing        `json:"rings"`
-	Roots   map[string]string `json:"root_files,omitempty"`
+	DevKeys string     `json:"dev_keys,omitempty"`
+	Rings   []ringRoot `json:"rings"`
 }
 
-type initRing struct {
+// ringRoot is a ring's root as init and keys rotate report it: its
+// version and, with --out, the file a device image ships.
+type ringRoot struct {
 	Ring        string `json:"ring"`
-	RootVersion int64  `json:"root_version"`
+	RootVersion int64  `json:"root_version,omitempty"`
+	RootFile    string `json:"root_file,omitempty"`
+}
+
+func (r *ringRoot) write(w io.Writer) error {
+	line := fmt.Sprintf("ring %s: root version %d", r.Ring, r.RootVersion)
+	if r.RootFile != "" {
+		line += ", device root " + r.RootFile
+	}
+	_, err := fmt.Fprintln(w, line)
+	return err
 }
 
 func newFlightInitCmd(o *cli.Output) *cobra.Command {
@@ -65,7 +76,7 @@ clear) and DIR/keys.json; never use them for devices in the field.`,
 			if err != nil {
 				return err
 			}
-			rep := &initReport{Rings: []initRing{}}
+			rep := &initReport{Rings: []ringRoot{}}
 			if devKeys != "" {
 				var names []string
 				for _, r := range rings {
@@ -82,18 +93,13 @@ clear) and DIR/keys.json; never use them for devices in the field.`,
 			}
 			defer done()
 			res, err := f.Init(cmd.Context(), flight.InitRequest{Rings: rings, Products: products, Settings: settings})
-			if err == nil && out != "" {
-				rep.Roots = map[string]string{}
-				for _, r := range res.Rings {
-					if err = writeRoot(out, &r); err != nil {
-						break
-					}
-					rep.Roots[r.Ring] = filepath.Join(out, r.Ring+".root.json")
-				}
-			}
 			if res != nil {
 				for _, r := range res.Rings {
-					rep.Rings = append(rep.Rings, initRing{Ring: r.Ring, RootVersion: r.Version})
+					rr := ringRoot{Ring: r.Ring, RootVersion: r.Version}
+					if err == nil && out != "" {
+						rr.RootFile, err = writeRoot(out, &r)
+					}
+					rep.Rings = append(rep.Rings, rr)
 				}
 			}
 			return cli.Single(o, rep, err, func(w io.Writer, rep *initReport) error {
@@ -101,11 +107,9 @@ clear) and DIR/keys.json; never use them for devices in the field.`,
 					fmt.Fprintf(w, "TEST-ONLY development keys: %s\n", rep.DevKeys)
 				}
 				for _, r := range rep.Rings {
-					fmt.Fprintf(w, "ring %s: root version %d", r.Ring, r.RootVersion)
-					if p := rep.Roots[r.Ring]; p != "" {
-						fmt.Fprintf(w, ", device root %s", p)
+					if err := r.write(w); err != nil {
+						return err
 					}
-					fmt.Fprintln(w)
 				}
 				return nil
 			})
@@ -186,10 +190,14 @@ func splitDuration(flag, kv string) (string, flight.Duration, error) {
 }
 
 // writeRoot writes a ring's root as DIR/<ring>.root.json (replacing an
-// older one: a device image always ships the newest).
-func writeRoot(dir string, r *flight.RingRoot) error {
+// older one: a device image always ships the newest) and returns its path.
+func writeRoot(dir string, r *flight.RingRoot) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+		return "", err
 	}
-	return iox.WriteFileAtomic(filepath.Join(dir, r.Ring+".root.json"), r.Root, 0o644)
+	p := filepath.Join(dir, r.Ring+".root.json")
+	if err := iox.WriteFileAtomic(p, r.Root, 0o644); err != nil {
+		return "", err
+	}
+	return p, nil
 }

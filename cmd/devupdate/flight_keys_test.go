@@ -106,11 +106,13 @@ func TestFlightKeysRotate(t *testing.T) {
 		OK          bool   `json:"ok"`
 		Ring        string `json:"ring"`
 		RootVersion int64  `json:"root_version"`
+		RootFile    string `json:"root_file"`
 	}
-	if err := json.Unmarshal([]byte(out), &rep); err != nil || !rep.OK || rep.Ring != "Preview" || rep.RootVersion != 2 {
+	rootFile := filepath.Join(fx.dir, "roots-2", "Preview.root.json")
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || !rep.OK || rep.Ring != "Preview" || rep.RootVersion != 2 || rep.RootFile != rootFile {
 		t.Fatalf("keys rotate: %v\n%s", err, out)
 	}
-	root2, err := os.ReadFile(filepath.Join(fx.dir, "roots-2", "Preview.root.json"))
+	root2, err := os.ReadFile(rootFile)
 	if err != nil {
 		t.Fatal(err)
 	}

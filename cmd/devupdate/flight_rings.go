@@ -11,9 +11,14 @@ import (
 	"github.com/devupdate/devupdate/flight"
 )
 
+// ringReport is a ring's settings after flight rings set, named as flight
+// status names them (the registry's own names are not the report's).
 type ringReport struct {
 	cli.Status
-	Ring *flight.RingConfig `json:"ring,omitempty"`
+	Ring            string                 `json:"ring"`
+	Soak            *flight.Duration       `json:"soak,omitempty"`
+	Expiry          *flight.Expiry         `json:"expiry,omitempty"`
+	SettingsChanged *flight.SettingsChange `json:"settings_changed,omitempty"`
 }
 
 func newFlightRingsCmd(o *cli.Output) *cobra.Command {
@@ -58,10 +63,14 @@ them.`,
 			}
 			defer done()
 			cfg, err := f.SetRing(cmd.Context(), args[0], s, ff.who())
-			return cli.Single(o, &ringReport{Ring: cfg}, err, func(w io.Writer, r *ringReport) error {
-				e := r.Ring.Expiry
-				_, err := fmt.Fprintf(w, "ring %s: soak %v; expiry root %v, targets %v, snapshot %v, timestamp %v\n", r.Ring.Name,
-					time.Duration(r.Ring.Soak), time.Duration(e.Root), time.Duration(e.Targets), time.Duration(e.Snapshot), time.Duration(e.Timestamp))
+			rep := &ringReport{Ring: args[0]}
+			if cfg != nil {
+				rep.Soak, rep.Expiry, rep.SettingsChanged = &cfg.Soak, &cfg.Expiry, cfg.Changed
+			}
+			return cli.Single(o, rep, err, func(w io.Writer, r *ringReport) error {
+				e := r.Expiry
+				_, err := fmt.Fprintf(w, "ring %s: soak %v; expiry root %v, targets %v, snapshot %v, timestamp %v\n", r.Ring,
+					time.Duration(*r.Soak), time.Duration(e.Root), time.Duration(e.Targets), time.Duration(e.Snapshot), time.Duration(e.Timestamp))
 				return err
 			})
 		},

@@ -30,8 +30,7 @@ type refreshReport struct {
 
 type rotateReport struct {
 	cli.Status
-	Ring        string `json:"ring"`
-	RootVersion int64  `json:"root_version"`
+	ringRoot
 }
 
 func newFlightStatusCmd(o *cli.Output) *cobra.Command {
@@ -245,17 +244,14 @@ interruption completes the rotation.`,
 			}
 			defer done()
 			rr, err := f.RotateKeys(cmd.Context(), ring, ff.who())
-			rep := &rotateReport{Ring: ring}
+			rep := &rotateReport{ringRoot: ringRoot{Ring: ring}}
 			if rr != nil {
 				rep.RootVersion = rr.Version
 				if out != "" {
-					err = writeRoot(out, rr)
+					rep.RootFile, err = writeRoot(out, rr)
 				}
 			}
-			return cli.Single(o, rep, err, func(w io.Writer, rep *rotateReport) error {
-				_, err := fmt.Fprintf(w, "ring %s: root version %d\n", rep.Ring, rep.RootVersion)
-				return err
-			})
+			return cli.Single(o, rep, err, func(w io.Writer, rep *rotateReport) error { return rep.write(w) })
 		},
 	}
 	ff.register(rotate)

@@ -52,20 +52,7 @@ given. Every problem is printed as FILE:LINE:COL: FIELD: RULE; exit status 1.`,
 			if err != nil && probs == nil {
 				return err
 			}
-			loaded := map[string]*product.Product{}
-			for _, p := range products {
-				loaded[p.File] = p
-			}
-			items := make([]*productResult, len(args))
-			for i, file := range args {
-				r := &productResult{Item: cli.Item{File: file, Err: probs.In(file)}}
-				if p := loaded[file]; p != nil {
-					h, _ := p.TargetingID()
-					r.Name, r.TargetingID, r.Targets, r.Rings = p.Name, &h, p.Targets(), p.Rings
-				}
-				items[i] = r
-			}
-			return cli.Batch(o, items, err, func(w io.Writer, r *productResult) error {
+			return cli.Batch(o, productResults(args, products, probs), err, func(w io.Writer, r *productResult) error {
 				fmt.Fprintf(w, "%s: %s: ok\n", r.File, r.Name)
 				fmt.Fprintf(w, "  targeted by %s {%s}    <- %s\n", r.TargetingID.Name, r.TargetingID.GUID, strings.Join(r.TargetingID.Fields, " + "))
 				for _, c := range r.Targets[1:] {
@@ -78,4 +65,23 @@ given. Every problem is printed as FILE:LINE:COL: FIELD: RULE; exit status 1.`,
 	}
 	cmd.Flags().StringVar(&golden, "dmi", "", "golden device SMBIOS: a dmidecode --dump-bin `FILE` that must match the products")
 	return cmd
+}
+
+// productResults are the results of product files: each file's problems
+// (in probs), or its product.
+func productResults(files []string, products []*product.Product, probs problem.List) []*productResult {
+	loaded := map[string]*product.Product{}
+	for _, p := range products {
+		loaded[p.File] = p
+	}
+	items := make([]*productResult, len(files))
+	for i, file := range files {
+		r := &productResult{Item: cli.Item{File: file, Err: probs.In(file)}}
+		if p := loaded[file]; p != nil {
+			h, _ := p.TargetingID()
+			r.Name, r.TargetingID, r.Targets, r.Rings = p.Name, &h, p.Targets(), p.Rings
+		}
+		items[i] = r
+	}
+	return items
 }

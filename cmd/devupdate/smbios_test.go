@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/devupdate/devupdate/cmd/internal/cli/clitest"
 	"github.com/devupdate/devupdate/internal/testtool"
 	"github.com/devupdate/devupdate/smbios"
 )
@@ -47,7 +48,7 @@ func TestSmbiosShowGolden(t *testing.T) {
 			if code != exitOK {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
-			golden(t, tt.golden, out)
+			clitest.Golden(t, tt.golden, out)
 		})
 	}
 }
@@ -165,7 +166,7 @@ func TestProductValidate(t *testing.T) {
 			if strings.HasSuffix(tt.golden, ".json") && stderr != "" {
 				t.Errorf("stderr %q with --output json", stderr)
 			}
-			golden(t, tt.golden, streams(out, stderr))
+			clitest.Golden(t, tt.golden, streams(out, stderr))
 		})
 	}
 	for _, args := range [][]string{{"product", "validate"}, {"product", "validate", exampleProduct, "--dmi", ""}} {

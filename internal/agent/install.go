@@ -78,7 +78,7 @@ func (a *Agent) Install(ctx context.Context) (*InstallResult, error) {
 	if rec == nil {
 		return nil, err
 	}
-	res := &InstallResult{Scan: scan}
+	res := &InstallResult{Scan: scan, Installations: []Installation{}}
 	if err != nil {
 		return res, err
 	}

@@ -216,7 +216,8 @@ func (a *Agent) decide(ctx context.Context, rec *state.Record) (*ScanResult, err
 // whose requirement an applicable update of the same scan meets applies,
 // after it. Of several applicable versions of one name the highest wins.
 func (a *Agent) plan(all []entryOf, installed map[string]update.Version, rec *state.Record) []Decision {
-	var out, rest []Decision
+	out := make([]Decision, 0, len(all)) // never nil: a scan's updates are a list, [] when empty
+	var rest []Decision
 	planned := map[string]update.Version{}
 	open := make([]*Decision, 0, len(all))
 	for _, eo := range all {

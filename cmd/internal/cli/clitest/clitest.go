@@ -1,6 +1,7 @@
-// Package clitest helps the command-line tests keep the error-code tables
-// complete: it finds every exported sentinel error a package declares, so
-// a test can fail when a new one has no code. Test use only.
+// Package clitest helps the command-line tests: it finds every exported
+// sentinel error a package declares, so a test can fail when a new one has
+// no code, and it holds reports in golden files (Golden, Normalize). Test
+// use only.
 package clitest
 
 import (
