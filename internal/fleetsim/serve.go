@@ -61,6 +61,7 @@ func startOrigin(ctx context.Context, bin, dir string, maxAge time.Duration) (*o
 		return json.NewDecoder(strings.NewReader(p.Output())).Decode(&ready) == nil && ready.OK
 	})
 	if err != nil {
+		p.Stop(syscall.SIGTERM)
 		return nil, fmt.Errorf("devupdate serve: %w\n%s", err, log.other())
 	}
 	addr, ok := strings.CutPrefix(ready.URL, "http://")
