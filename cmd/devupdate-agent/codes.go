@@ -10,10 +10,4 @@ import (
 // agent's (agent.Codes, the vocabulary its reports use too), then
 // package smbios's (smbioscodes, shared with devupdate); cli.Common
 // follows. They are device-side only.
-var codes = func() cli.Codes {
-	var cs cli.Codes
-	for _, c := range agent.Codes {
-		cs = append(cs, cli.Is(c.Err, c.Code))
-	}
-	return append(cs, smbioscodes.Codes...)
-}()
+var codes = append(cli.Table(agent.Codes), smbioscodes.Codes...)

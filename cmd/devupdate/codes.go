@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"slices"
 
 	"github.com/devupdate/devupdate/cdn"
 	"github.com/devupdate/devupdate/cdn/azure"
@@ -12,10 +13,10 @@ import (
 	"github.com/devupdate/devupdate/internal/iox"
 	"github.com/devupdate/devupdate/internal/problem"
 	"github.com/devupdate/devupdate/internal/strictjson"
+	"github.com/devupdate/devupdate/internal/verifycodes"
 	"github.com/devupdate/devupdate/manifest"
 	"github.com/devupdate/devupdate/manifest/build"
 	"github.com/devupdate/devupdate/manifest/update"
-	"github.com/devupdate/devupdate/packager"
 	"github.com/devupdate/devupdate/packager/cabinet"
 	"github.com/devupdate/devupdate/signer"
 )
@@ -26,7 +27,7 @@ import (
 // for an expired certificate is vendor_package_refused; the message says
 // why). The SMBIOS codes (cmd/internal/smbioscodes, shared with the agent)
 // come last, then cli.Common. The README lists them.
-var codes = append(cli.Codes{
+var codes = slices.Concat(cli.Codes{
 	// flighting
 	cli.Is(flight.ErrNotInitialised, "not_initialised"),
 	cli.Is(flight.ErrUnknownRing, "unknown_ring"),
@@ -61,42 +62,10 @@ var codes = append(cli.Codes{
 	cli.Is(signer.ErrNoChain, "no_chain"),
 	cli.Is(signer.ErrSubject, "invalid_subject"),
 	cli.Is(signer.ErrKey, "key_unusable"),
-	// signatures
-	cli.Is(signer.ErrVendorPackage, "vendor_package_refused"),
-	cli.Is(signer.ErrNoVendorPackages, "no_vendor_packages"),
-	cli.Is(signer.ErrNoOSVendorRoots, "no_os_vendor_roots"),
-	cli.Is(signer.ErrInvalidUpdateJSON, "invalid_update_json"),
+	// signatures and cabinets (internal/verifycodes, shared with the
+	// agent; signer's and packager's sentinels are those libraries')
 	cli.Is(signer.ErrAlreadySigned, "already_signed"),
-	cli.Is(signer.ErrNotSigned, "not_signed"),
-	cli.Is(signer.ErrDigestMismatch, "digest_mismatch"),
-	cli.Is(signer.ErrUnsupportedDigest, "unsupported_digest"),
-	cli.Is(signer.ErrUnsupportedAlgorithm, "unsupported_algorithm"),
-	cli.Is(signer.ErrTimestamp, "timestamp_failed"),
-	cli.Is(signer.ErrBadSignature, "bad_signature"),
-	cli.Is(signer.ErrSubjectMismatch, "subject_mismatch"),
-	cli.Is(signer.ErrNotCodeSigning, "certificate_not_code_signing"),
-	cli.Is(signer.ErrNoDigitalSignature, "certificate_no_digital_signature"),
-	cli.Is(signer.ErrExpired, "certificate_expired"),
-	cli.Is(signer.ErrNotYetValid, "certificate_not_yet_valid"),
-	cli.Is(signer.ErrNotEV, "certificate_not_ev"),
-	cli.Is(signer.ErrWeakKey, "certificate_weak_key"),
-	cli.Is(signer.ErrKeyMismatch, "key_certificate_mismatch"),
-	cli.Is(signer.ErrUntrustedChain, "certificate_untrusted"),
-	cli.Is(signer.ErrPolicy, "certificate_policy"),
-	// cabinets (a cabinet signing or verification refuses is also
-	// signer.ErrMalformed; the cabinet reader's reason is more precise)
-	cli.Is(packager.ErrChecksum, "checksum_mismatch"),
-	cli.Is(packager.ErrTooLarge, "too_large"),
-	cli.Is(packager.ErrLimit, "format_limit"),
-	cli.Is(packager.ErrInvalidName, "invalid_name"),
-	cli.Is(packager.ErrSizeMismatch, "size_mismatch"),
-	cli.Is(packager.ErrUnsupported, "unsupported_cabinet"),
-	cli.Is(packager.ErrMalformed, "malformed_cabinet"),
-	cli.Is(signer.ErrMalformed, "malformed_cabinet"),
-	cli.Is(packager.ErrNoFiles, "no_files"),
-	cli.Is(packager.ErrExists, "exists"),
-	cli.Is(packager.ErrNotFound, "not_found"),
-	cli.Is(packager.ErrInvalidOption, "invalid_option"),
+}, cli.Table(verifycodes.Codes), cli.Codes{
 	cli.Is(build.ErrExists, "exists"),
 	cli.Is(build.ErrPayloadChanged, "payload_changed"),
 	cli.Is(build.ErrNotBuilt, "not_built"),
@@ -129,7 +98,7 @@ var codes = append(cli.Codes{
 		update.ErrOnlyForKind, update.ErrName, update.ErrProductName, update.ErrVersion,
 		update.ErrPathAbsolute, update.ErrPathEscape, update.ErrPathBackslash, update.ErrPathSegment,
 		update.ErrPathName, update.ErrPathLong, cabinet.ErrPathEncoding, cabinet.ErrPathCollision),
-}, smbioscodes.Codes...)
+}, smbioscodes.Codes)
 
 // inputRules is the invalid_input code for errors wrapping any of rules.
 func inputRules(rules ...error) cli.Code {

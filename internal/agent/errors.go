@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 
@@ -16,8 +17,8 @@ import (
 	"github.com/devupdate/devupdate/internal/agent/state"
 	"github.com/devupdate/devupdate/internal/iox"
 	"github.com/devupdate/devupdate/internal/problem"
+	"github.com/devupdate/devupdate/internal/verifycodes"
 	"github.com/devupdate/devupdate/packager/cabinet"
-	"github.com/devupdate/devupdate/signer/authenticode"
 )
 
 // Errors of the agent itself (the libraries it drives have their own; see
@@ -42,100 +43,64 @@ var (
 
 // Code names an error for scripts and reports: the first entry whose
 // error errors.Is matches gives the code.
-type Code struct {
-	Err  error
-	Code string
-}
+type Code = verifycodes.Code
 
 // Codes are the agent's error codes, most precise first. The CLI's code
 // table is built from them, and reports carry them, so a script reading
 // either sees one vocabulary (README, "Output and exit status"); the
 // verifier's and the cabinet reader's errors have the codes devupdate
-// gives them.
-var Codes = []Code{
+// gives them (internal/verifycodes, shared).
+var Codes = slices.Concat([]Code{
 	// the agent's own refusals
-	{ErrNoTargetingCHID, "no_targeting_chid"},
-	{ErrCabinetMismatch, "cabinet_mismatch"},
-	{ErrBusy, "busy"},
-	{state.ErrLocked, "busy"},
-	{ErrRequirementFailed, "requirement_failed"},
-	{ErrGaveUp, "gave_up"},
+	{Err: ErrNoTargetingCHID, Code: "no_targeting_chid"},
+	{Err: ErrCabinetMismatch, Code: "cabinet_mismatch"},
+	{Err: ErrBusy, Code: "busy"},
+	{Err: state.ErrLocked, Code: "busy"},
+	{Err: ErrRequirementFailed, Code: "requirement_failed"},
+	{Err: ErrGaveUp, Code: "gave_up"},
 	// configuration, state, reports
-	{config.ErrNoRingRoot, "no_ring_root"},
-	{config.ErrInvalid, "invalid_config"},
-	{state.ErrCorrupt, "corrupt_state"},
-	{report.ErrRejected, "report_rejected"},
-	{report.ErrInvalid, "invalid_report"},
+	{Err: config.ErrNoRingRoot, Code: "no_ring_root"},
+	{Err: config.ErrInvalid, Code: "invalid_config"},
+	{Err: state.ErrCorrupt, Code: "corrupt_state"},
+	{Err: report.ErrRejected, Code: "report_rejected"},
+	{Err: report.ErrInvalid, Code: "invalid_report"},
 	// TUF metadata (go-tuf's error types match with errors.Is)
-	{&metadata.ErrBadVersionNumber{}, "metadata_rollback"},
-	{&metadata.ErrExpiredMetadata{}, "metadata_expired"},
-	{&metadata.ErrUnsignedMetadata{}, "metadata_unsigned"},
-	{&metadata.ErrLengthOrHashMismatch{}, "metadata_mismatch"},
-	{&metadata.ErrRepository{}, "metadata_invalid"},
-	{catalog.ErrInvalidEntry, "invalid_catalog_entry"},
-	{catalog.ErrWrongRepository, "wrong_repository"},
+	{Err: &metadata.ErrBadVersionNumber{}, Code: "metadata_rollback"},
+	{Err: &metadata.ErrExpiredMetadata{}, Code: "metadata_expired"},
+	{Err: &metadata.ErrUnsignedMetadata{}, Code: "metadata_unsigned"},
+	{Err: &metadata.ErrLengthOrHashMismatch{}, Code: "metadata_mismatch"},
+	{Err: &metadata.ErrRepository{}, Code: "metadata_invalid"},
+	{Err: catalog.ErrInvalidEntry, Code: "invalid_catalog_entry"},
+	{Err: catalog.ErrWrongRepository, Code: "wrong_repository"},
 	// downloads
-	{fetch.ErrTooLong, "too_long"},
-	{fetch.ErrTruncated, "truncated"},
-	{fetch.ErrDigestMismatch, "digest_mismatch"},
-	{fetch.ErrNotFound, "not_found"},
-	{fetch.ErrUnreachable, "unreachable"},
-	// signatures
-	{authenticode.ErrVendorPackage, "vendor_package_refused"},
-	{authenticode.ErrNoVendorPackages, "no_vendor_packages"},
-	{authenticode.ErrNoOSVendorRoots, "no_os_vendor_roots"},
-	{authenticode.ErrInvalidUpdateJSON, "invalid_update_json"},
-	{authenticode.ErrNotSigned, "not_signed"},
-	{authenticode.ErrDigestMismatch, "digest_mismatch"},
-	{authenticode.ErrUnsupportedDigest, "unsupported_digest"},
-	{authenticode.ErrUnsupportedAlgorithm, "unsupported_algorithm"},
-	{authenticode.ErrTimestamp, "timestamp_failed"},
-	{authenticode.ErrBadSignature, "bad_signature"},
-	{authenticode.ErrSubjectMismatch, "subject_mismatch"},
-	{authenticode.ErrNotCodeSigning, "certificate_not_code_signing"},
-	{authenticode.ErrNoDigitalSignature, "certificate_no_digital_signature"},
-	{authenticode.ErrExpired, "certificate_expired"},
-	{authenticode.ErrNotYetValid, "certificate_not_yet_valid"},
-	{authenticode.ErrNotEV, "certificate_not_ev"},
-	{authenticode.ErrWeakKey, "certificate_weak_key"},
-	{authenticode.ErrUntrustedChain, "certificate_untrusted"},
-	{authenticode.ErrKeyMismatch, "key_certificate_mismatch"},
-	{authenticode.ErrPolicy, "certificate_policy"},
-	// extraction, and a structure verification refuses (also
-	// authenticode.ErrMalformed: the cabinet reader's reason is more precise)
-	{cabinet.ErrChecksum, "checksum_mismatch"},
-	{cabinet.ErrTooLarge, "too_large"},
-	{cabinet.ErrLimit, "format_limit"},
-	{cabinet.ErrInvalidName, "invalid_name"},
-	{cabinet.ErrSizeMismatch, "size_mismatch"},
-	{cabinet.ErrUnsupported, "unsupported_cabinet"},
-	{cabinet.ErrMalformed, "malformed_cabinet"},
-	{cabinet.ErrExists, "exists"},
-	{cabinet.ErrNotFound, "not_found"},
-	{cabinet.ErrNoFiles, "no_files"},
-	{cabinet.ErrInvalidOption, "invalid_option"},
-	{authenticode.ErrMalformed, "malformed_cabinet"},
-	{cabinet.ErrPathAbsolute, "invalid_name"},
-	{cabinet.ErrPathEscape, "invalid_name"},
-	{cabinet.ErrPathBackslash, "invalid_name"},
-	{cabinet.ErrPathSegment, "invalid_name"},
-	{cabinet.ErrPathName, "invalid_name"},
-	{cabinet.ErrPathLong, "invalid_name"},
-	{cabinet.ErrPathEncoding, "invalid_name"},
-	{cabinet.ErrPathCollision, "invalid_name"},
+	{Err: fetch.ErrTooLong, Code: "too_long"},
+	{Err: fetch.ErrTruncated, Code: "truncated"},
+	{Err: fetch.ErrDigestMismatch, Code: "digest_mismatch"},
+	{Err: fetch.ErrNotFound, Code: "not_found"},
+	{Err: fetch.ErrUnreachable, Code: "unreachable"},
+}, verifycodes.Codes, []Code{
+	// the cabinet reader's path rules: a name in a cabinet
+	{Err: cabinet.ErrPathAbsolute, Code: "invalid_name"},
+	{Err: cabinet.ErrPathEscape, Code: "invalid_name"},
+	{Err: cabinet.ErrPathBackslash, Code: "invalid_name"},
+	{Err: cabinet.ErrPathSegment, Code: "invalid_name"},
+	{Err: cabinet.ErrPathName, Code: "invalid_name"},
+	{Err: cabinet.ErrPathLong, Code: "invalid_name"},
+	{Err: cabinet.ErrPathEncoding, Code: "invalid_name"},
+	{Err: cabinet.ErrPathCollision, Code: "invalid_name"},
 	// handlers
-	{handler.ErrNoHandler, "no_handler"},
-	{handler.ErrTimeout, "handler_timeout"},
-	{handler.ErrFailed, "handler_failed"},
+	{Err: handler.ErrNoHandler, Code: "no_handler"},
+	{Err: handler.ErrTimeout, Code: "handler_timeout"},
+	{Err: handler.ErrFailed, Code: "handler_failed"},
 	// inputs, bounded reads, the usual (SMBIOS errors, which only reading
 	// the device gives, are cmd/internal/smbioscodes')
-	{problem.ErrInvalid, "invalid_input"},
-	{iox.ErrTooLarge, "too_large"},
-	{context.Canceled, "canceled"},
-	{context.DeadlineExceeded, "timeout"},
-	{fs.ErrNotExist, "not_found"},
-	{fs.ErrPermission, "permission_denied"},
-}
+	{Err: problem.ErrInvalid, Code: "invalid_input"},
+	{Err: iox.ErrTooLarge, Code: "too_large"},
+	{Err: context.Canceled, Code: "canceled"},
+	{Err: context.DeadlineExceeded, Code: "timeout"},
+	{Err: fs.ErrNotExist, Code: "not_found"},
+	{Err: fs.ErrPermission, Code: "permission_denied"},
+})
 
 // CodeOf returns err's code from Codes, or "failed".
 func CodeOf(err error) string {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io/fs"
 	"regexp"
+
+	"github.com/devupdate/devupdate/internal/verifycodes"
 )
 
 // Code classifies errors into one machine-readable code: a stable,
@@ -31,6 +33,16 @@ func As[T error](code string) Code {
 // Codes is an ordered table: the first match wins, so more precise codes
 // come before the general ones they imply.
 type Codes []Code
+
+// Table is an ordered errors.Is table of a library (internal/verifycodes,
+// agent.Codes) as Codes, in its order.
+func Table(t []verifycodes.Code) Codes {
+	cs := make(Codes, 0, len(t))
+	for _, c := range t {
+		cs = append(cs, Is(c.Err, c.Code))
+	}
+	return cs
+}
 
 // CodeFailed is the code of an error no table entry matches.
 const CodeFailed = "failed"
