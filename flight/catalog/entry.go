@@ -13,6 +13,7 @@ import (
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 
+	"github.com/devupdate/devupdate/internal/strictjson"
 	"github.com/devupdate/devupdate/smbios"
 )
 
@@ -274,39 +275,11 @@ func (e *Entry) Encode(target string) (json.RawMessage, error) {
 	for _, r := range e.Requires {
 		w.Requires = append(w.Requires, wireRequire{r.Name, r.MinVersion.String()})
 	}
-	known, err := marshal(w)
-	if err != nil {
-		return nil, err
+	data, err := strictjson.Canonical(w, e.Extra)
+	if xe := (*strictjson.ExtraError)(nil); errors.As(err, &xe) {
+		return nil, &EntryError{Target: target, Field: xe.Key, Reason: "extra field " + xe.Reason}
 	}
-	if len(e.Extra) == 0 {
-		// Struct field order is not sorted; a map round trip sorts it.
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal(known, &m); err != nil {
-			return nil, err
-		}
-		return marshal(m)
-	}
-	fields := map[string]json.RawMessage{}
-	if err := json.Unmarshal(known, &fields); err != nil {
-		return nil, err
-	}
-	for k, v := range e.Extra {
-		if !json.Valid(v) {
-			return nil, &EntryError{Target: target, Field: k, Reason: "extra field is not valid JSON"}
-		}
-		fields[k] = v
-	}
-	return marshal(fields)
-}
-
-func marshal(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte{'\n'}), nil
+	return data, err
 }
 
 // ParseEntry decodes and validates the custom field data of the target

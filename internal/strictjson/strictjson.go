@@ -2,8 +2,9 @@
 // object into its members, refusing what readers of a signed or targeting
 // document must not guess about: invalid UTF-8, anything but one object,
 // duplicate keys (which different readers resolve differently) and data
-// after the object. It is shared by the update.json and SMBIOS fields-file
-// parsers; it knows neither format.
+// after the object; and writes the canonical form of such an object
+// (Canonical). It is shared by the update.json, catalog entry and SMBIOS
+// fields-file code; it knows none of the formats.
 package strictjson
 
 import (
@@ -78,4 +79,48 @@ func LineCol(data []byte, off int64) (line, col int) {
 	line = 1 + bytes.Count(before, []byte{'\n'})
 	col = int(off) - bytes.LastIndexByte(before, '\n')
 	return line, col
+}
+
+// ExtraError is an extra member Canonical refused: Reason says why.
+type ExtraError struct {
+	Key    string
+	Reason string
+}
+
+func (e *ExtraError) Error() string { return fmt.Sprintf("extra field %q %s", e.Key, e.Reason) }
+
+// Canonical encodes known (a struct or map) with the extra members added as
+// one JSON object in canonical form: its keys sorted, no HTML escaping,
+// no trailing newline, each extra member's value kept as given (compacted);
+// the same value always gives the same bytes (what signed documents need). An extra member that is not valid JSON, or that
+// repeats one of known's, is refused with an *ExtraError.
+func Canonical(known any, extra map[string]json.RawMessage) ([]byte, error) {
+	data, err := compact(known)
+	if err != nil {
+		return nil, err
+	}
+	fields := map[string]json.RawMessage{}
+	if err := json.Unmarshal(data, &fields); err != nil {
+		return nil, err
+	}
+	for k, v := range extra {
+		if _, ok := fields[k]; ok {
+			return nil, &ExtraError{Key: k, Reason: "is a known field"}
+		}
+		if !json.Valid(v) {
+			return nil, &ExtraError{Key: k, Reason: "is not valid JSON"}
+		}
+		fields[k] = v
+	}
+	return compact(fields) // encoding/json sorts map keys
+}
+
+func compact(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte{'\n'}), nil
 }

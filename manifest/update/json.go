@@ -104,34 +104,16 @@ func (u *Update) MarshalJSON() ([]byte, error) {
 	slices.SortFunc(w.Files, func(a, b File) int {
 		return cmp.Or(cmp.Compare(FoldPath(a.Path), FoldPath(b.Path)), cmp.Compare(a.Path, b.Path))
 	})
-	known, err := marshal(w)
-	if err != nil {
-		return nil, err
-	}
-	fields := map[string]json.RawMessage{}
-	if err := json.Unmarshal(known, &fields); err != nil {
-		return nil, err
-	}
-	for k, v := range u.Extra {
+	for k := range u.Extra {
 		if knownKeys[k] {
 			return nil, fmt.Errorf("update.json: extra field %q is a known field", k)
 		}
-		if !json.Valid(v) {
-			return nil, fmt.Errorf("update.json: extra field %q is not valid JSON", k)
-		}
-		fields[k] = v
 	}
-	return marshal(fields) // encoding/json sorts map keys
-}
-
-func marshal(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
+	data, err := strictjson.Canonical(w, u.Extra)
+	if xe := (*strictjson.ExtraError)(nil); errors.As(err, &xe) {
+		return nil, fmt.Errorf("update.json: %w", err)
 	}
-	return bytes.TrimSuffix(b.Bytes(), []byte{'\n'}), nil
+	return data, err
 }
 
 // ReadJSON reads update.json from r, at most MaxJSONSize bytes, and parses
