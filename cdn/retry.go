@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"time"
+
+	"github.com/devupdate/devupdate/internal/iox"
 )
 
 type retryOptions struct {
@@ -15,7 +16,6 @@ type retryOptions struct {
 	base     time.Duration
 	max      time.Duration
 	logger   *slog.Logger
-	sleep    func(context.Context, time.Duration) error
 }
 
 // RetryOption configures WithRetry.
@@ -54,7 +54,7 @@ func RetryLogger(l *slog.Logger) RetryOption {
 // other 4xx) are returned at once with their status and code. A write is
 // retried only when its body is an io.Seeker, rewound before each attempt.
 func WithRetry(s Store, opts ...RetryOption) (Store, error) {
-	o := retryOptions{attempts: 5, base: 250 * time.Millisecond, max: 8 * time.Second, logger: discardLogger(), sleep: sleepCtx}
+	o := retryOptions{attempts: 5, base: 250 * time.Millisecond, max: 8 * time.Second, logger: discardLogger()}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err
@@ -68,19 +68,7 @@ type retryStore struct {
 	o retryOptions
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 func (r *retryStore) do(ctx context.Context, op, key string, rewind func() error, f func() error) error {
-	delay := r.o.base
 	for attempt := 1; ; attempt++ {
 		err := f()
 		if err == nil || attempt >= r.o.attempts || !IsTransient(err) {
@@ -91,14 +79,13 @@ func (r *retryStore) do(ctx context.Context, op, key string, rewind func() error
 				return errors.Join(err, fmt.Errorf("cannot retry %s %s: %w", op, key, rerr))
 			}
 		}
-		d := delay/2 + rand.N(delay/2+1)
+		d := iox.Backoff(attempt, r.o.base, r.o.max)
 		r.o.logger.LogAttrs(ctx, slog.LevelWarn, "retrying storage operation",
 			slog.String("op", op), slog.String("key", key), slog.Int("attempt", attempt),
 			slog.Duration("delay", d), slog.Any("error", err))
-		if serr := r.o.sleep(ctx, d); serr != nil {
+		if serr := iox.Sleep(ctx, d); serr != nil {
 			return errors.Join(err, serr)
 		}
-		delay = min(2*delay, r.o.max)
 	}
 }
 
